@@ -1,0 +1,26 @@
+"""Record types and the single Parquet schema of newsflow's output. Imports nothing of ours."""
+
+from schemas.article import (
+    ARTICLE_SCHEMA,
+    FIELDS,
+    FIELDS_ADDED,
+    PARTITION_COLUMNS,
+    SCHEMA_VERSION,
+    UNDATED_PARTITION,
+    article_schema,
+)
+from schemas.records import (
+    DATE_SOURCES,
+    Article,
+    DeadLetter,
+    Draft,
+    RawRecord,
+    Skip,
+    dead_letter,
+)
+
+__all__ = [
+    "ARTICLE_SCHEMA", "Article", "DATE_SOURCES", "DeadLetter", "Draft", "FIELDS", "FIELDS_ADDED",
+    "PARTITION_COLUMNS", "RawRecord", "SCHEMA_VERSION", "Skip", "UNDATED_PARTITION",
+    "article_schema", "dead_letter",
+]

@@ -1,0 +1,167 @@
+"""Record types that flow between newsflow's transforms.
+
+Every input record ends as exactly one of: an :class:`Article` row, a :class:`DeadLetter` or a
+:class:`Skip`. These types are plain frozen dataclasses so they pickle cheaply between Beam
+stages and can be built in tests without Beam.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    """One input document before extraction, whatever reader or fetcher produced it.
+
+    ``body`` is decoded text: HTML when ``body_kind == "html"``, plain article text when
+    ``body_kind == "text"`` (text dumps, JSONL ``text`` fields). Readers decode bytes (HTTP
+    header charset, then meta charset, then detection) so later stages never guess encodings.
+    """
+
+    url: str | None
+    body: str
+    body_kind: str  # "html" | "text"
+    source_format: str  # warc | arc | jsonl | text_dump | html_file | feed
+    source_ref: str  # where the record came from: "path@offset", "path:line"
+    fetched_at: datetime | None = None  # capture/fetch time (UTC), never a publication date
+    published_at: datetime | None = None  # publication date declared by the source, if any
+    published_source: str | None = None  # how published_at was declared (see DATE_SOURCES)
+    title: str | None = None
+    tags: tuple[str, ...] = ()
+    feed_url: str | None = None
+    extra: tuple[tuple[str, str], ...] = ()  # small source-specific facts kept for debugging
+
+
+@dataclass(frozen=True)
+class Draft:
+    """An article in the making: the raw record plus what each processing stage found so far."""
+
+    record: RawRecord
+    text: str
+    title: str | None = None
+    canonical_url: str | None = None
+    authors: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    site_name: str | None = None
+    page_type: str | None = None  # og:type as trafilatura reports it (article, website, video)
+    page_date: datetime | None = None  # publication date from the page's metadata
+    wire: str | None = None
+    dateline: str | None = None
+    removed: tuple[str, ...] = ()  # boilerplate kinds the cleaner removed
+    published_at: datetime | None = None
+    date_source: str | None = None
+    language: str = "und"
+    language_prob: float | None = None
+
+    def replace(self, **changes) -> Draft:
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class Article:
+    """One output row. Field meanings are documented once, in ``schemas.article.FIELD_DOCS``."""
+
+    article_id: str
+    url: str | None
+    domain: str | None
+    title: str | None
+    text: str
+    published_at: datetime | None
+    date_source: str | None
+    fetched_at: datetime | None
+    language: str
+    language_prob: float | None
+    wire: str | None
+    dateline: str | None
+    authors: tuple[str, ...]
+    tags: tuple[str, ...]
+    site_name: str | None
+    content_hash: str
+    source_format: str
+    source_ref: str
+    feed_url: str | None
+    versions: tuple[tuple[str, str], ...]
+    ingested_at: datetime
+    schema_version: int
+    cluster_id: str | None = None
+    duplicate_of: str | None = None
+    is_duplicate: bool | None = None
+    similarity: float | None = None
+    topics: tuple[str, ...] | None = None
+    tagger_version: str | None = None
+
+    def replace(self, **changes) -> Article:
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A record that could not be processed, kept with enough to replay it.
+
+    ``raw`` is the record's input as text (HTML, JSON line, feed XML); bytes that are not text
+    are stored base64-encoded with ``raw_encoding == "base64"``. Large inputs are truncated to
+    ``MAX_DEAD_LETTER_RAW`` characters and flagged with ``raw_truncated``; ``source_ref`` still
+    points at the full original.
+    """
+
+    stage: str  # read | extract | clean | dates | language | fetch | feed | sink
+    reason: str  # short snake_case word, also the counter name suffix: dead_<reason>
+    error: str
+    source_ref: str
+    url: str | None = None
+    raw: str | None = None
+    raw_encoding: str = "text"
+    raw_truncated: bool = False
+
+
+@dataclass(frozen=True)
+class Skip:
+    """A record deliberately not turned into an article, counted under ``skipped_<reason>``."""
+
+    stage: str
+    reason: str
+    source_ref: str
+    url: str | None = None
+
+
+MAX_DEAD_LETTER_RAW = 1_000_000
+
+#: Where ``published_at`` came from, strongest first. ``None`` means undated.
+DATE_SOURCES = (
+    "feed",  # the feed entry's published/updated date
+    "archive_record",  # a date field of the archive record (JSONL ``published_at``)
+    "text_dump_prefix",  # the `` date YYYY-MM-DD `` prefix of a text dump
+    "page_metadata",  # <meta>/JSON-LD/OpenGraph publication date in the HTML
+    "url",  # a /YYYY/MM/DD/ path in the URL
+    "text",  # a date written in the article's first lines
+)
+
+
+def dead_letter(stage: str, reason: str, error: str | BaseException, source_ref: str,
+                url: str | None = None, raw: str | bytes | None = None) -> DeadLetter:
+    """Build a :class:`DeadLetter`, encoding and capping the raw input so it always serializes."""
+    import base64
+
+    if isinstance(error, BaseException):
+        error = f"{type(error).__name__}: {error}"
+    encoding = "text"
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raw = base64.b64encode(raw[:MAX_DEAD_LETTER_RAW]).decode("ascii")
+            encoding = "base64"
+    truncated = raw is not None and len(raw) > MAX_DEAD_LETTER_RAW
+    if truncated:
+        raw = raw[:MAX_DEAD_LETTER_RAW]
+    return DeadLetter(stage=stage, reason=reason, error=str(error)[:2000], source_ref=source_ref,
+                      url=url, raw=raw, raw_encoding=encoding, raw_truncated=truncated)
+
+
+__all__ = [
+    "Article", "DATE_SOURCES", "Draft", "DeadLetter", "MAX_DEAD_LETTER_RAW", "RawRecord", "Skip",
+    "dead_letter",
+]

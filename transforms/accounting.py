@@ -1,0 +1,99 @@
+"""Where every record went: the run summary behind ``read = written + duplicates + dead + skips``.
+
+Counts are computed from the outcome PCollections themselves (not only from Beam metrics), so
+the summary is exact on every runner and a test can assert the equation inside the pipeline.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import apache_beam as beam
+
+from schemas import Article, DeadLetter, Skip
+from transforms.sinks import RUNS_DIR, join, window_commit_id, write_json_atomic
+
+
+def outcome_keys(element) -> str:
+    """The summary bucket of one outcome: ``article``, ``duplicate``, ``dead:<stage>:<reason>``,
+    ``skip:<stage>:<reason>``, or ``record`` for a record handed from reading to processing."""
+    if isinstance(element, Article):
+        return "duplicate" if element.is_duplicate else "article"
+    if isinstance(element, DeadLetter):
+        return f"dead:{element.stage}:{element.reason}"
+    if isinstance(element, Skip):
+        return f"skip:{element.stage}:{element.reason}"
+    return "record"
+
+
+def summarize(counts: dict[str, int]) -> dict:
+    """Turn bucket counts into the run summary and check that nothing was lost."""
+    dead = Counter({k.split(":", 1)[1]: v for k, v in counts.items() if k.startswith("dead:")})
+    skipped = Counter({k.split(":", 1)[1]: v for k, v in counts.items()
+                       if k.startswith("skip:")})
+    read_dead = sum(v for k, v in dead.items() if k.startswith("read:"))
+    read_skipped = sum(v for k, v in skipped.items() if k.startswith("read:"))
+    read = counts.get("record", 0) + read_dead + read_skipped
+    written, duplicates = counts.get("article", 0), counts.get("duplicate", 0)
+    dead_total, skipped_total = sum(dead.values()), sum(skipped.values())
+    return {
+        "read": read, "written": written, "duplicates": duplicates,
+        "dead_letters": dead_total, "skipped": skipped_total,
+        "dead_letters_by_reason": dict(sorted(dead.items())),
+        "skipped_by_reason": dict(sorted(skipped.items())),
+        "balanced": read == written + duplicates + dead_total + skipped_total,
+        "dead_letter_ratio": round(dead_total / read, 6) if read else 0.0,
+    }
+
+
+def format_summary(summary: dict) -> str:
+    lines = [f"read {summary['read']} = written {summary['written']} + duplicates "
+             f"{summary['duplicates']} + dead letters {summary['dead_letters']} + skipped "
+             f"{summary['skipped']}  ({'balanced' if summary['balanced'] else 'NOT BALANCED'})"]
+    for title, key in (("dead letters", "dead_letters_by_reason"),
+                       ("skipped", "skipped_by_reason")):
+        for reason, count in summary[key].items():
+            lines.append(f"  {title:<12} {reason:<32} {count}")
+    return "\n".join(lines)
+
+
+class SummarizeRun(beam.PTransform):
+    """Count outcomes into one summary dict per window (one per run in batch).
+
+    Input: a tuple of PCollections of reader records, skips, dead letters and articles.
+    """
+
+    def expand(self, pcolls):
+        return (pcolls
+                | "FlattenOutcomes" >> beam.Flatten()
+                | "OutcomeKey" >> beam.Map(lambda element: (outcome_keys(element), 1))
+                | "CountOutcomes" >> beam.CombinePerKey(sum)
+                | "CollectCounts" >> beam.combiners.ToDict()
+                | "Summarize" >> beam.Map(summarize))
+
+
+class _WriteSummaryFn(beam.DoFn):
+    def __init__(self, runs_dir: str, base_commit_id: str, run_info: dict):
+        self._runs_dir = runs_dir
+        self._base_commit_id = base_commit_id
+        self._run_info = run_info
+
+    def process(self, summary, window=beam.DoFn.WindowParam):
+        commit_id = window_commit_id(self._base_commit_id, window)
+        document = dict(summary, commit_id=commit_id, run=self._run_info)
+        write_json_atomic(join(self._runs_dir, f"{commit_id}.json"), document)
+        yield document
+
+
+class WriteRunSummary(beam.PTransform):
+    """Write the summary as ``OUTPUT/runs/<commit_id>.json`` (machine-readable)."""
+
+    def __init__(self, output: str, commit_id: str, run_info: dict | None = None):
+        super().__init__()
+        self._runs_dir = join(output, RUNS_DIR)
+        self._commit_id = commit_id
+        self._run_info = run_info or {}
+
+    def expand(self, summaries):
+        return summaries | "WriteSummary" >> beam.ParDo(
+            _WriteSummaryFn(self._runs_dir, self._commit_id, self._run_info))

@@ -1,0 +1,203 @@
+"""Text-level cleaning: the boilerplate that extraction misses or that text dumps already carry.
+
+Removes page-date header lines, breadcrumbs (also glued ones: "HomeWorldAsia..."), the title
+repeated at the top, share/subscribe/newsletter/"Read more" lines and the tail that starts at
+"RELATED ARTICLES" / "Most Popular" or is a list of links. Wire credits ("(AP)", "— AFP") and
+datelines ("SEOUL :", "WASHINGTON (AP) —") are moved into their own fields, not lost; a
+mention such as "according to TASS" is body text and stays.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from schemas import Draft
+from transforms.stage import StageFn, StageTransform
+
+#: Agency credit spellings -> the name recorded in ``wire``.
+WIRE_AGENCIES = {
+    "ap": "AP", "associated press": "AP", "the associated press": "AP", "reuters": "Reuters",
+    "afp": "AFP", "agence france-presse": "AFP", "dpa": "dpa", "xinhua": "Xinhua",
+    "yonhap": "Yonhap", "kyodo": "Kyodo", "pti": "PTI", "ians": "IANS", "ani": "ANI",
+    "upi": "UPI", "efe": "EFE", "ansa": "ANSA", "bloomberg": "Bloomberg", "tass": "TASS",
+    "aap": "AAP", "cp": "CP", "the canadian press": "CP", "bernama": "Bernama",
+}
+_AGENCY = "|".join(sorted((re.escape(k) for k in WIRE_AGENCIES), key=len, reverse=True))
+_TRAILING_CREDIT = re.compile(
+    rf"\s*(?:\((?P<paren>{_AGENCY})\)|[—–-]{{1,2}}\s*(?P<dash>{_AGENCY}))\s*$", re.IGNORECASE)
+_DATELINE = re.compile(
+    r"^(?P<dateline>"
+    r"(?:[A-Z][A-Z.'\-]+(?: [A-Z][A-Z.'\-]+){0,3}"  # WASHINGTON, NEW YORK
+    rf"(?:,\s*[A-Z][A-Za-z.]+(?:\s+\d{{1,2}})?)?(?:\s*\((?P<agency>(?i:{_AGENCY}))\))?"
+    r"(?=\s*[—–:-]))"
+    r"|(?:[A-Z][a-z]+(?: [A-Z][a-z]+){0,2}(?=\s+[—–:]\s))"  # Seoul :  /  New Delhi —
+    r")\s*[—–:-]{1,2}\s+")
+_DATELINE_STOPWORDS = {"update", "updated", "editor", "note", "warning", "breaking", "watch",
+                       "photo", "video", "listen", "opinion", "analysis", "exclusive", "live"}
+
+_WEEKDAY = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+_PAGE_DATE_LINE = re.compile(
+    rf"^(?:(?:updated|published|posted|last updated)\s*:?\s*)?(?:{_WEEKDAY},?\s+)?(?:"
+    rf"{_MONTH}\s+\d{{1,2}},?\s+\d{{4}}|\d{{1,2}}\.?\s+{_MONTH},?\s+\d{{4}}|"
+    r"\d{4}-\d{2}-\d{2}|\d{1,2}[./]\d{1,2}[./]\d{2,4})"
+    r"(?:\s*(?:at\s+)?\d{1,2}[:.]\d{2}(?:\s*[ap]\.?m\.?)?(?:\s*[A-Z]{2,4})?)?\s*$",
+    re.IGNORECASE)
+_BREADCRUMB_SEPARATED = re.compile(r"^(?:home|start|news|startseite|accueil|inicio)\s*[>»/|›]",
+                                   re.IGNORECASE)
+_GLUED_BREADCRUMB = re.compile(r"^(?:Home|News|Start)(?:[A-Z][a-z&-]+){1,5}$")
+_TAIL_MARKERS = re.compile(
+    r"^(?:related articles?|related stories|related content|related|most popular|most read|"
+    r"more stories|more from [\w .'-]+|recommended(?: for you| stories)?|you may also like|"
+    r"you might also like|trending(?: now| stories)?|popular now|latest news|read next|"
+    r"more on this story|top stories|also read|see also)\s*:?$", re.IGNORECASE)
+_JUNK_LINE = re.compile(
+    r"^(?:read more|continue reading|click here|share (?:this|on)\b|share$|tweet$|"
+    r"subscribe\b|sign up\b|follow us\b|join our\b|get our\b|advertisement$|"
+    r"(?:our |the )?newsletter\b|email this\b|print this\b|copy link$|"
+    r"download our app\b|listen to this article\b)", re.IGNORECASE)
+_JUNK_MAX_CHARS = 140
+_LINK_LIST_MAX_CHARS = 80
+_LINK_LIST_MIN_LINES = 3
+_TITLE_MAX_CHARS = 200
+
+
+@dataclass(frozen=True)
+class CleanResult:
+    text: str
+    title: str | None
+    wire: str | None
+    dateline: str | None
+    removed: tuple[str, ...]  # what was removed, by kind: page_date, breadcrumb, title, ...
+
+
+def normalize_whitespace(line: str) -> str:
+    line = unicodedata.normalize("NFC", line).replace("\u00a0", " ").replace("\u200b", "")
+    return re.sub(r"[ \t\f\v]+", " ", line).strip()
+
+
+def _same_text(a: str, b: str) -> bool:
+    def fold(s: str) -> str:
+        return re.sub(r"\W+", " ", s).strip().casefold()
+    return bool(a) and fold(a) == fold(b)
+
+
+def _ends_sentence(line: str) -> bool:
+    return line.rstrip("\"'”’)»").endswith((".", "!", "?", ":", ";", "…"))
+
+
+def _strip_head(lines: list[str], title: str | None, removed: list[str]) -> tuple[list[str], str | None]:
+    """Drop page-date lines, breadcrumbs and the repeated title from the top of the text."""
+    for _ in range(6):  # the head is a handful of lines; never eat into the body
+        if not lines:
+            break
+        first = lines[0]
+        following = lines[1] if len(lines) > 1 else ""
+        if _PAGE_DATE_LINE.match(first):
+            removed.append("page_date")
+        elif _BREADCRUMB_SEPARATED.match(first) and len(first) <= _TITLE_MAX_CHARS:
+            removed.append("breadcrumb")
+        elif _GLUED_BREADCRUMB.match(first):
+            removed.append("breadcrumb")
+        elif following and first.endswith(following) and first != following and \
+                _GLUED_BREADCRUMB.match(first[: -len(following)]):
+            removed.append("breadcrumb")  # "HomeWorldAsia" glued onto the headline
+            title = title or following
+        elif title and _same_text(first, title):
+            removed.append("title")
+        elif title is None and len(first) <= _TITLE_MAX_CHARS and not _ends_sentence(first) \
+                and following and _same_text(first, following):
+            title = first  # a text dump's headline, printed twice
+            removed.append("title")
+        else:
+            break
+        lines = lines[1:]
+    return lines, title
+
+
+def _strip_tail(lines: list[str], removed: list[str]) -> list[str]:
+    """Cut at a "RELATED ARTICLES"-style marker, then drop a trailing list of bare links."""
+    for index, line in enumerate(lines):
+        if index > 0 and _TAIL_MARKERS.match(line):
+            removed.append("related_tail")
+            lines = lines[:index]
+            break
+    run = 0
+    for line in reversed(lines):
+        if len(line) <= _LINK_LIST_MAX_CHARS and not _ends_sentence(line):
+            run += 1
+        else:
+            break
+    if run >= _LINK_LIST_MIN_LINES and run < len(lines):
+        removed.append("link_list")
+        lines = lines[: len(lines) - run]
+    return lines
+
+
+def extract_wire_credit(lines: list[str]) -> tuple[list[str], str | None]:
+    """A credit closing the last paragraph ("... (AP)", "... — AFP") becomes ``wire``."""
+    if not lines:
+        return lines, None
+    match = _TRAILING_CREDIT.search(lines[-1])
+    if not match:
+        return lines, None
+    agency = WIRE_AGENCIES[(match.group("paren") or match.group("dash")).lower()]
+    rest = lines[-1][: match.start()].rstrip()
+    return (lines[:-1] + [rest] if rest else lines[:-1]), agency
+
+
+def extract_dateline(lines: list[str]) -> tuple[list[str], str | None, str | None]:
+    """A dateline opening the first paragraph becomes ``dateline`` (and its agency ``wire``)."""
+    if not lines:
+        return lines, None, None
+    match = _DATELINE.match(lines[0])
+    if not match:
+        return lines, None, None
+    dateline = match.group("dateline").strip()
+    if dateline.split()[0].lower().strip(".,") in _DATELINE_STOPWORDS:
+        return lines, None, None
+    rest = lines[0][match.end():]
+    if len(rest) < 20:  # a short label line, not a dateline opening a paragraph
+        return lines, None, None
+    agency = match.group("agency")
+    return [rest] + lines[1:], dateline, WIRE_AGENCIES[agency.lower()] if agency else None
+
+
+def clean_text(text: str, title: str | None = None) -> CleanResult:
+    """Clean extracted or dumped article text; paragraphs come back separated by blank lines."""
+    lines = [normalize_whitespace(line) for line in text.splitlines()]
+    lines = [line for line in lines if line]
+    title = normalize_whitespace(title) if title else None
+    removed: list[str] = []
+    lines, title = _strip_head(lines, title, removed)
+    lines = _strip_tail(lines, removed)
+    kept = []
+    for line in lines:
+        if len(line) <= _JUNK_MAX_CHARS and _JUNK_LINE.match(line):
+            removed.append("share_or_subscribe")
+        elif title and kept and _same_text(line, title):
+            removed.append("title")
+        else:
+            kept.append(line)
+    kept, wire = extract_wire_credit(kept)
+    kept, dateline, dateline_wire = extract_dateline(kept)
+    return CleanResult(text="\n\n".join(kept), title=title, wire=wire or dateline_wire,
+                       dateline=dateline, removed=tuple(removed))
+
+
+class _CleanTextFn(StageFn):
+    stage = "clean"
+
+    def apply(self, draft: Draft):
+        result = clean_text(draft.text, draft.title)
+        return draft.replace(text=result.text, title=result.title, wire=result.wire,
+                             dateline=result.dateline, removed=result.removed)
+
+
+class CleanText(StageTransform):
+    """Draft -> Draft with boilerplate removed and ``wire``/``dateline`` set."""
+
+    def make_fn(self):
+        return _CleanTextFn()
