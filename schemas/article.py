@@ -99,5 +99,7 @@ ARTICLE_SCHEMA = article_schema()
 
 #: Hive partition columns, in path order: OUTPUT/articles/dt=YYYY-MM-DD/lang=xx/
 PARTITION_COLUMNS = ("dt", "lang")
-#: The dt value for articles without published_at; pyarrow, DuckDB and Spark read it as null.
-UNDATED_PARTITION = "__HIVE_DEFAULT_PARTITION__"
+#: The dt value for articles without published_at. A literal word rather than Hive's
+#: ``__HIVE_DEFAULT_PARTITION__`` null marker: pandas cannot yet read a dictionary-encoded
+#: partition column holding nulls, and ``dt = 'undated'`` is easy to select or exclude.
+UNDATED_PARTITION = "undated"

@@ -40,6 +40,7 @@ RECORDS, SKIPPED, DEAD = "records", "skipped", "dead_letters"
 
 MAX_RECORD_BYTES = 20 * 1024 * 1024  # larger bodies are dead letters, not memory spikes
 _GZIP_MAGIC = b"\x1f\x8b"
+_TRAILING_SLACK = 4  # a few stray newline bytes after the last record are harmless
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _TEXT_DUMP_DATE = re.compile(r"^\s?date (\d{4}-\d{2}-\d{2}) ")
 _EXTENSIONS = (
@@ -101,7 +102,11 @@ def detect_format(path: str, head: bytes) -> str | None:
 
 
 class _Anomaly(Exception):
-    """A gzip member/record mismatch: re-read the file as one decompressed stream."""
+    """A record cut short: in a gzip file, re-read it as one decompressed stream."""
+
+    def __init__(self, message: str, partial_body: bytes = b""):
+        super().__init__(message)
+        self.partial_body = partial_body
 
 
 def _header(headers, name: str) -> str | None:
@@ -137,8 +142,11 @@ def _record_outcome(record, offset_ref: str, source_format: str) -> Outcome:
     content_type = (_header(http, "Content-Type") if http is not None
                     else _header(record.rec_headers, "Content-Type")) or ""
     body = record.content_stream().read(MAX_RECORD_BYTES + 1)
-    if record.raw_stream.limit > 0 and len(body) <= MAX_RECORD_BYTES:
-        raise _Anomaly(f"record block ends {record.raw_stream.limit} bytes early")
+    if len(body) <= MAX_RECORD_BYTES:
+        record.raw_stream.read()  # drain: only a block cut short leaves its limit unused
+        if record.raw_stream.limit > 0:
+            raise _Anomaly(f"record block ends {record.raw_stream.limit} bytes before its "
+                           "declared length", body)
     if len(body) > MAX_RECORD_BYTES:
         return dead_letter("read", "too_large", f"body over {MAX_RECORD_BYTES} bytes",
                            offset_ref, url, body[:65536])
@@ -162,14 +170,22 @@ def _iterate_archive(stream, path: str, source_format: str, offset_prefix: str,
 
     iterator = ArchiveIterator(stream, arc2warc=True, check_digests=True)
     for record in iterator:
-        offset_ref = f"{path}@{offset_prefix}{iterator.get_record_offset()}"
+        offset_ref = f"{path}@{offset_prefix}{iterator.offset}"  # not get_record_offset():
+        # that one reads the record to its end before we can
         try:
             yield _record_outcome(record, offset_ref, source_format)
         except _Anomaly as exc:
             if strict:
                 raise
             yield dead_letter("read", "truncated_record", str(exc), offset_ref,
-                              _target_uri(record))
+                              _target_uri(record), exc.partial_body)
+    if hasattr(stream, "tell") and stream.tell() - iterator.offset > _TRAILING_SLACK:
+        # warcio ends quietly on a record cut off inside its last gzip member or headers
+        message = f"{stream.tell() - iterator.offset} bytes at the end hold no complete record"
+        if strict:
+            raise _Anomaly(message)
+        yield dead_letter("read", "truncated_archive", message,
+                          f"{path}@{offset_prefix}{iterator.offset}")
 
 
 def iter_archive_records(path: str, opener: Callable[[str], io.BufferedIOBase],
@@ -200,6 +216,7 @@ def iter_archive_records(path: str, opener: Callable[[str], io.BufferedIOBase],
                 seen += 1
                 if seen > emitted:
                     yield outcome
+            whole.read()  # raises EOFError when the last gzip member was cut off
     except errors as exc:
         reason = "truncated_archive" if isinstance(exc, EOFError) else "corrupt_archive"
         yield dead_letter("read", reason, exc, f"{path}@gunzip:record{seen}")
@@ -279,21 +296,22 @@ def iter_file_records(path: str, fmt: str | None = None,
     """Every outcome of one input file; ``fmt`` None means detect it."""
     opener = opener or open_raw
     try:
+        with opener(path) as handle:
+            head = handle.read(4096)
+        fmt = fmt or detect_format(path, head)
         if fmt is None:
-            with opener(path) as handle:
-                fmt = detect_format(path, handle.read(4096))
-        if fmt is None:
-            with opener(path) as handle:
-                sample = handle.read(4096)
             yield dead_letter("read", "unknown_format", "not WARC, ARC, JSONL, HTML or text",
-                              path, raw=sample)
+                              path, raw=head)
+        elif fmt in ("warc", "arc") and sniff_format(head) not in ("warc", "arc"):
+            yield dead_letter("read", "corrupt_archive", "does not start with a WARC or ARC "
+                              "record header", path, raw=head)
         elif fmt in ("warc", "arc"):
             yield from iter_archive_records(path, opener, fmt)
         elif fmt == "jsonl":
             with opener(path) as raw, _decompressed(raw) as handle:
                 for number, line in enumerate(io.TextIOWrapper(handle, "utf-8", "replace"), 1):
                     if line.strip():
-                        yield jsonl_record(line, f"{path}:{number}")
+                        yield jsonl_record(line.rstrip("\r\n"), f"{path}:{number}")
         else:
             with opener(path) as raw, _decompressed(raw) as handle:
                 data = _read_capped(handle, path)

@@ -88,7 +88,8 @@ def _ends_sentence(line: str) -> bool:
     return line.rstrip("\"'”’)»").endswith((".", "!", "?", ":", ";", "…"))
 
 
-def _strip_head(lines: list[str], title: str | None, removed: list[str]) -> tuple[list[str], str | None]:
+def _strip_head(lines: list[str], title: str | None,
+                removed: list[str]) -> tuple[list[str], str | None]:
     """Drop page-date lines, breadcrumbs and the repeated title from the top of the text."""
     for _ in range(6):  # the head is a handful of lines; never eat into the body
         if not lines:

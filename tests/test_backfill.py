@@ -1,0 +1,158 @@
+"""End-to-end backfill runs: seeds, made-up WARC/JSONL/HTML, every shared sample archive."""
+
+import json
+from pathlib import Path
+
+import apache_beam as beam
+import pyarrow.dataset as ds
+import pytest
+from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.testing.util import assert_that, equal_to
+
+from pipelines import backfill
+from pipelines.cli import main
+from tests.conftest import BEAM_TEST_ARGS
+from tests.test_archives import ARTICLE_HTML, make_warc
+
+INGESTED_AT = "2026-01-01T00:00:00+00:00"
+
+
+def run_backfill(inputs: list[str], output: Path, *extra: str) -> dict:
+    args = BEAM_TEST_ARGS + [f"--input={i}" for i in inputs] + [
+        f"--output={output}", f"--ingested_at={INGESTED_AT}", "--extract_timeout=0", *extra]
+    with beam.Pipeline(options=PipelineOptions(args)) as p:
+        outputs = backfill.build(p, PipelineOptions(args))
+        assert_that(outputs["summary"] | beam.Map(lambda s: s["balanced"]), equal_to([True]),
+                    label="Balanced")
+    return backfill.load_summary(str(output), outputs["commit_id"])
+
+
+def read_rows(output: Path) -> list[dict]:
+    dataset = ds.dataset(output / "articles", format="parquet", partitioning="hive")
+    return sorted(dataset.to_table().to_pylist(), key=lambda r: r["source_ref"])
+
+
+@pytest.fixture(scope="module")
+def seeds_output(seeds_dir, tmp_path_factory):
+    output = tmp_path_factory.mktemp("seeds")
+    summary = run_backfill([str(seeds_dir / "*.txt")], output)
+    return output, summary
+
+
+def test_seeds_end_to_end(seeds_output):
+    output, summary = seeds_output
+    assert summary["read"] == summary["written"] == 5 and summary["balanced"]
+    rows = read_rows(output)
+    assert [r["language"] for r in rows] == ["en"] * 5
+    dates = [r["published_at"].date().isoformat() if r["published_at"] else None for r in rows]
+    assert dates == ["2023-11-12", "2023-09-15", "2023-09-15", None, "2023-09-15"]
+    assert [r["date_source"] for r in rows] == ["text_dump_prefix"] * 3 + [None,
+                                                                          "text_dump_prefix"]
+    seed3 = rows[3]
+    assert seed3["title"] == "Kim Jong Un visited Russian fighter jet factory"
+    assert seed3["text"].startswith("On Friday, North Korean Leader Kim Jong Un")
+    assert seed3["text"].endswith("voted in favour of.")
+    assert "July 1, 2024" not in seed3["text"] and "Most Popular" not in seed3["text"]
+    assert seed3["dt"] == "undated"
+    assert rows[4]["wire"] == "AP" and rows[4]["dateline"] == "Seoul"
+    assert len({r["article_id"] for r in rows}) == 5
+    for row in rows:
+        assert dict(row["versions"]).keys() == {"newsflow", "trafilatura", "langdetect"}
+        assert row["schema_version"] >= 1 and len(row["content_hash"]) == 64
+
+
+def test_partitions_and_manifest(seeds_output):
+    output, summary = seeds_output
+    parts = sorted(str(p.relative_to(output / "articles"))
+                   for p in (output / "articles").rglob("*.parquet"))
+    commit = summary["commit_id"]
+    assert parts == [f"dt=2023-09-15/lang=en/part-{commit}-00000.parquet",
+                     f"dt=2023-11-12/lang=en/part-{commit}-00000.parquet",
+                     f"dt=undated/lang=en/part-{commit}-00000.parquet"]
+    manifest = json.loads((output / "articles" / "_commits" / f"{commit}.json").read_text())
+    assert manifest["rows"] == 5 and len(manifest["files"]) == 3
+    assert not list((output / "articles").rglob(".*tmp*"))  # no temp file left behind
+    run_summary = json.loads((output / "runs" / f"{commit}.json").read_text())
+    assert run_summary["written"] == 5
+
+
+def test_duckdb_and_pandas_read_the_dataset(seeds_output):
+    duckdb = pytest.importorskip("duckdb")
+    pandas = pytest.importorskip("pandas")
+    output, _ = seeds_output
+    glob = f"{output}/articles/*/*/*.parquet"
+    count = duckdb.sql(f"select count(*) from read_parquet('{glob}', hive_partitioning=true) "
+                       "where lang = 'en'").fetchall()[0][0]
+    assert count == 5
+    frame = pandas.read_parquet(output / "articles")
+    assert len(frame) == 5
+
+
+def test_second_run_produces_the_same_files(seeds_dir, tmp_path):
+    first = run_backfill([str(seeds_dir / "*.txt")], tmp_path)
+    files_before = {p: p.read_bytes() for p in (tmp_path / "articles").rglob("*.parquet")}
+    second = run_backfill([str(seeds_dir / "*.txt")], tmp_path)
+    files_after = {p: p.read_bytes() for p in (tmp_path / "articles").rglob("*.parquet")}
+    assert first["commit_id"] == second["commit_id"]
+    assert files_before == files_after  # same names, same bytes: replaced, not duplicated
+    assert len(read_rows(tmp_path)) == 5
+
+
+def test_another_run_keeps_earlier_runs_files(seeds_dir, tmp_path):
+    run_backfill([str(seeds_dir / "00[01]_*.txt")], tmp_path)
+    run_backfill([str(seeds_dir / "00[34]_*.txt")], tmp_path)
+    assert len(read_rows(tmp_path)) == 4
+    assert len(list((tmp_path / "articles" / "_commits").glob("*.json"))) == 2
+
+
+def test_mixed_inputs_conserve_every_record(tmp_path, samples_dir):
+    inputs = tmp_path / "in"
+    (inputs / "html").mkdir(parents=True)
+    make_warc(inputs / "made.warc.gz", truncate_last=True)
+    (inputs / "html" / "page.html").write_text(ARTICLE_HTML)
+    (inputs / "export.jsonl").write_text("\n".join([
+        json.dumps({"url": "https://a.test/2023/09/15/story", "html": ARTICLE_HTML}),
+        "{broken",
+        json.dumps({"url": "https://a.test/2", "text": "Short."}),
+    ]) + "\n")
+    output = tmp_path / "out"
+    summary = run_backfill([str(inputs / "made.warc.gz"), f"{inputs}/html/*.html",
+                            str(inputs / "export.jsonl"),
+                            f"{samples_dir}/warc/*/*.*arc*"], output,
+                           "--max_dead_letter_ratio=1")
+    assert summary["balanced"]
+    assert summary["read"] == (summary["written"] + summary["duplicates"] +
+                               summary["dead_letters"] + summary["skipped"])
+    assert summary["dead_letters_by_reason"]["read:bad_json"] == 1
+    assert summary["skipped_by_reason"]["classify:too_short"] >= 1
+    assert summary["written"] >= 3
+    dead = [json.loads(line) for path in (output / "dead_letter").glob("*.jsonl")
+            for line in path.read_text().splitlines()]
+    assert len(dead) == summary["dead_letters"]
+    assert all(d["stage"] and d["reason"] and d["source_ref"] for d in dead)
+    assert any(d["raw"] == "{broken" for d in dead)
+
+
+def test_cli_rejects_unknown_flags_and_missing_inputs(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["backfill", "--input", "x", "--outptu", str(tmp_path)])
+    assert exc.value.code == 2
+    assert "--outptu" in capsys.readouterr().err
+    assert main(["backfill", f"--input={tmp_path}/nothing-*.warc", f"--output={tmp_path}",
+                 "--runner=FnApiRunner"]) == 2
+    assert "matches no files" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["backfill", "--help"])
+    assert exc.value.code == 0
+    assert "--max_dead_letter_ratio" in capsys.readouterr().out
+
+
+def test_cli_backfill_runs_and_fails_on_dead_letter_ratio(seeds_dir, tmp_path, capsys):
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(bytes(range(256)) * 4)
+    code = main(["backfill", f"--input={seeds_dir}/00[01]_*.txt,{junk}",
+                 f"--output={tmp_path}/out", "--runner=FnApiRunner", "--extract_timeout=0",
+                 "--max_dead_letter_ratio=0.1"])
+    out = capsys.readouterr()
+    assert code == 1 and "dead-letter ratio" in out.err
+    assert "read 3 = written 2" in out.out

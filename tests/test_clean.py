@@ -1,0 +1,114 @@
+"""Cleaning: seed 003's boilerplate goes, every body paragraph of every seed stays."""
+
+from pathlib import Path
+
+import pytest
+
+from transforms.archives import text_dump_record
+from transforms.clean import clean_text, extract_dateline, extract_wire_credit
+
+
+def _seed(seeds_dir: Path, prefix: str) -> str:
+    return text_dump_record(next(seeds_dir.glob(f"{prefix}_*.txt")).read_text("utf-8"),
+                            prefix).body
+
+
+def _paragraphs(text: str) -> list[str]:
+    return [" ".join(line.split()) for line in text.splitlines() if line.strip()]
+
+
+def test_seed_003_is_headline_and_body_only(seeds_dir):
+    raw = _seed(seeds_dir, "003")
+    result = clean_text(raw)
+    assert result.title == "Kim Jong Un visited Russian fighter jet factory"
+    paragraphs = result.text.split("\n\n")
+    assert paragraphs[0].startswith("On Friday, North Korean Leader Kim Jong Un")
+    assert paragraphs[-1].endswith("voted in favour of.")
+    body = _paragraphs(raw)[3:-2]  # after date, breadcrumb+title, title; before the tail
+    assert paragraphs == body
+    for boilerplate in ("Monday, July 1, 2024", "HomeWorldAsia", "RELATED ARTICLES",
+                        "Most Popular"):
+        assert boilerplate not in result.text
+    assert set(result.removed) >= {"page_date", "breadcrumb", "title", "related_tail"}
+    assert result.wire is None  # "according to TASS" is a source mention, not a credit
+
+
+@pytest.mark.parametrize("prefix", ["000", "001", "002", "003", "004"])
+def test_every_body_paragraph_of_every_seed_survives(seeds_dir, prefix):
+    raw = _seed(seeds_dir, prefix)
+    cleaned = clean_text(raw).text
+    boilerplate = {"Monday, July 1, 2024", "RELATED ARTICLES", "Most Popular",
+                   "HomeWorldAsiaKim Jong Un visited Russian fighter jet factory",
+                   "Kim Jong Un visited Russian fighter jet factory"}
+    for paragraph in _paragraphs(raw):
+        if paragraph in boilerplate:
+            continue
+        paragraph = paragraph.removeprefix("Seoul : ").removesuffix(" (AP)")
+        assert paragraph in cleaned, paragraph[:80]
+    # seed 002's mid-article subheading is body, not boilerplate
+    if prefix == "002":
+        assert "Kim, Putin take ties to the next level" in cleaned
+
+
+def test_seed_004_dateline_and_wire_are_fields(seeds_dir):
+    result = clean_text(_seed(seeds_dir, "004"))
+    assert result.dateline == "Seoul"
+    assert result.wire == "AP"
+    assert result.text.startswith("North Korean leader Kim Jong Un peered")
+    assert not result.text.endswith("(AP)")
+
+
+@pytest.mark.parametrize("line, dateline, wire, rest", [
+    ("WASHINGTON (AP) — The Senate voted on the spending bill late on Tuesday night.",
+     "WASHINGTON (AP)", "AP", "The Senate voted"),
+    ("SEOUL, Sept. 15 (Reuters) - North Korea fired two ballistic missiles on Friday.",
+     "SEOUL, Sept. 15 (Reuters)", "Reuters", "North Korea fired"),
+    ("NEW YORK — Stocks fell sharply on Monday as investors weighed new data.",
+     "NEW YORK", None, "Stocks fell"),
+    ("Update: the story was changed later today by the editors of this site.", None, None,
+     "Update:"),
+    ("On Friday, Kim toured a plant, according to TASS news agency reports.", None, None,
+     "On Friday"),
+])
+def test_datelines(line, dateline, wire, rest):
+    lines, found, agency = extract_dateline([line])
+    assert (found, agency) == (dateline, wire)
+    assert lines[0].startswith(rest)
+
+
+@pytest.mark.parametrize("last, wire", [
+    ("The talks continue on Monday. (AP)", "AP"),
+    ("The talks continue on Monday. — AFP", "AFP"),
+    ("The talks continue on Monday (Reuters)", "Reuters"),
+    ("The talks continue, according to TASS", None),
+    ("Officials told Reuters the talks continue.", None),
+])
+def test_wire_credits(last, wire):
+    lines, agency = extract_wire_credit(["First paragraph.", last])
+    assert agency == wire
+    if wire:
+        assert lines[-1] == "The talks continue on Monday." or \
+            lines[-1] == "The talks continue on Monday"
+
+
+def test_share_lines_and_link_lists_are_removed_but_short_body_lines_stay():
+    text = "\n".join([
+        "Home > News > Politics",
+        "Parliament passes budget",
+        "The parliament passed the budget on Thursday after a long debate.",
+        "Share this article",
+        "Ministers said the vote was close.",
+        "Subscribe to our newsletter for daily updates",
+        "The opposition promised to keep fighting.",
+        "Budget row deepens",
+        "Election polls tighten",
+        "Storm hits coast",
+        "Markets rally on data",
+    ])
+    result = clean_text(text, title="Parliament passes budget")
+    assert result.text.split("\n\n") == [
+        "The parliament passed the budget on Thursday after a long debate.",
+        "Ministers said the vote was close.",
+        "The opposition promised to keep fighting.",
+    ]
+    assert {"breadcrumb", "title", "share_or_subscribe", "link_list"} <= set(result.removed)

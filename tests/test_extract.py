@@ -1,0 +1,73 @@
+"""Extraction: metadata comes through; a page over the time limit is killed, not waited for."""
+
+import pytest
+
+from schemas import DeadLetter, Draft, RawRecord, Skip
+from transforms.extract import (
+    ExtractionTimeout,
+    ExtractorProcess,
+    ExtractSettings,
+    _ExtractPagesFn,
+    extract_html,
+)
+from transforms.process import article_id, canonical_url
+
+PAGE = """<html><head><title>Kim tours plant | Daily Test</title>
+<meta property="og:type" content="article"><meta property="og:site_name" content="Daily Test">
+<link rel="canonical" href="https://daily.test/2023/09/15/kim-tours-plant/">
+<meta name="author" content="Jane Doe"><meta name="keywords" content="Politics, Asia">
+<meta property="article:published_time" content="2023-09-15T08:30:00+09:00"></head>
+<body><nav>Home World Asia</nav><p>Monday, July 1, 2024</p><article><h1>Kim tours plant</h1>
+<p>""" + "North Korean leader Kim Jong Un toured an aircraft plant in the far east. " * 8 + \
+    """</p><p>He is expected to travel to Vladivostok next, officials said on Friday.</p>
+</article><footer>Copyright</footer></body></html>"""
+
+
+def test_extract_html_metadata():
+    result = extract_html(PAGE, "https://daily.test/x?utm_source=feed")
+    assert result["title"] == "Kim tours plant"
+    assert result["authors"] == ("Jane Doe",)
+    assert result["site_name"] == "Daily Test"
+    assert result["date"] == "2023-09-15"  # from metadata, not the "July 1, 2024" display date
+    assert set(result["tags"]) == {"Politics", "Asia"}
+    assert result["url"] == "https://daily.test/2023/09/15/kim-tours-plant/"
+    assert "toured an aircraft plant" in result["text"]
+
+
+def test_cross_site_canonical_does_not_steal_the_originals_id():
+    record = RawRecord(url="https://mirror.test/story", body="", body_kind="html",
+                       source_format="warc", source_ref="r")
+    same_site = Draft(record=record, text="", canonical_url="https://mirror.test/story/")
+    other_site = Draft(record=record, text="", canonical_url="https://apnews.test/story")
+    assert canonical_url(same_site) == "https://mirror.test/story/"
+    assert canonical_url(other_site) == "https://mirror.test/story"
+    assert article_id("https://www.mirror.test/story/?utm_source=x", "h") == \
+        article_id("https://mirror.test/story", "h")
+
+
+def test_extractor_process_times_out_and_recovers():
+    extractor = ExtractorProcess()
+    try:
+        assert extractor.extract(PAGE, None, timeout_s=60)["title"] == "Kim tours plant"
+        huge = PAGE.replace("</article>", "<p>word </p>" * 200_000 + "</article>")
+        with pytest.raises(ExtractionTimeout):
+            extractor.extract(huge, None, timeout_s=0.05)
+        assert extractor.extract(PAGE, None, timeout_s=60)["title"] == "Kim tours plant"
+    finally:
+        extractor.close()
+
+
+def test_stage_outcomes_for_oversize_and_empty_pages():
+    fn = _ExtractPagesFn(ExtractSettings(timeout_s=0, max_html_chars=1000))
+    fn.setup()
+    big = RawRecord(url="https://a.test/big", body=PAGE, body_kind="html",
+                    source_format="warc", source_ref="r1")
+    empty = RawRecord(url="https://a.test/empty", body="<html><body></body></html>",
+                      body_kind="html", source_format="warc", source_ref="r2")
+    text = RawRecord(url=None, body="Plain text", body_kind="text", source_format="text_dump",
+                     source_ref="r3")
+    dead = fn.apply(big)
+    assert isinstance(dead, DeadLetter) and dead.reason == "too_large" and dead.raw == PAGE
+    skipped = fn.apply(empty)
+    assert isinstance(skipped, Skip) and skipped.reason == "no_main_text"
+    assert isinstance(fn.apply(text), Draft)
