@@ -1,0 +1,320 @@
+"""Per-host pacing on a fake clock, and robots.txt served by the loopback server."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from urllib.robotparser import RobotFileParser
+
+import pytest
+
+from tests.httpserver import (
+    LoopbackServer,
+    error,
+    huge,
+    redirect,
+    sequence,
+    slow,
+    static,
+    stub_resolver,
+)
+from transforms.http import FetchPolicy
+from transforms.politeness import (
+    HostThrottle,
+    RobotsCache,
+    RobotsPolicy,
+    host_key,
+    parse_robots,
+    robots_url,
+)
+
+LOCAL = FetchPolicy(allow_loopback=True, connect_timeout=1.0, read_timeout=1.0, total_timeout=2.0)
+ROBOTS = b"""\
+User-agent: *
+Allow: /private/public.html
+Disallow: /private/
+
+User-agent: newsflow
+Disallow: /no-newsflow/
+Disallow: /private/
+Crawl-delay: 3
+
+User-agent: badbot
+Disallow: /
+"""
+
+
+class FakeClock:
+    """A clock that only moves when someone sleeps (or the test says so)."""
+
+    def __init__(self, now: float = 1000.0):
+        self.now = now
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def server():
+    with LoopbackServer() as running:
+        yield running
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+@pytest.fixture(autouse=True)
+def _robotparser_never_fetches(monkeypatch):
+    """The standard parser's own fetching would bypass the guarded client."""
+    def refuse(self):
+        raise AssertionError("urllib.robotparser tried to fetch robots.txt itself")
+
+    monkeypatch.setattr(RobotFileParser, "read", refuse)
+
+
+# --------------------------------------------------------------------------- HostThrottle
+
+def test_requests_to_one_host_are_spaced(clock):
+    throttle = HostThrottle(min_delay=2.0, clock=clock, sleep=clock.sleep)
+    starts = []
+    for _ in range(3):
+        with throttle.slot("https://news.example/a"):
+            starts.append(clock.now)
+    assert starts == [1000.0, 1002.0, 1004.0]
+    assert clock.sleeps == [2.0, 2.0]
+
+
+def test_different_hosts_do_not_wait_for_each_other(clock):
+    throttle = HostThrottle(min_delay=5.0, clock=clock, sleep=clock.sleep)
+    waits = [throttle.acquire(host) for host in ("a.example", "b.example", "https://c.example/")]
+    assert waits == [0, 0, 0] and clock.sleeps == []
+
+
+def test_time_already_elapsed_counts_towards_the_delay(clock):
+    throttle = HostThrottle(min_delay=2.0, clock=clock, sleep=clock.sleep)
+    with throttle.slot("a.example"):
+        pass
+    clock.now += 1.5
+    with throttle.slot("a.example"):
+        pass
+    clock.now += 10
+    with throttle.slot("a.example"):
+        pass
+    assert clock.sleeps == [0.5]
+
+
+def test_host_delay_and_defer(clock):
+    throttle = HostThrottle(min_delay=1.0, clock=clock, sleep=clock.sleep)
+    throttle.set_delay("slow.example", 3.0)  # e.g. robots.txt Crawl-delay
+    throttle.set_delay("eager.example", 0.1)  # never below min_delay
+    assert throttle.delay_for("https://slow.example/x") == 3.0
+    assert throttle.delay_for("eager.example") == 1.0
+    throttle.defer("busy.example", 30.0)  # e.g. Retry-After on a 429
+    assert throttle.acquire("busy.example") == 30.0
+    throttle.release("busy.example")
+    throttle.set_delay("slow.example", None)
+    assert throttle.delay_for("slow.example") == 1.0
+
+
+def test_concurrency_cap_per_host():
+    throttle = HostThrottle(min_delay=0.0, max_concurrent=2)
+    throttle.acquire("a.example")
+    throttle.acquire("a.example")
+    with pytest.raises(TimeoutError):
+        throttle.acquire("a.example", timeout=0.05)
+    throttle.acquire("b.example", timeout=0.05)  # other hosts unaffected
+
+    entered = threading.Event()
+
+    def third():
+        with throttle.slot("a.example", timeout=2.0):
+            entered.set()
+
+    waiter = threading.Thread(target=third)
+    waiter.start()
+    assert not entered.wait(0.1)
+    throttle.release("a.example")
+    assert entered.wait(2.0)
+    waiter.join(2.0)
+
+
+def test_concurrent_callers_get_distinct_start_times():
+    clock = FakeClock(now=0.0)
+    throttle = HostThrottle(min_delay=1.0, max_concurrent=20, clock=clock,
+                            sleep=lambda seconds: None)  # time frozen: only reservations count
+    waits, lock = [], threading.Lock()
+
+    def worker():
+        wait = throttle.acquire("a.example")
+        with lock:
+            waits.append(wait)
+
+    threads = [threading.Thread(target=worker) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(2.0)
+    assert sorted(waits) == [float(i) for i in range(10)]
+
+
+@pytest.mark.parametrize(("value", "key"), [
+    ("https://News.Example:8443/a?b", "news.example"), ("Example.COM.", "example.com"),
+    ("http://[::1]:80/", "::1"),
+])
+def test_host_key(value, key):
+    assert host_key(value) == key
+
+
+# --------------------------------------------------------------------------- robots.txt
+
+def test_robots_rules_are_applied(server):
+    server.route("/robots.txt", static(ROBOTS))
+    robots = RobotsCache(LOCAL)
+    assert robots.allowed(server.url("/news/1.html"))
+    assert not robots.allowed(server.url("/no-newsflow/x"))  # our own group
+    assert not robots.allowed(server.url("/private/x"))
+    assert robots.allowed(server.url("/no-newsflow/x"), "otherbot/1.0")  # the * group
+    assert robots.allowed(server.url("/private/public.html"), "otherbot/1.0")
+    assert not robots.allowed(server.url("/news/1.html"), "BadBot/2.0")
+    assert robots.allowed(server.url("/robots.txt"), "BadBot/2.0")
+    assert robots.crawl_delay(server.url("/")) == 3.0
+    request = server.last_request("/robots.txt")
+    assert request.header("user-agent") == LOCAL.user_agent
+
+
+def test_robots_are_cached_per_host_until_the_ttl(server, clock):
+    server.route("/robots.txt", static(ROBOTS))
+    robots = RobotsCache(LOCAL, RobotsPolicy(ttl=3600), clock=clock)
+    for path in ("/a", "/b", "/private/c", "/d"):
+        robots.allowed(server.url(path))
+    assert server.hits["/robots.txt"] == 1
+    clock.now += 3599
+    robots.allowed(server.url("/e"))
+    assert server.hits["/robots.txt"] == 1
+    clock.now += 2
+    robots.allowed(server.url("/e"))
+    assert server.hits["/robots.txt"] == 2
+
+
+def test_missing_robots_allows_everything(server):
+    server.route("/robots.txt", error(404, b"not here"))
+    robots = RobotsCache(LOCAL)
+    assert robots.allowed(server.url("/private/x"))
+    assert robots.crawl_delay(server.url("/")) is None
+
+
+@pytest.mark.parametrize("status", [401, 403, 410])
+def test_other_4xx_robots_allow_everything(server, status):
+    server.route("/robots.txt", error(status))
+    assert RobotsCache(LOCAL).allowed(server.url("/anything"))
+
+
+@pytest.mark.parametrize("status", [500, 503, 429])
+def test_server_error_disallows_for_a_while(server, clock, status):
+    server.route("/robots.txt", sequence(error(status), static(ROBOTS)))
+    robots = RobotsCache(LOCAL, RobotsPolicy(unreachable_ttl=600), clock=clock)
+    assert not robots.allowed(server.url("/news/1"))
+    clock.now += 599
+    assert not robots.allowed(server.url("/news/1"))
+    assert server.hits["/robots.txt"] == 1
+    clock.now += 2
+    assert robots.allowed(server.url("/news/1"))
+    assert server.hits["/robots.txt"] == 2
+
+
+def test_unreachable_host_disallows():
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()  # nothing listens there now
+    assert not RobotsCache(LOCAL).allowed(f"http://127.0.0.1:{port}/news")
+
+
+def test_dns_failure_disallows():
+    robots = RobotsCache(LOCAL, resolver=stub_resolver({}))
+    assert not robots.allowed("http://nowhere.example/news")
+
+
+def test_robots_fetch_goes_through_the_guarded_client(server):
+    server.route("/robots.txt", static(b"User-agent: *\nDisallow:\n"))
+    strict = FetchPolicy(connect_timeout=1.0, read_timeout=1.0, total_timeout=2.0)
+    robots = RobotsCache(strict, resolver=stub_resolver({"meta.example": "169.254.169.254"}))
+    assert not robots.allowed(server.url("/news"))  # loopback refused: unreachable
+    assert not robots.allowed("http://meta.example/news")
+    assert server.hits["/robots.txt"] == 0
+
+
+def test_refresh_failure_keeps_the_previous_rules(server, clock):
+    server.route("/robots.txt", sequence(static(ROBOTS), error(503)))
+    robots = RobotsCache(LOCAL, RobotsPolicy(ttl=60, unreachable_ttl=600), clock=clock)
+    assert robots.allowed(server.url("/news"))
+    clock.now += 61
+    assert robots.allowed(server.url("/news"))  # 503 now, last known rules still apply
+    assert not robots.allowed(server.url("/private/x"))
+    assert server.hits["/robots.txt"] == 2
+
+
+def test_robots_redirect_loop_counts_as_unavailable(server):
+    server.route("/robots.txt", redirect("/robots-moved.txt"))
+    server.route("/robots-moved.txt", redirect("/robots.txt"))
+    assert RobotsCache(LOCAL).allowed(server.url("/private/x"))
+
+
+def test_robots_redirect_is_followed(server):
+    server.route("/robots.txt", redirect("/real-robots.txt", 301))
+    server.route("/real-robots.txt", static(ROBOTS))
+    assert not RobotsCache(LOCAL).allowed(server.url("/private/x"))
+
+
+def test_oversized_robots_is_treated_as_unreachable(server):
+    server.route("/robots.txt", huge(2 * 1024 * 1024))
+    assert not RobotsCache(LOCAL, RobotsPolicy(max_bytes=1024)).allowed(server.url("/news"))
+
+
+def test_one_fetch_for_concurrent_lookups(server):
+    server.route("/robots.txt", slow(0.2, ROBOTS))
+    robots = RobotsCache(LOCAL)
+    answers, lock = [], threading.Lock()
+
+    def ask():
+        answer = robots.allowed(server.url("/news"))
+        with lock:
+            answers.append(answer)
+
+    threads = [threading.Thread(target=ask) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(2.0)
+    assert answers == [True] * 6
+    assert server.hits["/robots.txt"] == 1
+
+
+def test_disabled_robots_allow_everything_without_fetching(server):
+    server.route("/robots.txt", static(b"User-agent: *\nDisallow: /\n"))
+    robots = RobotsCache(LOCAL, RobotsPolicy(enabled=False))
+    assert robots.allowed(server.url("/anything"))
+    assert robots.crawl_delay(server.url("/")) is None
+    assert server.hits["/robots.txt"] == 0
+
+
+def test_non_http_urls_are_never_allowed():
+    robots = RobotsCache(LOCAL)
+    assert not robots.allowed("file:///etc/passwd")
+    assert not robots.allowed("not a url")
+
+
+def test_robots_url_and_parse():
+    assert robots_url("HTTPS://user:pw@News.Example:8443/a/b?c") == \
+        "https://news.example:8443/robots.txt"
+    assert robots_url("ftp://x/") is None
+    parser = parse_robots(b"\xef\xbb\xbfUser-agent: *\nDisallow: /x\n\xff\n")
+    assert not parser.can_fetch("newsflow", "http://a/x/1")
+    assert parser.can_fetch("newsflow", "http://a/y")
