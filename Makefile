@@ -17,7 +17,7 @@ demo: setup
 	$(BIN)/newsflow demo --output demo-output
 
 test: setup
-	$(BIN)/ruff check pipelines transforms schemas tests bench
+	$(BIN)/ruff check pipelines transforms schemas tests bench deploy
 	$(BIN)/pytest -q
 
 bench: setup

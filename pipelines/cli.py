@@ -9,9 +9,33 @@ USAGE = """usage: newsflow <command> [options]
 commands:
   backfill   read archive dumps (WARC/ARC, JSONL, text dumps, HTML) into Parquet partitions
   demo       generate a small sample corpus and backfill it
+  partitions list the partitions of an output with their commit state
+  compact    merge small committed files of each partition into larger ones
 
 Run 'newsflow <command> --help' for the options of a command.
 """
+
+
+def catalog_command(command: str, argv: list[str]) -> int:
+    import argparse
+
+    from transforms import catalog
+
+    parser = argparse.ArgumentParser(prog=f"newsflow {command}", allow_abbrev=False)
+    parser.add_argument("output", help="A newsflow output directory (local or gs://).")
+    if command == "compact":
+        parser.add_argument("--target_rows", "--target-rows", type=int,
+                            default=catalog.DEFAULT_TARGET_ROWS, dest="target_rows",
+                            help="Rows per merged file.")
+        parser.add_argument("--min_files", "--min-files", type=int, default=2, dest="min_files",
+                            help="Compact a partition only when it has this many files.")
+    args = parser.parse_args(argv)
+    if command == "partitions":
+        print(catalog.format_partitions(catalog.list_partitions(args.output)))
+    else:
+        print(catalog.format_compaction(catalog.compact(
+            args.output, target_rows=args.target_rows, min_files=args.min_files)))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
         from pipelines import demo
 
         return demo.run(rest)
+    if command in ("partitions", "compact"):
+        return catalog_command(command, rest)
     print(f"newsflow: unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
     return 2
 

@@ -1,7 +1,7 @@
 """The one processing path shared by live feeds and backfills: RawRecord -> Article.
 
 ``ProcessArticles`` reads like the data flow: extract, clean, classify, date, detect the
-language, build the row. Every stage sends what it cannot use to ``skipped`` or
+language, build the row, tag its topics. Every stage sends what it cannot use to ``skipped`` or
 ``dead_letters``, so each input record leaves as exactly one article, skip or dead letter.
 """
 
@@ -22,6 +22,7 @@ from transforms.dates import ResolveDates
 from transforms.extract import ExtractPages, ExtractSettings
 from transforms.language import DetectLanguage
 from transforms.stage import DEAD, MAIN, SKIPPED, StageFn, StageTransform
+from transforms.topics import TagTopics, normalize_tags
 from transforms.urls import domain_of, normalize_url
 
 ARTICLES = "articles"
@@ -62,11 +63,6 @@ def canonical_url(draft: Draft) -> str | None:
 def article_id(url: str | None, text_hash: str) -> str:
     key = f"url:{normalize_url(url)}" if url else f"content:{text_hash}"
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
-
-
-def normalize_tags(values) -> tuple[str, ...]:
-    """Lower-case, trimmed, de-duplicated, sorted: tags compare equal across sources."""
-    return tuple(sorted({re.sub(r"\s+", " ", v).strip().lower() for v in values if v.strip()}))
 
 
 def build_article(draft: Draft, versions: tuple[tuple[str, str], ...],
@@ -115,6 +111,7 @@ class ProcessSettings:
     extract: ExtractSettings = ExtractSettings()
     ingested_at: datetime | None = None  # fixed for a backfill run; None: the time of writing
     now: datetime | None = None  # upper bound for dates when the fetch time is unknown
+    taxonomy_path: str | None = None  # topic taxonomy; None: transforms/data/taxonomy.yaml
 
 
 class ProcessArticles(beam.PTransform):
@@ -143,8 +140,9 @@ class ProcessArticles(beam.PTransform):
             skipped.append(outputs[SKIPPED])
             dead.append(outputs[DEAD])
             current = outputs[MAIN]
+        tagged = current | "TagTopics" >> TagTopics(taxonomy_path=self._settings.taxonomy_path)
         return {
-            ARTICLES: current,
+            ARTICLES: tagged,
             SKIPPED: tuple(skipped) | "FlattenSkipped" >> beam.Flatten(),
             DEAD: tuple(dead) | "FlattenDeadLetters" >> beam.Flatten(),
         }

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Thin wrapper: ./deploy/deploy.sh image|template|launch|run|all [PIPELINE] [name=value ...]
+# Prints the gcloud/newsflow commands; EXECUTE=1 (or --execute) runs them.
+# Settings: PROJECT REGION BUCKET IMAGE SERVICE_ACCOUNT MAX_WORKERS MACHINE_TYPE [JOB_NAME]
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+exec "${PYTHON:-python3}" "$here/commands.py" "$@"
