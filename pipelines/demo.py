@@ -25,8 +25,10 @@ def run(argv: list[str] | None = None) -> int:
     root = Path(args.output).resolve()
     inputs = root / "inputs"
     info = write_corpus(inputs, n_articles=args.articles, seed=0)
-    print(f"sample corpus: {inputs} ({info})")
-    code = backfill.run([f"--input={inputs}/**", f"--output={root / 'out'}",
+    print(f"sample corpus: {inputs} ({len(info.files)} files, {info.expected_read} records)")
+    globs = ",".join(f"{inputs}/{pattern}" for pattern in (
+        "warc/*.warc.gz", "jsonl/*.jsonl", "text/*.txt", "html/*.html", "html/*.html.gz"))
+    code = backfill.run([f"--input={globs}", f"--output={root / 'out'}",
                          "--max_dead_letter_ratio=0.5"])
     print(f"\nexplore: python -c \"import pyarrow.dataset as ds; "
           f"print(ds.dataset('{root / 'out' / 'articles'}', partitioning='hive')"
