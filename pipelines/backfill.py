@@ -17,11 +17,11 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipelines.options import parse_strict
+from pipelines.options import OutputOptions, ProcessingOptions, parse_strict
 from transforms.accounting import SummarizeRun, WriteRunSummary, format_summary
 from transforms.archives import DEAD, FORMATS, RECORDS, SKIPPED, ReadArchives
 from transforms.dates import parse_iso_datetime
-from transforms.extract import DEFAULT_MAX_HTML_CHARS, DEFAULT_TIMEOUT_S, ExtractSettings
+from transforms.extract import ExtractSettings
 from transforms.process import ARTICLES, ProcessArticles, ProcessSettings
 from transforms.sinks import (
     RUNS_DIR,
@@ -41,26 +41,18 @@ class BackfillOptions(PipelineOptions):
         parser.add_argument("--input", action="append", default=[],
                             help="Glob of input files (local or gs://); repeat the flag or "
                                  "separate globs with commas. Required.")
-        parser.add_argument("--output", default=None,
-                            help="Output directory (local or gs://). Required.")
         parser.add_argument("--format", default="auto", choices=("auto",) + FORMATS,
                             help="Input format; 'auto' detects it per file from the extension, "
                                  "then the content.")
         parser.add_argument("--max_dead_letter_ratio", "--max-dead-letter-ratio", type=float,
                             default=0.5, dest="max_dead_letter_ratio",
                             help="Exit non-zero when dead letters / records read exceeds this.")
-        parser.add_argument("--extract_timeout", "--extract-timeout", type=float,
-                            default=DEFAULT_TIMEOUT_S, dest="extract_timeout",
-                            help="Seconds one page may spend in extraction before it is "
-                                 "dead-lettered (0 disables the guard).")
-        parser.add_argument("--max_html_chars", "--max-html-chars", type=int,
-                            default=DEFAULT_MAX_HTML_CHARS, dest="max_html_chars",
-                            help="Larger pages are dead-lettered as too_large.")
-        parser.add_argument("--shards_per_partition", "--shards-per-partition", type=int,
-                            default=1, dest="shards_per_partition",
-                            help="Parquet files per dt/lang partition per run.")
         parser.add_argument("--ingested_at", "--ingested-at", default=None, dest="ingested_at",
                             help="ISO timestamp stamped as ingested_at (default: run start).")
+
+
+#: Every options class this pipeline reads (for parsing, --help and the template metadata).
+OPTION_CLASSES = (BackfillOptions, OutputOptions, ProcessingOptions)
 
 
 def input_patterns(values: list[str]) -> list[str]:
@@ -81,16 +73,18 @@ def matched_files(patterns: list[str]) -> list[str]:
 def build(p: beam.Pipeline, options: PipelineOptions) -> dict:
     """Wire the backfill; returns its PCollections for tests and callers."""
     opts = options.view_as(BackfillOptions)
+    output = options.view_as(OutputOptions).output
+    processing = options.view_as(ProcessingOptions)
     patterns = input_patterns(opts.input)
-    if not patterns or not opts.output:
+    if not patterns or not output:
         raise ValueError("--input and --output are required")
     fmt = None if opts.format == "auto" else opts.format
     commit_id = commit_id_for_inputs("backfill", matched_files(patterns), settings=opts.format)
     ingested_at = parse_iso_datetime(opts.ingested_at, strict=True) or datetime.now(UTC)
     run_info = {"inputs": patterns, "format": opts.format}
     settings = ProcessSettings(
-        extract=ExtractSettings(timeout_s=opts.extract_timeout,
-                                max_html_chars=opts.max_html_chars),
+        extract=ExtractSettings(timeout_s=processing.extract_timeout,
+                                max_html_chars=processing.max_html_chars),
         ingested_at=ingested_at, now=ingested_at)
 
     read = p | "ReadArchives" >> ReadArchives(patterns, fmt)
@@ -100,11 +94,11 @@ def build(p: beam.Pipeline, options: PipelineOptions) -> dict:
     dead = (read[DEAD], processed[DEAD]) | "AllDeadLetters" >> beam.Flatten()
 
     manifests = articles | "WriteArticles" >> WriteArticles(
-        opts.output, commit_id, "backfill", opts.shards_per_partition, run_info)
-    dead | "WriteDeadLetters" >> WriteDeadLetters(opts.output, commit_id)
+        output, commit_id, "backfill", processing.shards_per_partition, run_info)
+    dead | "WriteDeadLetters" >> WriteDeadLetters(output, commit_id)
     summary = ((read[RECORDS], skipped, dead, articles)
                | "SummarizeRun" >> SummarizeRun()
-               | "WriteRunSummary" >> WriteRunSummary(opts.output, commit_id, run_info))
+               | "WriteRunSummary" >> WriteRunSummary(output, commit_id, run_info))
     return {"articles": articles, "skipped": skipped, "dead_letters": dead,
             "manifests": manifests, "summary": summary, "commit_id": commit_id}
 
@@ -117,10 +111,11 @@ def load_summary(output: str, commit_id: str) -> dict:
 
 
 def run(argv: list[str] | None = None) -> int:
-    options = parse_strict(list(sys.argv[1:] if argv is None else argv), BackfillOptions,
+    options = parse_strict(list(sys.argv[1:] if argv is None else argv), OPTION_CLASSES,
                            "newsflow backfill", DESCRIPTION)
     opts = options.view_as(BackfillOptions)
-    if not input_patterns(opts.input) or not opts.output:
+    output = options.view_as(OutputOptions).output
+    if not input_patterns(opts.input) or not output:
         print("error: --input and --output are required (see --help)", file=sys.stderr)
         return 2
     try:
@@ -130,9 +125,9 @@ def run(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     pipeline.run().wait_until_finish()
-    summary = load_summary(opts.output, outputs["commit_id"])
+    summary = load_summary(output, outputs["commit_id"])
     print(format_summary(summary))
-    print(f"output: {join(opts.output, 'articles')}  (commit {outputs['commit_id']})")
+    print(f"output: {join(output, 'articles')}  (commit {outputs['commit_id']})")
     if not summary["balanced"]:
         print("error: records were lost between reading and writing", file=sys.stderr)
         return 1

@@ -8,6 +8,8 @@ USAGE = """usage: newsflow <command> [options]
 
 commands:
   backfill   read archive dumps (WARC/ARC, JSONL, text dumps, HTML) into Parquet partitions
+  stream     poll RSS/Atom feeds, fetch new articles, write windowed partitions
+  feeds      'feeds status OUTPUT': the health of every polled feed
   demo       generate a small sample corpus and backfill it
   partitions list the partitions of an output with their commit state
   compact    merge small committed files of each partition into larger ones
@@ -38,6 +40,21 @@ def catalog_command(command: str, argv: list[str]) -> int:
     return 0
 
 
+def feeds_command(argv: list[str]) -> int:
+    import argparse
+
+    from transforms.polling import format_feed_status, read_feed_status
+
+    parser = argparse.ArgumentParser(prog="newsflow feeds", allow_abbrev=False,
+                                     description="Feed health written by the stream pipeline.")
+    sub = parser.add_subparsers(dest="action", required=True)
+    status = sub.add_parser("status", help="Latest status of every feed polled.")
+    status.add_argument("output", help="The stream pipeline's output directory.")
+    args = parser.parse_args(argv)
+    print(format_feed_status(read_feed_status(args.output)))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
@@ -48,6 +65,12 @@ def main(argv: list[str] | None = None) -> int:
         from pipelines import backfill
 
         return backfill.run(rest)
+    if command == "stream":
+        from pipelines import stream
+
+        return stream.run(rest)
+    if command == "feeds":
+        return feeds_command(rest)
     if command == "demo":
         from pipelines import demo
 

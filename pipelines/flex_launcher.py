@@ -18,7 +18,7 @@ import sys
 
 # name -> (module, options class); each module has build(p, options) and DESCRIPTION.
 PIPELINES = {
-    "backfill": ("pipelines.backfill", "BackfillOptions"),
+    "backfill": ("pipelines.backfill", "OPTION_CLASSES"),
 }
 
 

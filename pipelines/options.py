@@ -39,21 +39,55 @@ def unknown_arguments(argv: list[str]) -> list[str]:
     return unknown
 
 
-def help_parser(prog: str, description: str, options_class: type[PipelineOptions]):
+class OutputOptions(PipelineOptions):
+    """Where a pipeline writes; shared by every pipeline that writes the dataset."""
+
+    @classmethod
+    def _add_argparse_args(cls, parser):
+        parser.add_argument("--output", default=None,
+                            help="Output directory (local or gs://). Required.")
+
+
+class ProcessingOptions(PipelineOptions):
+    """Settings of the shared processing composite and the Parquet sink."""
+
+    @classmethod
+    def _add_argparse_args(cls, parser):
+        from transforms.extract import DEFAULT_MAX_HTML_CHARS, DEFAULT_TIMEOUT_S
+
+        parser.add_argument("--extract_timeout", "--extract-timeout", type=float,
+                            default=DEFAULT_TIMEOUT_S, dest="extract_timeout",
+                            help="Seconds one page may spend in extraction before it is "
+                                 "dead-lettered (0 disables the guard).")
+        parser.add_argument("--max_html_chars", "--max-html-chars", type=int,
+                            default=DEFAULT_MAX_HTML_CHARS, dest="max_html_chars",
+                            help="Larger pages are dead-lettered as too_large.")
+        parser.add_argument("--shards_per_partition", "--shards-per-partition", type=int,
+                            default=1, dest="shards_per_partition",
+                            help="Parquet files per dt/lang partition per commit.")
+
+
+def help_parser(prog: str, description: str, options_classes):
     parser = argparse.ArgumentParser(prog=prog, description=description, epilog=BEAM_NOTE,
                                      allow_abbrev=False)
-    options_class._add_argparse_args(parser)
+    for options_class in _as_tuple(options_classes):
+        options_class._add_argparse_args(parser)
     return parser
 
 
-def parse_strict(argv: list[str], options_class: type[PipelineOptions], prog: str,
+def _as_tuple(options_classes) -> tuple:
+    return tuple(options_classes) if isinstance(options_classes, list | tuple) \
+        else (options_classes,)
+
+
+def parse_strict(argv: list[str], options_classes, prog: str,
                  description: str, local_defaults: bool = True) -> PipelineOptions:
     """Parse ``argv`` into pipeline options, failing on unknown flags; ``--help`` prints ours.
 
     With ``local_defaults`` and no ``--runner``, the job runs on the FnApiRunner (the
     DirectRunner would try to download Prism) in multi-processing mode on every core.
     """
-    parser = help_parser(prog, description, options_class)
+    parser = help_parser(prog, description, options_classes)
     if any(arg in ("-h", "--help") for arg in argv):
         parser.print_help()
         raise SystemExit(0)

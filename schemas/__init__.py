@@ -14,13 +14,14 @@ from schemas.records import (
     Article,
     DeadLetter,
     Draft,
+    Exchange,
     RawRecord,
     Skip,
     dead_letter,
 )
 
 __all__ = [
-    "ARTICLE_SCHEMA", "Article", "DATE_SOURCES", "DeadLetter", "Draft", "FIELDS", "FIELDS_ADDED",
+    "ARTICLE_SCHEMA", "Article", "DATE_SOURCES", "DeadLetter", "Draft", "Exchange", "FIELDS", "FIELDS_ADDED",
     "PARTITION_COLUMNS", "RawRecord", "SCHEMA_VERSION", "Skip", "UNDATED_PARTITION",
     "article_schema", "dead_letter",
 ]

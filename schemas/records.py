@@ -127,6 +127,25 @@ class Skip:
     url: str | None = None
 
 
+@dataclass(frozen=True)
+class Exchange:
+    """One HTTP request and its response, as archived to WARC by the streaming pipeline.
+
+    ``entry_json`` carries the feed entry an article was found in (link, title, dates, tags),
+    stored as a ``Newsflow-Feed-Entry`` WARC header so a backfill over the archive rebuilds the
+    same rows as the live run.
+    """
+
+    url: str
+    status: int
+    request_headers: tuple[tuple[str, str], ...]
+    response_headers: tuple[tuple[str, str], ...]
+    body: bytes
+    fetched_at: datetime
+    remote_ip: str = ""
+    entry_json: str | None = None
+
+
 MAX_DEAD_LETTER_RAW = 1_000_000
 
 #: Where ``published_at`` came from, strongest first. ``None`` means undated.
@@ -162,6 +181,6 @@ def dead_letter(stage: str, reason: str, error: str | BaseException, source_ref:
 
 
 __all__ = [
-    "Article", "DATE_SOURCES", "Draft", "DeadLetter", "MAX_DEAD_LETTER_RAW", "RawRecord", "Skip",
+    "Article", "DATE_SOURCES", "Draft", "Exchange", "DeadLetter", "MAX_DEAD_LETTER_RAW", "RawRecord", "Skip",
     "dead_letter",
 ]

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from pipelines import flex_launcher
-from pipelines.backfill import BackfillOptions
+from pipelines.backfill import OPTION_CLASSES, BackfillOptions
+from pipelines.options import ProcessingOptions
 from pipelines.options import parse_strict
 from tests.conftest import REPO
 
@@ -39,7 +40,8 @@ MAX_PAYLOAD = 1_000_000
 
 def backfill_option_names() -> set[str]:
     parser = argparse.ArgumentParser(add_help=False)
-    BackfillOptions._add_argparse_args(parser)
+    for options_class in OPTION_CLASSES:
+        options_class._add_argparse_args(parser)
     return {action.dest for action in parser._actions}
 
 
@@ -118,10 +120,11 @@ def test_metadata_examples_match_regexes_and_parse():
             assert re.fullmatch(pattern, example), (param["name"], pattern, example)
         argv.append(f"--{param['name']}={example}")
     # The examples together are a valid command line for the real parser.
-    options = parse_strict(argv, BackfillOptions, "newsflow backfill", "", local_defaults=False)
+    options = parse_strict(argv, OPTION_CLASSES, "newsflow backfill", "", local_defaults=False)
     opts = options.view_as(BackfillOptions)
     assert opts.input == ["gs://my-bucket/dumps/*.warc.gz"] and opts.format == "warc"
-    assert opts.shards_per_partition == 4 and opts.max_dead_letter_ratio == 0.25
+    assert options.view_as(ProcessingOptions).shards_per_partition == 4
+    assert opts.max_dead_letter_ratio == 0.25
     from transforms.dates import parse_iso_datetime
 
     assert parse_iso_datetime(opts.ingested_at, strict=True).year == 2026
@@ -260,7 +263,7 @@ def test_printed_run_command_is_accepted_by_the_real_parser(fake_path):
                   "output=gs://newsflow-test-bucket/out")
     argv = shlex.split(done.stdout.strip())
     assert argv[:2] == ["newsflow", "backfill"]
-    options = parse_strict(argv[2:], BackfillOptions, "newsflow backfill", "")
+    options = parse_strict(argv[2:], OPTION_CLASSES, "newsflow backfill", "")
     assert options.get_all_options()["max_num_workers"] == 10
 
 

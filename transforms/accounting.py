@@ -13,6 +13,11 @@ import apache_beam as beam
 from schemas import Article, DeadLetter, Skip
 from transforms.sinks import RUNS_DIR, join, window_commit_id, write_json_atomic
 
+#: Stages that find input records: their skips and dead letters were never handed to
+#: processing, so they count as read records on their own (a feed entry already seen, an
+#: article that failed to download, a broken archive record).
+SOURCE_STAGES = ("read", "feed", "fetch")
+
 
 def outcome_keys(element) -> str:
     """The summary bucket of one outcome: ``article``, ``duplicate``, ``dead:<stage>:<reason>``,
@@ -31,8 +36,8 @@ def summarize(counts: dict[str, int]) -> dict:
     dead = Counter({k.split(":", 1)[1]: v for k, v in counts.items() if k.startswith("dead:")})
     skipped = Counter({k.split(":", 1)[1]: v for k, v in counts.items()
                        if k.startswith("skip:")})
-    read_dead = sum(v for k, v in dead.items() if k.startswith("read:"))
-    read_skipped = sum(v for k, v in skipped.items() if k.startswith("read:"))
+    read_dead = sum(v for k, v in dead.items() if k.split(":")[0] in SOURCE_STAGES)
+    read_skipped = sum(v for k, v in skipped.items() if k.split(":")[0] in SOURCE_STAGES)
     read = counts.get("record", 0) + read_dead + read_skipped
     written, duplicates = counts.get("article", 0), counts.get("duplicate", 0)
     dead_total, skipped_total = sum(dead.values()), sum(skipped.values())
@@ -60,15 +65,23 @@ def format_summary(summary: dict) -> str:
 class SummarizeRun(beam.PTransform):
     """Count outcomes into one summary dict per window (one per run in batch).
 
-    Input: a tuple of PCollections of reader records, skips, dead letters and articles.
+    Input: a tuple of PCollections of reader records, skips, dead letters and articles. In
+    batch an empty run still gets its (all-zero) summary; windowed, only windows with data do.
     """
 
+    def __init__(self, windowed: bool = False):
+        super().__init__()
+        self._windowed = windowed
+
     def expand(self, pcolls):
+        to_dict = beam.combiners.ToDict()
+        if self._windowed:
+            to_dict = to_dict.without_defaults()
         return (pcolls
                 | "FlattenOutcomes" >> beam.Flatten()
                 | "OutcomeKey" >> beam.Map(lambda element: (outcome_keys(element), 1))
                 | "CountOutcomes" >> beam.CombinePerKey(sum)
-                | "CollectCounts" >> beam.combiners.ToDict()
+                | "CollectCounts" >> to_dict
                 | "Summarize" >> beam.Map(summarize))
 
 

@@ -32,6 +32,7 @@ from apache_beam.metrics import Metrics
 from schemas import DeadLetter, RawRecord, Skip, dead_letter
 from transforms.charset import decode_document
 from transforms.dates import parse_iso_datetime
+from transforms.exchanges import ENTRY_HEADER, record_fields_from_entry
 
 LOG = logging.getLogger(__name__)
 
@@ -161,7 +162,8 @@ def _record_outcome(record, offset_ref: str, source_format: str) -> Outcome:
     text, _charset = decode_document(body, content_type)
     return RawRecord(url=url, body=text, body_kind="html", source_format=source_format,
                      source_ref=offset_ref,
-                     fetched_at=parse_iso_datetime(_header(record.rec_headers, "WARC-Date")))
+                     fetched_at=parse_iso_datetime(_header(record.rec_headers, "WARC-Date")),
+                     **record_fields_from_entry(_header(record.rec_headers, ENTRY_HEADER)))
 
 
 def _iterate_archive(stream, path: str, source_format: str, offset_prefix: str,

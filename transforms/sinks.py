@@ -115,7 +115,8 @@ def articles_table(articles: Iterable[Article]) -> pa.Table:
     return pa.Table.from_pylist([article_to_row(a) for a in ordered], schema=ARTICLE_SCHEMA)
 
 
-def _write_atomic(final_path: str, payload: bytes, mime_type: str) -> int:
+def write_bytes_atomic(final_path: str, payload: bytes, mime_type: str) -> int:
+    """Write ``payload`` via a dot-prefixed temp file in the final directory and a rename."""
     directory, _, name = final_path.rpartition("/")
     temp_path = f"{directory}/.{name}.tmp-{uuid.uuid4().hex[:12]}"
     with FileSystems.create(temp_path, mime_type=mime_type) as handle:
@@ -128,12 +129,12 @@ def write_parquet_atomic(final_path: str, table: pa.Table) -> int:
     """Write ``table`` as Parquet to ``final_path`` via a dot-prefixed temp file and a rename."""
     buffer = io.BytesIO()
     pq.write_table(table, buffer, compression="zstd", row_group_size=_ROW_GROUP_ROWS)
-    return _write_atomic(final_path, buffer.getvalue(), "application/octet-stream")
+    return write_bytes_atomic(final_path, buffer.getvalue(), "application/octet-stream")
 
 
 def write_json_atomic(final_path: str, payload) -> int:
     data = json.dumps(payload, indent=2, sort_keys=True, default=str).encode()
-    return _write_atomic(final_path, data, "application/json")
+    return write_bytes_atomic(final_path, data, "application/json")
 
 
 def manifest_path(articles_dir: str, commit_id: str) -> str:
@@ -280,7 +281,7 @@ class _WriteDeadLettersFn(beam.DoFn):
         payload = "".join(json.dumps(dead_letter_to_json(d), sort_keys=True) + "\n"
                           for d in ordered).encode()
         path = join(self._dead_dir, f"dead-{commit_id}-{shard:05d}.jsonl")
-        _write_atomic(path, payload, "application/x-ndjson")
+        write_bytes_atomic(path, payload, "application/x-ndjson")
         self._written.inc(len(ordered))
         yield path
 

@@ -1,0 +1,134 @@
+"""Archive every live HTTP exchange as WARC, so any window can be re-processed by a backfill.
+
+A fetched article's feed entry (title, dates, tags, feed) travels in a ``Newsflow-Feed-Entry``
+WARC header of its response record; the archive reader turns it back into the same
+``RawRecord`` fields, so live → WARC → backfill gives the same article rows (except
+``source_format``, ``source_ref`` and ``ingested_at``). Bodies are archived as received after
+our client removed their Content-Encoding, so that header is dropped from the archived
+response and Content-Length describes the stored body.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, datetime
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+
+from schemas import Exchange, RawRecord
+from schemas.feeds import FeedEntry
+from transforms.dates import parse_iso_datetime
+from transforms.sinks import join, window_commit_id, write_bytes_atomic
+
+WARC_DIR = "warc"
+ENTRY_HEADER = "Newsflow-Feed-Entry"
+_DROPPED_RESPONSE_HEADERS = {"content-encoding", "transfer-encoding", "content-length"}
+
+
+def entry_json(entry: FeedEntry) -> str:
+    """The feed-entry facts an article row takes from its feed, as one ASCII JSON line."""
+    return json.dumps({
+        "feed_url": entry.feed_url, "link": entry.link, "title": entry.title,
+        "tags": list(entry.tags),
+        "published_at": entry.published_at.isoformat() if entry.published_at else None,
+    }, ensure_ascii=True, sort_keys=True)
+
+
+def record_fields_from_entry(text: str | None) -> dict:
+    """RawRecord keyword arguments carried by an entry JSON (empty when there is none)."""
+    if not text:
+        return {}
+    data = json.loads(text)
+    published = parse_iso_datetime(data.get("published_at"))
+    return {"title": data.get("title"), "tags": tuple(data.get("tags") or ()),
+            "feed_url": data.get("feed_url"), "published_at": published,
+            "published_source": "feed" if published else None}
+
+
+def record_from_exchange(exchange: Exchange, body_text: str, source_ref: str) -> RawRecord:
+    """The RawRecord of a fetched article page: what live fetching and WARC reading share."""
+    return RawRecord(url=exchange.url, body=body_text, body_kind="html", source_format="feed",
+                     source_ref=source_ref, fetched_at=exchange.fetched_at,
+                     **record_fields_from_entry(exchange.entry_json))
+
+
+def _http_reason(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"
+
+
+def warc_bytes(exchanges: list[Exchange]) -> bytes:
+    """A gzip-per-record WARC holding a request and a response record per exchange."""
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    buffer = io.BytesIO()
+    writer = WARCWriter(buffer, gzip=True)
+    for exchange in sorted(exchanges, key=lambda e: (e.fetched_at, e.url)):
+        date = exchange.fetched_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        headers = [(k, v) for k, v in exchange.response_headers
+                   if k.lower() not in _DROPPED_RESPONSE_HEADERS]
+        headers.append(("Content-Length", str(len(exchange.body))))
+        warc_headers = {"WARC-Date": date}
+        if exchange.remote_ip:
+            warc_headers["WARC-IP-Address"] = exchange.remote_ip
+        if exchange.entry_json:
+            warc_headers[ENTRY_HEADER] = exchange.entry_json
+        response = writer.create_warc_record(
+            exchange.url, "response", payload=io.BytesIO(exchange.body),
+            http_headers=StatusAndHeaders(f"{exchange.status} {_http_reason(exchange.status)}",
+                                          headers, protocol="HTTP/1.1"),
+            warc_headers_dict=warc_headers)
+        path = exchange.url.split("://", 1)[-1].partition("/")[2]
+        request = writer.create_warc_record(
+            exchange.url, "request", payload=io.BytesIO(b""),
+            http_headers=StatusAndHeaders(f"GET /{path} HTTP/1.1",
+                                          list(exchange.request_headers), is_http_request=True),
+            warc_headers_dict={"WARC-Date": date,
+                               "WARC-Concurrent-To": response.rec_headers.get_header(
+                                   "WARC-Record-ID")})
+        writer.write_record(response)
+        writer.write_record(request)
+    return buffer.getvalue()
+
+
+class _WriteWarcFn(beam.DoFn):
+    def __init__(self, warc_dir: str, base_commit_id: str):
+        self._warc_dir = warc_dir
+        self._base_commit_id = base_commit_id
+        self._records = Metrics.counter("exchanges", "archived")
+
+    def process(self, element, window=beam.DoFn.WindowParam):
+        _, exchanges = element
+        exchanges = list(exchanges)
+        commit_id = window_commit_id(self._base_commit_id, window)
+        path = join(self._warc_dir, f"{commit_id}.warc.gz")
+        write_bytes_atomic(path, warc_bytes(exchanges), "application/warc")
+        self._records.inc(len(exchanges))
+        yield path
+
+
+class ArchiveExchanges(beam.PTransform):
+    """Write each window's exchanges to ``OUTPUT/warc/<commit>.warc.gz``."""
+
+    def __init__(self, output: str, commit_id: str):
+        super().__init__()
+        self._warc_dir = join(output, WARC_DIR)
+        self._commit_id = commit_id
+
+    def expand(self, exchanges):
+        return (exchanges
+                | "KeyWindow" >> beam.Map(lambda exchange: (None, exchange))
+                | "GroupWindow" >> beam.GroupByKey()
+                | "WriteWarc" >> beam.ParDo(_WriteWarcFn(self._warc_dir, self._commit_id)))
+
+
+def now_to_second() -> datetime:
+    """Fetch times are kept to the second: what a WARC-Date can hold, so replays match."""
+    return datetime.now(UTC).replace(microsecond=0)

@@ -1,0 +1,257 @@
+"""Poll RSS/Atom feeds on their own schedules, with per-feed state in Beam.
+
+A source of ticks (``PeriodicImpulse`` on Dataflow, a live ``TestStream`` locally) drives
+``PollFeeds``: every tick fans out to one element per feed, keyed by feed URL, and a stateful
+DoFn keeps that feed's :class:`PollState` (validators, adaptive interval, failures) and its
+bounded, expiring :class:`SeenEntries`. A feed is fetched only when its own schedule says it is
+due, so ticks only need to be frequent enough for the shortest interval. All decisions are the
+pure functions of ``transforms.feeds``; this module only wires them to state and HTTP.
+
+State must live in the global window: windowing for the sinks happens after polling.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+
+import apache_beam as beam
+from apache_beam.coders import BytesCoder, PickleCoder
+from apache_beam.metrics import Metrics
+from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
+
+from schemas import Skip, dead_letter
+from schemas.feeds import FeedSpec
+from transforms.feeds import (
+    SeenEntries,
+    apply_poll_outcome,
+    feed_status,
+    filter_and_remember,
+    initial_poll_state,
+    is_due,
+    is_unchanged,
+    load_feed_list,
+    parse_feed,
+    plan_request,
+    poll_outcome,
+)
+from transforms.fetch import EXCHANGES, FetchSettings, exchange_of
+from transforms.http import FetchError, fetch
+from transforms.politeness import HostThrottle
+from transforms.sinks import join, window_commit_id, write_json_atomic
+from transforms.stage import DEAD, MAIN, SKIPPED
+
+STATUS = "status"
+
+
+def feed_specs(path: str, min_interval_floor_s: float | None = None) -> list[FeedSpec]:
+    """The feed list, with intervals lowered to ``min_interval_floor_s`` when it is given
+    (the demo and tests poll a loopback server every few seconds)."""
+    specs = load_feed_list(path)
+    if min_interval_floor_s is None:
+        return specs
+    return [dataclasses.replace(spec, min_interval_s=min(spec.min_interval_s,
+                                                         min_interval_floor_s))
+            for spec in specs]
+
+
+class _ExpandFeedsFn(beam.DoFn):
+    """Each tick becomes one ``(feed_url, spec)`` element per feed in the list."""
+
+    def __init__(self, feeds_path: str, min_interval_floor_s: float | None):
+        self._feeds_path = feeds_path
+        self._floor = min_interval_floor_s
+
+    def setup(self):
+        self._specs = feed_specs(self._feeds_path, self._floor)
+
+    def process(self, _tick):
+        for spec in self._specs:
+            yield spec.url, spec
+
+
+def poll_once(spec: FeedSpec, state, seen: SeenEntries, now: datetime, fetcher,
+              max_entry_age: timedelta | None):
+    """One poll of one feed. Returns ``(state, seen, outputs)``; outputs are ``(tag, value)``."""
+    outputs = []
+    try:
+        result = fetcher(spec.url, {**dict(spec.headers), **plan_request(state, spec)})
+    except FetchError as error:
+        outputs.append((DEAD, dead_letter("feed", error.reason, error, spec.url, spec.url)))
+        outcome = poll_outcome(None, error=error.reason)
+        return apply_poll_outcome(state, spec, outcome, now), seen, outputs
+    outputs.append((EXCHANGES, exchange_of(result, None)))
+    new, error = [], None
+    if result.status == 200 and not is_unchanged(state, result.body):
+        parsed = parse_feed(result.body, result.headers, spec.url, now=now, base_url=result.url)
+        new, skipped, seen = filter_and_remember(parsed.entries, seen, now, max_entry_age)
+        error = parsed.error
+        if error:
+            outputs.append((DEAD, dead_letter("feed", error, parsed.error_detail or error,
+                                              spec.url, spec.url, result.body)))
+        outputs.extend((SKIPPED, Skip("feed", reason, f"{spec.url}#{entry.entry_key}",
+                                      entry.raw_link)) for entry, reason in skipped)
+        outputs.extend((MAIN, entry) for entry in new)
+    elif result.status in (200, 304):
+        seen = seen.refresh_latest(now)
+    else:
+        error = f"http_{result.status}"
+        outputs.append((DEAD, dead_letter("feed", error, f"HTTP {result.status}", spec.url,
+                                          spec.url, result.body[:65536])))
+    outcome = poll_outcome(result.status, result.headers, result.body, new_entries=len(new),
+                           error=error)
+    return apply_poll_outcome(state, spec, outcome, now), seen, outputs
+
+
+class _PollFeedFn(beam.DoFn):
+    """Stateful per feed: poll when due, emit new entries, remember what was seen."""
+
+    POLL_STATE = ReadModifyWriteStateSpec("poll_state", PickleCoder())
+    SEEN = ReadModifyWriteStateSpec("seen_entries", BytesCoder())
+
+    def __init__(self, settings: FetchSettings, max_entry_age_s: float | None, clock=None):
+        self._settings = settings
+        self._max_age = timedelta(seconds=max_entry_age_s) if max_entry_age_s else None
+        self._clock = clock
+        self._polls = Metrics.counter("feeds", "polls")
+        self._counters: dict[str, object] = {}
+
+    def setup(self):
+        self._throttle = HostThrottle(self._settings.per_host_delay_s,
+                                      self._settings.per_host_concurrency)
+
+    def _count(self, name: str) -> None:
+        if name not in self._counters:
+            self._counters[name] = Metrics.counter("feeds", name)
+        self._counters[name].inc()
+
+    def _fetch(self, url: str, headers: dict):
+        with self._throttle.slot(url):
+            return fetch(url, self._settings.policy, headers)
+
+    def process(self, element, poll_state=beam.DoFn.StateParam(POLL_STATE),
+                seen_state=beam.DoFn.StateParam(SEEN)):
+        _, spec = element
+        now = self._clock() if self._clock else datetime.now(UTC)
+        state = poll_state.read()
+        if state is None:  # first sight of this feed: schedule it, spread over one interval
+            state = initial_poll_state(spec, now)
+            poll_state.write(state)
+        if not is_due(state, now):
+            return
+        stored = seen_state.read()
+        seen = SeenEntries.from_bytes(stored) if stored else SeenEntries()
+        state, seen, outputs = poll_once(spec, state, seen, now, self._fetch, self._max_age)
+        poll_state.write(state)
+        seen_state.write(seen.to_bytes())
+        self._polls.inc()
+        for tag, value in outputs:
+            if tag == MAIN:
+                self._count("entries_new")
+                yield value
+            else:
+                if tag in (SKIPPED, DEAD):
+                    prefix = "skipped" if tag == SKIPPED else "dead"
+                    self._count(f"{prefix}_{value.reason}")
+                yield beam.pvalue.TaggedOutput(tag, value)
+        yield beam.pvalue.TaggedOutput(STATUS, feed_status(state))
+
+
+class PollFeeds(beam.PTransform):
+    """Ticks -> new FeedEntry elements; also ``skipped`` (seen, too old), ``dead_letters``
+    (feed failures), ``status`` (FeedStatus after every poll) and ``exchanges`` (for WARC)."""
+
+    def __init__(self, feeds_path: str, settings: FetchSettings | None = None,
+                 max_entry_age_s: float | None = None,
+                 min_interval_floor_s: float | None = None, clock=None):
+        super().__init__()
+        self._feeds_path = feeds_path
+        self._settings = settings or FetchSettings()
+        self._max_entry_age_s = max_entry_age_s
+        self._floor = min_interval_floor_s
+        self._clock = clock
+
+    def expand(self, ticks):
+        return (ticks
+                | "ExpandFeeds" >> beam.ParDo(_ExpandFeedsFn(self._feeds_path, self._floor))
+                .with_output_types(beam.typehints.KV[str, FeedSpec])
+                | "PollFeed" >> beam.ParDo(
+                    _PollFeedFn(self._settings, self._max_entry_age_s, self._clock))
+                .with_outputs(SKIPPED, DEAD, STATUS, EXCHANGES, main=MAIN))
+
+
+FEEDS_DIR = "feeds"
+
+
+def status_to_json(status) -> dict:
+    return {k: (v.isoformat() if isinstance(v, datetime) else v)
+            for k, v in dataclasses.asdict(status).items()}
+
+
+class _WriteFeedStatusFn(beam.DoFn):
+    def __init__(self, feeds_dir: str, base_commit_id: str):
+        self._feeds_dir = feeds_dir
+        self._base_commit_id = base_commit_id
+
+    def process(self, element, window=beam.DoFn.WindowParam):
+        _, statuses = element
+        latest: dict[str, dict] = {}
+        for status in statuses:
+            row = status_to_json(status)
+            previous = latest.get(row["feed_url"])
+            if previous is None or (row["last_poll_at"] or "") >= (previous["last_poll_at"] or ""):
+                latest[row["feed_url"]] = row
+        commit_id = window_commit_id(self._base_commit_id, window)
+        path = join(self._feeds_dir, f"status-{commit_id}.json")
+        write_json_atomic(path, sorted(latest.values(), key=lambda r: r["feed_url"]))
+        yield path
+
+
+class WriteFeedStatus(beam.PTransform):
+    """Per window, the latest FeedStatus of every feed polled, as ``OUTPUT/feeds/status-*.json``."""
+
+    def __init__(self, output: str, commit_id: str):
+        super().__init__()
+        self._feeds_dir = join(output, FEEDS_DIR)
+        self._commit_id = commit_id
+
+    def expand(self, statuses):
+        return (statuses
+                | "KeyWindow" >> beam.Map(lambda status: (None, status))
+                | "GroupWindow" >> beam.GroupByKey()
+                | "WriteSnapshot" >> beam.ParDo(
+                    _WriteFeedStatusFn(self._feeds_dir, self._commit_id)))
+
+
+def read_feed_status(output: str) -> list[dict]:
+    """The newest status of every feed across all snapshots under ``OUTPUT/feeds/``."""
+    import json
+
+    from apache_beam.io.filesystems import FileSystems
+
+    latest: dict[str, dict] = {}
+    pattern = join(output, FEEDS_DIR, "status-*.json")
+    for metadata in FileSystems.match([pattern])[0].metadata_list:
+        with FileSystems.open(metadata.path) as handle:
+            for row in json.loads(handle.read()):
+                previous = latest.get(row["feed_url"])
+                if previous is None or (row["last_poll_at"] or "") >= \
+                        (previous["last_poll_at"] or ""):
+                    latest[row["feed_url"]] = row
+    return sorted(latest.values(), key=lambda r: r["feed_url"])
+
+
+def format_feed_status(rows: list[dict]) -> str:
+    if not rows:
+        return "no feed status yet (has the stream run and closed a window?)"
+    header = f"{'health':<12} {'status':>6} {'fails':>5} {'interval':>9} {'seen':>6}  " \
+             f"{'last poll (UTC)':<20} feed"
+    lines = [header]
+    for row in rows:
+        interval = f"{row['interval_s']:.0f}s" if row.get("interval_s") else "-"
+        last_poll = (row.get("last_poll_at") or "-")[:19]
+        lines.append(f"{row['health']:<12} {row['last_status'] or '-':>6} "
+                     f"{row['consecutive_failures']:>5} {interval:>9} "
+                     f"{row['entries_seen_total']:>6}  {last_poll:<20} {row['feed_url']}"
+                     + (f"  ({row['last_error']})" if row.get("last_error") else ""))
+    return "\n".join(lines)
