@@ -1,6 +1,9 @@
-"""``newsflow demo``: generate a small sample corpus and backfill it, with no set-up.
+"""``newsflow demo``: both pipelines on local sample data, with no set-up and no network.
 
-Everything runs locally on the FnApiRunner; no network is used.
+1. Backfill: generate a small sample corpus (WARC, JSONL, text dumps, HTML) and backfill it.
+2. Stream: start a local feed server on 127.0.0.1 (feeds that change over time, a broken
+   feed, a slow one, a 500, a huge page, a wire story carried by several feeds) and run the
+   streaming pipeline against it for a bounded time.
 """
 
 from __future__ import annotations
@@ -9,28 +12,52 @@ import argparse
 import sys
 from pathlib import Path
 
-from pipelines import backfill
+from pipelines import backfill, stream
+from pipelines.demo_feeds import DemoFeeds
 from pipelines.sample_corpus import write_corpus
+
+
+def run_backfill_demo(root: Path, articles: int) -> int:
+    inputs = root / "inputs"
+    info = write_corpus(inputs, n_articles=articles, seed=0)
+    print(f"== backfill: sample corpus in {inputs} ({len(info.files)} files, "
+          f"{info.expected_read} records)")
+    globs = ",".join(f"{inputs}/{pattern}" for pattern in (
+        "warc/*.warc.gz", "jsonl/*.jsonl", "text/*.txt", "html/*.html", "html/*.html.gz"))
+    return backfill.run([f"--input={globs}", f"--output={root / 'backfill'}",
+                         "--max_dead_letter_ratio=0.5"])
+
+
+def run_stream_demo(root: Path, seconds: float) -> int:
+    with DemoFeeds(step_s=6.0, slow_s=8.0) as feeds:
+        feed_list = root / "feeds.txt"
+        feed_list.write_text(feeds.feed_list())
+        print(f"\n== stream: {len(feeds.feed_list().split())} feeds on {feeds.base_url} for "
+              f"{seconds:g}s, 10 s windows")
+        return stream.run([
+            f"--feeds={feed_list}", f"--output={root / 'stream'}", "--allow_loopback",
+            f"--duration={seconds}", "--window=10", "--tick=1", "--min_poll_interval=3",
+            "--fetch_timeout=4", "--per_host_delay=0.2"])
 
 
 def run(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="newsflow demo", allow_abbrev=False,
-                                     description="Generate sample archives (WARC, JSONL, text "
-                                                 "dumps, HTML) and run the backfill on them.")
+                                     description=__doc__.split("\n\n")[0])
     parser.add_argument("--output", default="demo-output",
-                        help="Directory for the sample inputs and the pipeline output.")
+                        help="Directory for the sample inputs and both pipelines' output.")
     parser.add_argument("--articles", type=int, default=40,
-                        help="How many sample articles to generate.")
+                        help="How many sample articles the backfill corpus holds.")
+    parser.add_argument("--stream_seconds", "--stream-seconds", type=float, default=40.0,
+                        dest="stream_seconds",
+                        help="How long the streaming demo runs (0 skips it).")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     root = Path(args.output).resolve()
-    inputs = root / "inputs"
-    info = write_corpus(inputs, n_articles=args.articles, seed=0)
-    print(f"sample corpus: {inputs} ({len(info.files)} files, {info.expected_read} records)")
-    globs = ",".join(f"{inputs}/{pattern}" for pattern in (
-        "warc/*.warc.gz", "jsonl/*.jsonl", "text/*.txt", "html/*.html", "html/*.html.gz"))
-    code = backfill.run([f"--input={globs}", f"--output={root / 'out'}",
-                         "--max_dead_letter_ratio=0.5"])
-    print(f"\nexplore: python -c \"import pyarrow.dataset as ds; "
-          f"print(ds.dataset('{root / 'out' / 'articles'}', partitioning='hive')"
-          f".to_table().to_pandas()[['dt','lang','title']])\"")
+    root.mkdir(parents=True, exist_ok=True)
+    code = run_backfill_demo(root, args.articles)
+    if args.stream_seconds > 0:
+        code = max(code, run_stream_demo(root, args.stream_seconds))
+    print(f"\nexplore: python -c \"import pandas as pd; "
+          f"print(pd.read_parquet('{root / 'stream' / 'articles'}')[['dt','lang','title']])\"")
+    print(f"         newsflow feeds status {root / 'stream'}")
+    print(f"         newsflow partitions {root / 'backfill'}")
     return code

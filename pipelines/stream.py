@@ -120,11 +120,12 @@ def periodic_ticks(p: beam.Pipeline, tick_s: float):
     return p | "Ticks" >> PeriodicImpulse(fire_interval=tick_s, apply_windowing=False)
 
 
-def build(p: beam.Pipeline, options: PipelineOptions, ticks=None, run_id: str | None = None,
-          clock=None) -> dict:
+def build(p: beam.Pipeline, options: PipelineOptions, ticks=None,
+          run_id: str | None = None) -> dict:
     """Wire the streaming job after its tick source; returns its PCollections.
 
     ``ticks`` defaults to ``PeriodicImpulse``; local runs and tests pass a ``TestStream``.
+    A tick's timestamp is the time at which feeds are checked for being due.
     """
     validate(options)
     opts = options.view_as(StreamOptions)
@@ -136,7 +137,7 @@ def build(p: beam.Pipeline, options: PipelineOptions, ticks=None, run_id: str | 
         ticks = periodic_ticks(p, opts.tick)
 
     polled = ticks | "PollFeeds" >> PollFeeds(opts.feeds, settings, opts.max_entry_age,
-                                              opts.min_poll_interval, clock)
+                                              opts.min_poll_interval)
     fetched = polled[MAIN] | "FetchArticles" >> FetchArticles(settings)
     processed = fetched[MAIN] | "ProcessArticles" >> ProcessArticles(ProcessSettings(
         extract=ExtractSettings(timeout_s=processing.extract_timeout,

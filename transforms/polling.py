@@ -109,10 +109,9 @@ class _PollFeedFn(beam.DoFn):
     POLL_STATE = ReadModifyWriteStateSpec("poll_state", PickleCoder())
     SEEN = ReadModifyWriteStateSpec("seen_entries", BytesCoder())
 
-    def __init__(self, settings: FetchSettings, max_entry_age_s: float | None, clock=None):
+    def __init__(self, settings: FetchSettings, max_entry_age_s: float | None):
         self._settings = settings
         self._max_age = timedelta(seconds=max_entry_age_s) if max_entry_age_s else None
-        self._clock = clock
         self._polls = Metrics.counter("feeds", "polls")
         self._counters: dict[str, object] = {}
 
@@ -129,10 +128,13 @@ class _PollFeedFn(beam.DoFn):
         with self._throttle.slot(url):
             return fetch(url, self._settings.policy, headers)
 
-    def process(self, element, poll_state=beam.DoFn.StateParam(POLL_STATE),
+    def process(self, element, timestamp=beam.DoFn.TimestampParam,
+                poll_state=beam.DoFn.StateParam(POLL_STATE),
                 seen_state=beam.DoFn.StateParam(SEEN)):
         _, spec = element
-        now = self._clock() if self._clock else datetime.now(UTC)
+        # The tick's event time is "now": wall-clock time in production (ticks fire in real
+        # time), and controllable in tests, so schedules and expiry are testable.
+        now = timestamp.to_utc_datetime().replace(tzinfo=UTC)
         state = poll_state.read()
         if state is None:  # first sight of this feed: schedule it, spread over one interval
             state = initial_poll_state(spec, now)
@@ -163,20 +165,19 @@ class PollFeeds(beam.PTransform):
 
     def __init__(self, feeds_path: str, settings: FetchSettings | None = None,
                  max_entry_age_s: float | None = None,
-                 min_interval_floor_s: float | None = None, clock=None):
+                 min_interval_floor_s: float | None = None):
         super().__init__()
         self._feeds_path = feeds_path
         self._settings = settings or FetchSettings()
         self._max_entry_age_s = max_entry_age_s
         self._floor = min_interval_floor_s
-        self._clock = clock
 
     def expand(self, ticks):
         return (ticks
                 | "ExpandFeeds" >> beam.ParDo(_ExpandFeedsFn(self._feeds_path, self._floor))
                 .with_output_types(beam.typehints.KV[str, FeedSpec])
                 | "PollFeed" >> beam.ParDo(
-                    _PollFeedFn(self._settings, self._max_entry_age_s, self._clock))
+                    _PollFeedFn(self._settings, self._max_entry_age_s))
                 .with_outputs(SKIPPED, DEAD, STATUS, EXCHANGES, main=MAIN))
 
 
