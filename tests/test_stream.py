@@ -1,0 +1,260 @@
+"""Streaming ingestion against a real loopback server: polling, state, windows, sinks, WARC."""
+
+import json
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import apache_beam as beam
+import pyarrow.dataset as ds
+import pytest
+from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.testing import test_stream
+from apache_beam.testing.util import assert_that, equal_to
+from apache_beam.transforms.window import TimestampedValue
+
+from pipelines import backfill, stream
+from pipelines.sample_corpus import generate_articles, render_html
+from schemas.feeds import FeedSpec
+from transforms.feeds import SeenEntries, initial_poll_state
+from transforms.fetch import FetchSettings
+from transforms.http import FetchError, FetchPolicy, FetchResult
+from transforms.polling import PollFeeds, poll_once
+from transforms.stage import DEAD, MAIN, SKIPPED
+from tests.conftest import BEAM_TEST_ARGS
+from tests.httpserver import LoopbackServer, error, static
+
+ARTICLES = generate_articles(4, seed=3, languages=("en",))
+HTML = {f"/a/{i}.html": render_html(a, boilerplate_kb=5) for i, a in enumerate(ARTICLES)}
+
+
+def rss(server: LoopbackServer, paths: list[str], build: int = 0) -> bytes:
+    items = "".join(f"<item><title>Item {p}</title><link>{server.url(p)}</link>"
+                    f"<guid>{p}</guid></item>" for p in paths)
+    return (f"<?xml version='1.0'?><rss version='2.0'><channel><title>T</title>"
+            f"<link>{server.url('/')}</link><ttl>{build}</ttl>{items}</channel></rss>").encode()
+
+
+def serve_articles(server: LoopbackServer) -> None:
+    for path, html in HTML.items():
+        server.route(path, static(html, content_type="text/html; charset=utf-8"))
+    server.route("/robots.txt", static("User-agent: *\nDisallow: /private/\n"))
+
+
+def stream_args(feeds: Path, output: Path, *extra: str) -> list[str]:
+    return [f"--feeds={feeds}", f"--output={output}", "--allow_loopback", "--tick=1",
+            "--min_poll_interval=2", "--extract_timeout=0", "--per_host_delay=0", *extra]
+
+
+def test_live_stream_commits_windows_while_running(tmp_path):
+    output = tmp_path / "out"
+    with LoopbackServer() as server:
+        serve_articles(server)
+        # the feed re-publishes its entries on every poll, in a body that changes every time
+        # (so the unchanged-body shortcut does not apply); a second feed is down
+        paths = list(HTML)[:3] + ["/gone.html", "/private/x.html"]
+        server.route("/feed.xml", lambda request: static(
+            rss(server, paths, build=server.hits["/feed.xml"]),
+            content_type="application/rss+xml"))
+        server.route("/down.xml", error(500))
+        feeds = tmp_path / "feeds.txt"
+        feeds.write_text(f"{server.url('/feed.xml')}\n{server.url('/down.xml')}\n")
+        first_commit: list[float] = []
+        started = time.monotonic()
+        done = threading.Event()
+
+        def watch():
+            while not done.is_set() and not first_commit:
+                if list((output / "articles" / "_commits").glob("*.json")):
+                    first_commit.append(time.monotonic() - started)
+                time.sleep(0.2)
+
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        try:
+            code = stream.run(stream_args(feeds, output, "--duration=12", "--window=3"))
+        finally:
+            done.set()
+            watcher.join()
+        elapsed = time.monotonic() - started
+        hits = dict(server.hits)
+    assert code == 0
+    assert first_commit and first_commit[0] < elapsed - 4  # a window landed mid-run
+    for path in list(HTML)[:3]:
+        assert hits[path] == 1  # re-published entries are not fetched again
+    assert hits["/feed.xml"] >= 2 and "/private/x.html" not in hits
+    summaries = stream.run_summaries(str(output), json.loads(next(
+        (output / "articles" / "_commits").glob("*.json")).read_text())["run"]["run_id"])
+    assert summaries and all(s["balanced"] for s in summaries)
+    total = stream.total_summary(summaries)
+    assert total["written"] == 3 and total["balanced"]
+    assert total["dead_letters_by_reason"]["fetch:http_404"] == 1
+    assert total["dead_letters_by_reason"]["feed:http_500"] >= 1
+    assert total["skipped_by_reason"]["fetch:robots_disallowed"] == 1
+    assert total["skipped_by_reason"]["feed:seen"] >= 5
+    rows = ds.dataset(output / "articles", format="parquet", partitioning="hive").to_table()
+    assert rows.num_rows == 3
+    assert set(rows.column("feed_url").to_pylist()) == {f"{server.base_url}/feed.xml"}
+    status = {row["feed_url"].rsplit("/", 1)[1]: row
+              for row in stream.read_feed_status(str(output))}
+    assert status["feed.xml"]["health"] in ("ok", "quiet")
+    assert status["down.xml"]["consecutive_failures"] >= 1
+
+    # live -> WARC -> backfill gives the same rows
+    replay = tmp_path / "replay"
+    args = BEAM_TEST_ARGS + [f"--input={output}/warc/*.warc.gz", f"--output={replay}",
+                             "--extract_timeout=0"]
+    with beam.Pipeline(options=PipelineOptions(args)) as p:
+        backfill.build(p, PipelineOptions(args))
+    columns = ["article_id", "url", "title", "text", "published_at", "date_source",
+               "fetched_at", "language", "tags", "feed_url", "content_hash", "wire"]
+    live = rows.select(columns).sort_by("article_id").to_pylist()
+    replayed = ds.dataset(replay / "articles", format="parquet", partitioning="hive") \
+        .to_table(columns=columns).sort_by("article_id").to_pylist()
+    assert live == replayed
+
+
+T0 = datetime(2024, 1, 1, tzinfo=UTC).timestamp()
+
+
+def _ticks(*offsets_s: float):
+    stream_ = test_stream.TestStream()
+    for offset in offsets_s:
+        stream_ = stream_.add_elements([TimestampedValue(int(offset), T0 + offset)])
+        stream_ = stream_.advance_watermark_to(T0 + offset)
+    return stream_.advance_watermark_to_infinity()
+
+
+def _streaming_options() -> PipelineOptions:
+    return PipelineOptions(["--runner=BundleBasedDirectRunner", "--streaming"])
+
+
+def test_seen_state_expires_in_event_time(tmp_path):
+    """Within the seen TTL a re-published entry is skipped; 31 days later it is new again."""
+    with LoopbackServer() as server:
+        serve_articles(server)
+        bodies = iter([rss(server, ["/a/0.html"]),  # t0+1m: new
+                       rss(server, ["/a/0.html", "/a/1.html"]),  # t0+1h: /a/0 seen
+                       rss(server, ["/a/0.html", "/a/2.html"])])  # t0+40d: /a/0 expired
+
+        def feed(request):
+            return static(next(bodies), content_type="application/rss+xml")
+
+        server.route("/feed.xml", feed)
+        feeds = tmp_path / "feeds.txt"
+        feeds.write_text(server.url("/feed.xml") + "\n")
+        settings = FetchSettings(policy=FetchPolicy(allow_loopback=True), per_host_delay_s=0,
+                                 robots=False)
+        with beam.Pipeline(options=_streaming_options()) as p:
+            # t0 only schedules the feed (first polls are spread over one interval)
+            polled = (p | _ticks(0, 60, 3600, 40 * 86400)
+                      | PollFeeds(str(feeds), settings, min_interval_floor_s=2))
+            links = polled[MAIN] | "Links" >> beam.Map(lambda e: e.raw_link.rsplit("/", 1)[1])
+            assert_that(links, equal_to(["0.html", "1.html", "0.html", "2.html"]))
+            reasons = polled[SKIPPED] | "Reasons" >> beam.Map(lambda s: s.reason)
+            assert_that(reasons, equal_to(["seen"]), label="OneSeenSkip")
+
+
+def test_windows_become_commits_named_after_event_time(tmp_path):
+    output = tmp_path / "out"
+    with LoopbackServer() as server:
+        serve_articles(server)
+        server.route("/feed.xml", static(rss(server, list(HTML)[:2]),
+                                         content_type="application/rss+xml"))
+        feeds = tmp_path / "feeds.txt"
+        feeds.write_text(server.url("/feed.xml") + "\n")
+        options = PipelineOptions(["--runner=BundleBasedDirectRunner", "--streaming",
+                                   *stream_args(feeds, output, "--window=60", "--no_robots")])
+        with beam.Pipeline(options=options) as p:
+            outputs = stream.build(p, options, ticks=p | _ticks(0, 30, 90), run_id="stream-t")
+            assert_that(outputs["summary"] | beam.Map(lambda s: (s["written"], s["balanced"])),
+                        equal_to([(2, True)]))
+    manifests = sorted((output / "articles" / "_commits").glob("*.json"))
+    assert [m.name for m in manifests] == ["stream-t-w20240101T000000.json"]
+    manifest = json.loads(manifests[0].read_text())
+    assert manifest["kind"] == "stream" and manifest["rows"] == 2
+    assert manifest["window"]["start"].startswith("2024-01-01T00:00:00")
+    assert (output / "warc" / "stream-t-w20240101T000000.warc.gz").exists()
+    assert (output / "feeds" / "status-stream-t-w20240101T000000.json").exists()
+
+
+def test_poll_once_outcomes_are_pure():
+    spec = FeedSpec(url="https://feeds.test/rss")
+    now = datetime(2024, 1, 1, tzinfo=UTC)
+    state = initial_poll_state(spec, now)
+
+    def failing(url, headers):
+        raise FetchError("timeout", "too slow")
+
+    new_state, _, outputs = poll_once(spec, state, SeenEntries(), now, failing, None)
+    assert [(tag, value.reason) for tag, value in outputs] == [(DEAD, "timeout")]
+    assert new_state.consecutive_failures == 1 and new_state.next_poll_at > now
+
+    def not_modified(url, headers):
+        return FetchResult(url=url, status=304, headers={}, body=b"")
+
+    _, _, outputs = poll_once(spec, new_state, SeenEntries(), now + timedelta(hours=1),
+                              not_modified, None)
+    assert [tag for tag, _ in outputs] == ["exchanges"]
+
+
+def test_feed_list_errors_fail_before_the_job_starts(tmp_path):
+    feeds = tmp_path / "feeds.txt"
+    feeds.write_text("ftp://not-http.test/feed\n")
+    assert stream.run([f"--feeds={feeds}", f"--output={tmp_path}"]) == 2
+    feeds.write_text("https://feeds.test/rss\n")
+    assert stream.run([f"--feeds={feeds}", f"--output={tmp_path}",
+                       "--min_poll_interval=1"]) == 2  # below 60 s needs --allow_loopback
+    with pytest.raises(SystemExit):
+        stream.run([f"--feeds={feeds}", "--outptu=x"])
+
+
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>
+<rss version="2.0"><channel><title>&lol3;</title><item><title>&lol3;</title></item></channel></rss>"""
+
+
+def _sample_headers(body: bytes) -> dict[str, str]:
+    headers = {}
+    for line in body.decode("latin-1").splitlines():
+        if line.strip().startswith("Header:"):
+            name, _, value = line.strip()[len("Header:"):].partition(":")
+            headers[name.strip()] = value.strip()
+    return headers
+
+
+def test_every_sample_feed_is_parsed_or_dead_lettered(tmp_path, samples_dir):
+    """Sample feeds link to public hosts: polling only, article fetching is not wired here."""
+    files = sorted((samples_dir / "feeds").rglob("*.xml"))
+    assert len(files) > 200
+    with LoopbackServer() as server:
+        routes = {}
+        for index, path in enumerate(files):
+            body = path.read_bytes()
+            route = f"/f/{index}.xml"
+            headers = _sample_headers(body) if "http" in path.name else {}
+            server.route(route, static(body, headers=headers,
+                                       content_type=None if "Content-Type" in {
+                                           k.title() for k in headers} else "application/xml"))
+            routes[server.url(route)] = path
+        server.route("/bomb.xml", static(BILLION_LAUGHS, content_type="application/rss+xml"))
+        server.route("/oversize.xml", static(b"<rss>" + b"<!-- pad -->" * 1_000_000 + b"</rss>",
+                                             content_type="application/rss+xml"))
+        feeds = tmp_path / "feeds.txt"
+        feeds.write_text("\n".join([*routes, server.url("/bomb.xml"),
+                                    server.url("/oversize.xml")]) + "\n")
+        settings = FetchSettings(policy=FetchPolicy(allow_loopback=True), per_host_delay_s=0,
+                                 per_host_concurrency=64, robots=False)
+        with beam.Pipeline(options=_streaming_options()) as p:
+            polled = (p | _ticks(0, 3600)
+                      | PollFeeds(str(feeds), settings, min_interval_floor_s=2))
+            statuses = polled["status"] | "Polled" >> beam.Map(lambda s: s.feed_url)
+            assert_that(statuses, equal_to([*routes, server.url("/bomb.xml"),
+                                             server.url("/oversize.xml")]))
+            dead = polled[DEAD] | "DeadUrls" >> beam.Map(lambda d: (d.source_ref, d.reason))
+            bombs = dead | "Ours" >> beam.Filter(lambda d: d[0].endswith(("bomb.xml",
+                                                                         "oversize.xml")))
+            assert_that(bombs | "Reasons" >> beam.Map(lambda d: d[1]),
+                        equal_to(["unsafe_xml", "too_large"]), label="OwnHostileFeeds")
