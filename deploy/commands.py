@@ -4,17 +4,23 @@
     python deploy/commands.py template backfill          # write gs://BUCKET/templates/backfill.json
     python deploy/commands.py launch backfill input=gs://b/dumps/*.warc.gz output=gs://b/out
     python deploy/commands.py run backfill input=... output=...   # one-off job, no template
+    python deploy/commands.py launch stream feeds=gs://b/feeds.opml output=gs://b/out
+    JOB_NAME=newsflow-stream python deploy/commands.py update stream feeds=... output=...
+    python deploy/commands.py drain JOB_ID               # or cancel JOB_ID (streaming jobs)
     python deploy/commands.py --execute ...              # or EXECUTE=1: actually run them
 
 Settings come from the environment: PROJECT, REGION, BUCKET, IMAGE, SERVICE_ACCOUNT,
-MAX_WORKERS, MACHINE_TYPE (and JOB_NAME for launch/run). Unset ones print as "$NAME" so the
-printed commands can be pasted into a shell that has them set; --execute requires them.
+MAX_WORKERS, MACHINE_TYPE (and JOB_NAME for launch/run; update requires it: the name of the
+running job). Unset ones print as "$NAME" so the printed commands can be pasted into a shell
+that has them set; --execute requires them. The image bakes in which pipeline its launcher
+builds (NEWSFLOW_PIPELINE), so each pipeline has its own image (default newsflow-<pipeline>).
 Only the standard library is used, so this runs without the project installed.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shlex
@@ -30,7 +36,11 @@ REPO = DEPLOY.parent
 # deploy/<name>.metadata.json. A streaming pipeline adds {"streaming": True}.
 PIPELINES: dict[str, dict] = {
     "backfill": {"streaming": False},
+    "stream": {"streaming": True},
 }
+COMMANDS = ("image", "template", "launch", "update", "run", "all", "drain", "cancel")
+JOB_COMMANDS = ("drain", "cancel")  # these take a JOB_ID instead of a pipeline
+BOOLEAN_REGEX = "^(true|false)$"  # a metadata parameter with this regex is a boolean flag
 VARIABLES = ("PROJECT", "REGION", "BUCKET", "IMAGE", "SERVICE_ACCOUNT", "MAX_WORKERS",
              "MACHINE_TYPE")
 DEFAULTS = {
@@ -43,15 +53,16 @@ DEFAULTS = {
 class Settings:
     """Environment settings; a missing one becomes a "$NAME" placeholder (or an error)."""
 
-    def __init__(self, env: dict[str, str]):
-        self.env, self.missing = env, []
+    def __init__(self, env: dict[str, str], pipeline: str = "backfill"):
+        self.env, self.pipeline, self.missing = env, pipeline, []
 
     def __getitem__(self, name: str) -> str:
         value = self.env.get(name) or DEFAULTS.get(name)
         if value:
             return value
         if name == "IMAGE" and self.env.get("PROJECT"):
-            return f"{self['REGION']}-docker.pkg.dev/{self['PROJECT']}/newsflow/newsflow:latest"
+            return (f"{self['REGION']}-docker.pkg.dev/{self['PROJECT']}/newsflow/"
+                    f"newsflow-{self.pipeline}:latest")
         if name == "SERVICE_ACCOUNT" and self.env.get("PROJECT"):
             return f"newsflow-dataflow@{self['PROJECT']}.iam.gserviceaccount.com"
         if name not in self.missing:
@@ -61,6 +72,19 @@ class Settings:
 
 def job_name(pipeline: str, env: dict[str, str]) -> str:
     return env.get("JOB_NAME") or f"newsflow-{pipeline}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def metadata(pipeline: str) -> dict:
+    return json.loads((DEPLOY / f"{pipeline}.metadata.json").read_text())
+
+
+def required_params(pipeline: str) -> list[str]:
+    return [p["name"] for p in metadata(pipeline)["parameters"] if not p["isOptional"]]
+
+
+def boolean_params(pipeline: str) -> set[str]:
+    return {p["name"] for p in metadata(pipeline)["parameters"]
+            if p["regexes"] == [BOOLEAN_REGEX]}
 
 
 def parse_params(pairs: list[str]) -> dict[str, str]:
@@ -97,7 +121,7 @@ def template_commands(s: Settings, pipeline: str) -> list[list[str]]:
 
 
 def launch_commands(s: Settings, pipeline: str, params: dict[str, str], name: str,
-                    update: bool = False) -> list[list[str]]:
+                    update: bool = False, renames: list[str] = ()) -> list[list[str]]:
     params = {**params, "sdk_container_image": s["IMAGE"]}
     command = ["gcloud", "dataflow", "flex-template", "run", name,
                f"--template-file-gcs-location=gs://{s['BUCKET']}/templates/{pipeline}.json",
@@ -111,13 +135,24 @@ def launch_commands(s: Settings, pipeline: str, params: dict[str, str], name: st
         command.append("--enable-streaming-engine")
     if update:
         command.append("--update")
+        if renames:
+            command.append(f"--transform-name-mappings={','.join(renames)}")
     return [command]
 
 
+def job_commands(s: Settings, action: str, job_id: str) -> list[list[str]]:
+    """drain: finish in-flight work and fire open windows, then stop; cancel: stop now."""
+    return [["gcloud", "dataflow", "jobs", action, job_id, f"--project={s['PROJECT']}",
+             f"--region={s['REGION']}"]]
+
+
 def run_commands(s: Settings, pipeline: str, params: dict[str, str],
-                 name: str) -> list[list[str]]:
+                 name: str, update: bool = False) -> list[list[str]]:
     """A one-off job straight from this checkout: no template, the image runs the workers."""
-    command = ["newsflow", pipeline, *(f"--{k}={v}" for k, v in params.items()),
+    booleans = boolean_params(pipeline)  # the CLI's store_true flags take no value
+    flags = [f"--{k}" if k in booleans else f"--{k}={v}" for k, v in params.items()
+             if not (k in booleans and v.lower() == "false")]
+    command = ["newsflow", pipeline, *flags,
                "--runner=DataflowRunner", f"--project={s['PROJECT']}",
                f"--region={s['REGION']}", f"--job_name={name}",
                f"--temp_location=gs://{s['BUCKET']}/tmp",
@@ -127,6 +162,8 @@ def run_commands(s: Settings, pipeline: str, params: dict[str, str],
                f"--max_num_workers={s['MAX_WORKERS']}", f"--machine_type={s['MACHINE_TYPE']}"]
     if PIPELINES[pipeline]["streaming"]:
         command += ["--streaming", "--enable_streaming_engine"]
+    if update:
+        command.append("--update")
     return [command]
 
 
@@ -143,26 +180,56 @@ def main(argv: list[str] | None = None, env: dict[str, str] | None = None) -> in
     parser.add_argument("--execute", action="store_true",
                         help="run the commands (default: print them); same as EXECUTE=1")
     parser.add_argument("--update", action="store_true",
-                        help="launch: replace the running streaming job of the same name")
-    parser.add_argument("command", choices=("image", "template", "launch", "run", "all"))
-    parser.add_argument("pipeline", nargs="?", default="backfill", choices=sorted(PIPELINES))
+                        help="launch: replace the running streaming job of the same name "
+                             "(same as the update command)")
+    parser.add_argument("--rename", action="append", default=[], metavar="OLD=NEW",
+                        help="update: a renamed step (gcloud --transform-name-mappings)")
+    parser.add_argument("command", choices=COMMANDS)
+    parser.add_argument("target", nargs="?", metavar="PIPELINE|JOB_ID",
+                        help=f"a pipeline ({', '.join(sorted(PIPELINES))}; default backfill), "
+                             "or for drain/cancel the Dataflow job id")
     parser.add_argument("params", nargs="*", metavar="name=value",
-                        help="launch/run: pipeline parameters, e.g. input=gs://... output=gs://...")
+                        help="launch/update/run: pipeline parameters, e.g. input=gs://... "
+                             "output=gs://...")
     args = parser.parse_args(argv)
     execute = args.execute or env.get("EXECUTE", "") not in ("", "0", "false", "False")
-    settings = Settings(env)
+    if args.command in JOB_COMMANDS:
+        if not args.target or args.params:
+            parser.error(f"usage: {args.command} JOB_ID (gcloud dataflow jobs list "
+                         "--status=active shows the ids)")
+        settings = Settings(env)
+        commands = job_commands(settings, args.command, args.target)
+        return emit(commands, settings, execute)
+    pipeline = args.target or "backfill"
+    if pipeline not in PIPELINES:
+        parser.error(f"unknown pipeline {pipeline!r} (known: {', '.join(sorted(PIPELINES))})")
+    update = args.update or args.command == "update"
+    if update and not PIPELINES[pipeline]["streaming"]:
+        parser.error(f"only a streaming job can be updated; {pipeline} is a batch pipeline")
+    settings = Settings(env, pipeline)
     params = parse_params(args.params)
-    if args.command in ("launch", "run") and not {"input", "output"} <= params.keys():
-        parser.error(f"{args.command} needs input=... and output=...")
-    name = job_name(args.pipeline, env)
+    missing = [name for name in required_params(pipeline) if name not in params]
+    if args.command in ("launch", "update", "run") and missing:
+        parser.error(f"{args.command} {pipeline} needs " + " ".join(f"{n}=..." for n in missing))
+    # An update replaces the running job of the same name: no fresh timestamped name.
+    name = settings["JOB_NAME"] if update else job_name(pipeline, env)
     commands = {
-        "image": lambda: image_commands(settings, args.pipeline),
-        "template": lambda: template_commands(settings, args.pipeline),
-        "all": lambda: (image_commands(settings, args.pipeline)
-                        + template_commands(settings, args.pipeline)),
-        "launch": lambda: launch_commands(settings, args.pipeline, params, name, args.update),
-        "run": lambda: run_commands(settings, args.pipeline, params, name),
+        "image": lambda: image_commands(settings, pipeline),
+        "template": lambda: template_commands(settings, pipeline),
+        "all": lambda: image_commands(settings, pipeline) + template_commands(settings, pipeline),
+        "launch": lambda: launch_commands(settings, pipeline, params, name, update, args.rename),
+        "update": lambda: launch_commands(settings, pipeline, params, name, True, args.rename),
+        "run": lambda: run_commands(settings, pipeline, params, name, update),
     }[args.command]()
+    if update and not execute:
+        print("# --update maps the running job's steps to the new graph by name; for a renamed "
+              "step add --rename OLD=NEW (gcloud --transform-name-mappings=OLD=NEW)",
+              file=sys.stderr)
+    return emit(commands, settings, execute)
+
+
+def emit(commands: list[list[str]], settings: Settings, execute: bool) -> int:
+    """Print the commands, or run them when every setting they use is set."""
     if execute and settings.missing:
         print(f"error: set {', '.join(settings.missing)} to execute", file=sys.stderr)
         return 2

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import logging
 import sys
+import tempfile
+import threading
+import time
 from datetime import UTC, datetime
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipelines.options import OutputOptions, ProcessingOptions, parse_strict
+from pipelines.options import OutputOptions, ProcessingOptions, is_local_runner, parse_strict
 from transforms.accounting import SummarizeRun, WriteRunSummary, format_summary
-from transforms.archives import DEAD, FORMATS, RECORDS, SKIPPED, ReadArchives
+from transforms.archives import DEAD, FORMATS, RECORDS, SKIPPED, ReadArchives, read_progress
 from transforms.dates import parse_iso_datetime
 from transforms.extract import ExtractSettings
 from transforms.process import ARTICLES, ProcessArticles, ProcessSettings
@@ -70,8 +73,11 @@ def matched_files(patterns: list[str]) -> list[str]:
     return sorted(set(files))
 
 
-def build(p: beam.Pipeline, options: PipelineOptions) -> dict:
-    """Wire the backfill; returns its PCollections for tests and callers."""
+def build(p: beam.Pipeline, options: PipelineOptions, progress_dir: str | None = None) -> dict:
+    """Wire the backfill; returns its PCollections for tests and callers.
+
+    ``progress_dir`` (local runs only) is where readers note each finished file.
+    """
     opts = options.view_as(BackfillOptions)
     output = options.view_as(OutputOptions).output
     processing = options.view_as(ProcessingOptions)
@@ -79,7 +85,8 @@ def build(p: beam.Pipeline, options: PipelineOptions) -> dict:
     if not patterns or not output:
         raise ValueError("--input and --output are required")
     fmt = None if opts.format == "auto" else opts.format
-    commit_id = commit_id_for_inputs("backfill", matched_files(patterns), settings=opts.format)
+    files = matched_files(patterns)
+    commit_id = commit_id_for_inputs("backfill", files, settings=opts.format)
     ingested_at = parse_iso_datetime(opts.ingested_at, strict=True) or datetime.now(UTC)
     run_info = {"inputs": patterns, "format": opts.format}
     settings = ProcessSettings(
@@ -87,7 +94,7 @@ def build(p: beam.Pipeline, options: PipelineOptions) -> dict:
                                 max_html_chars=processing.max_html_chars),
         ingested_at=ingested_at, now=ingested_at)
 
-    read = p | "ReadArchives" >> ReadArchives(patterns, fmt)
+    read = p | "ReadArchives" >> ReadArchives(patterns, fmt, progress_dir)
     processed = read[RECORDS] | "ProcessArticles" >> ProcessArticles(settings)
     articles = processed[ARTICLES]
     skipped = (read[SKIPPED], processed[SKIPPED]) | "AllSkipped" >> beam.Flatten()
@@ -100,7 +107,33 @@ def build(p: beam.Pipeline, options: PipelineOptions) -> dict:
                | "SummarizeRun" >> SummarizeRun()
                | "WriteRunSummary" >> WriteRunSummary(output, commit_id, run_info))
     return {"articles": articles, "skipped": skipped, "dead_letters": dead,
-            "manifests": manifests, "summary": summary, "commit_id": commit_id}
+            "manifests": manifests, "summary": summary, "commit_id": commit_id,
+            "files": len(files)}
+
+
+def run_with_progress(pipeline: beam.Pipeline, progress_dir: str, total_files: int,
+                      every_s: float = 10.0) -> None:
+    """Run to completion, printing files done and records/s every ``every_s`` seconds."""
+    failure: list[BaseException] = []
+
+    def target():
+        try:
+            pipeline.run().wait_until_finish()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
+            failure.append(exc)
+
+    worker = threading.Thread(target=target, name="newsflow-backfill")
+    started = time.monotonic()
+    worker.start()
+    while worker.is_alive():
+        worker.join(every_s)
+        if worker.is_alive():
+            files, records = read_progress(progress_dir)
+            elapsed = time.monotonic() - started
+            print(f"progress: {files}/{total_files} files, {records} records read, "
+                  f"{records / elapsed:.0f} records/s", file=sys.stderr, flush=True)
+    if failure:
+        raise failure[0]
 
 
 def load_summary(output: str, commit_id: str) -> dict:
@@ -118,13 +151,15 @@ def run(argv: list[str] | None = None) -> int:
     if not input_patterns(opts.input) or not output:
         print("error: --input and --output are required (see --help)", file=sys.stderr)
         return 2
-    try:
-        pipeline = beam.Pipeline(options=options)
-        outputs = build(pipeline, options)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    pipeline.run().wait_until_finish()
+    with tempfile.TemporaryDirectory(prefix="newsflow-progress-") as progress_dir:
+        try:
+            pipeline = beam.Pipeline(options=options)
+            outputs = build(pipeline, options,
+                            progress_dir if is_local_runner(options) else None)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        run_with_progress(pipeline, progress_dir, outputs["files"])
     summary = load_summary(output, outputs["commit_id"])
     print(format_summary(summary))
     print(f"output: {join(output, 'articles')}  (commit {outputs['commit_id']})")

@@ -6,25 +6,61 @@ options. It must return once the job is submitted: ``wait_until_finish`` would b
 The run summary is still written by the pipeline itself (``<output>/runs/<commit>.json``).
 
 ``NEWSFLOW_PIPELINE`` (set in the image, default ``backfill``) picks the pipeline; a new
-pipeline is one more entry in ``PIPELINES``.
+pipeline is one more entry in ``PIPELINES`` (and in ``STREAMING`` if it is unbounded).
+
+Template parameters always carry a value, so a boolean flag arrives as ``--no_robots=true``;
+argparse's ``store_true`` flags reject that. ``boolean_flags`` turns ``--flag=true`` into
+``--flag`` and drops ``--flag=false`` for every ``store_true`` option (ours and Beam's).
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import logging
 import os
 import sys
 
-# name -> (module, options class); each module has build(p, options) and DESCRIPTION.
+# name -> (module, options classes); each module has build(p, options) and DESCRIPTION.
 PIPELINES = {
     "backfill": ("pipelines.backfill", "OPTION_CLASSES"),
+    "stream": ("pipelines.stream", "OPTION_CLASSES"),
 }
+# Pipelines that run as streaming jobs: the launcher sets StandardOptions.streaming for them.
+STREAMING = frozenset({"stream"})
+
+
+def store_true_flags() -> set[str]:
+    """Option strings of every ``store_true`` flag of every imported options class."""
+    from pipelines.options import _all_option_classes
+
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    for cls in _all_option_classes():
+        try:
+            cls._add_argparse_args(parser)
+        except argparse.ArgumentError:
+            continue  # declared twice: already registered
+    return {option for action in parser._actions
+            if isinstance(action, argparse._StoreTrueAction) for option in action.option_strings}
+
+
+def boolean_flags(argv: list[str], flags: set[str]) -> list[str]:
+    """``--flag=true`` -> ``--flag``; ``--flag=false`` -> nothing (case-insensitive)."""
+    result = []
+    for arg in argv:
+        name, sep, value = arg.partition("=")
+        if sep and name in flags and value.lower() in ("true", "false"):
+            if value.lower() == "true":
+                result.append(name)
+            continue
+        result.append(arg)
+    return result
 
 
 def launch(argv: list[str], name: str | None = None):
     """Build and submit the pipeline ``name``; returns the PipelineResult without waiting."""
     import apache_beam as beam
+    from apache_beam.options.pipeline_options import StandardOptions
 
     from pipelines.options import parse_strict
 
@@ -33,8 +69,11 @@ def launch(argv: list[str], name: str | None = None):
         raise SystemExit(f"error: unknown NEWSFLOW_PIPELINE {name!r} (known: {sorted(PIPELINES)})")
     module_name, options_name = PIPELINES[name]
     module = importlib.import_module(module_name)
-    options = parse_strict(list(argv), getattr(module, options_name), f"newsflow {name}",
+    argv = boolean_flags(list(argv), store_true_flags())
+    options = parse_strict(argv, getattr(module, options_name), f"newsflow {name}",
                            module.DESCRIPTION, local_defaults=False)
+    if name in STREAMING:
+        options.view_as(StandardOptions).streaming = True
     pipeline = beam.Pipeline(options=options)
     module.build(pipeline, options)
     return pipeline.run()

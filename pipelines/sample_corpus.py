@@ -1039,6 +1039,18 @@ _DE = {
         "vorzulegen.",
         "[Einige|Mehrere] [Juristen|Ökonomen|Fachleute] [bezweifeln|bezweifelten], dass "
         "der [Zeitplan|Plan] [realistisch|einzuhalten] ist.",
+        "[Auf Nachfrage|Am Rande eines Termins] in {city} [wollte|mochte] sich {p1_last} "
+        "[nicht zu|nicht näher zu] [den Berichten|dem Zeitplan|den Gerüchten] äußern.",
+        "[Aus einem internen Papier|Aus einer Vorlage|Aus einem Bericht], [das|die|der] "
+        "der Redaktion vorliegt, geht hervor, dass die Kosten auf [bis zu|mehr als] "
+        "{money} steigen könnten.",
+        "[In sozialen Netzwerken|In den Cafés|Auf den Wochenmärkten] in {city2} "
+        "[sorgt|sorgte] [das Thema|die Nachricht] für [hitzige Debatten|gemischte "
+        "Reaktionen|viel Gesprächsstoff].",
+        "[Vertreter|Verantwortliche] der [Kommunen|Region] in {city2} [beklagen|kritisieren], "
+        "sie seien [nicht gefragt|zu spät informiert] worden.",
+        "[Hinter vorgehaltener Hand|Intern] räumen [mehrere|einige] [Beteiligte|Berater] "
+        "[Versäumnisse|Fehler in der Kommunikation|Meinungsverschiedenheiten] ein.",
     ),
     "quote_frames": (
         "\u201e{quote}\u201c, sagte {p1_last}.",
@@ -1370,6 +1382,28 @@ _FR = {
         "situation [de près|attentivement] et publier de nouveaux chiffres en {month}.",
         "[Plusieurs|Certains] [juristes|économistes|spécialistes] doutent que le "
         "calendrier soit [réaliste|tenable].",
+        "[Interrogé|Sollicité] [par la presse|par des journalistes] [à {city}|en marge d'un "
+        "déplacement], {p1_last} [a refusé de|n'a pas voulu] [commenter|s'exprimer sur] "
+        "[les rumeurs|ces informations|le calendrier].",
+        "[D'après|Selon] [un document|une note interne|un rapport] [consulté par|transmis "
+        "à] la rédaction, [le coût|la facture|l'enveloppe] pourrait [dépasser|atteindre] "
+        "{money}.",
+        "[Sur les réseaux sociaux|Dans les cafés|Sur les marchés] de {city2}, [le sujet|"
+        "l'affaire|la nouvelle] [alimente|suscite] [de vifs débats|des réactions contrastées|"
+        "beaucoup de commentaires].",
+        "[Il s'agit|C'est] [du troisième|du deuxième|d'un nouveau] [revers|épisode|"
+        "rebondissement] [en {n} mois|depuis {month}|cette année] pour {org}.",
+        "[Les élus|Les responsables|Les représentants] [locaux|régionaux] de {city2} "
+        "[disent|affirment] [ne pas avoir été consultés|avoir été informés tardivement|"
+        "attendre des précisions].",
+        "[En coulisses|En privé|À huis clos], [plusieurs|certains] [responsables|"
+        "conseillers|cadres] [reconnaissent|admettent] [un manque de préparation|des "
+        "erreurs de communication|des divisions internes].",
+        "[Le texte|Le projet|Le dispositif] [prévoit|comporte] [aussi|également] {n} "
+        "[mesures|volets|articles] [destinés|consacrés] [aux plus modestes|aux jeunes|aux "
+        "territoires ruraux].",
+        "[La dernière|La précédente] [tentative|initiative] de ce type remonte à {year0}, "
+        "[rappellent|soulignent] [les historiens|les spécialistes|les archives].",
     ),
     "quote_frames": (
         "« {quote} », a déclaré {p1_last}.",
@@ -1692,6 +1726,28 @@ _ES = {
         "cerca|con atención] y publicará nuevas cifras en {month}.",
         "[Varios|Algunos] [juristas|economistas|expertos] dudan de que el calendario sea "
         "[realista|viable].",
+        "[Preguntado|Consultado] [por la prensa|por los periodistas] [en {city}|durante un "
+        "acto público], {p1_last} [evitó|rehusó] [comentar|pronunciarse sobre] [los "
+        "rumores|esas informaciones|el calendario].",
+        "[Según|De acuerdo con] [un documento|un informe interno|una nota] [al que ha tenido "
+        "acceso|consultado por] este diario, [el coste|la factura|la partida] podría "
+        "[superar|alcanzar] {money}.",
+        "[En las redes sociales|En los bares|En los mercados] de {city2}, [el asunto|la "
+        "noticia|el caso] [genera|provoca] [un intenso debate|reacciones dispares|muchos "
+        "comentarios].",
+        "Se trata del [tercer|segundo|enésimo] [revés|episodio|sobresalto] [en {n} meses|"
+        "desde {month}|este año] para {org}.",
+        "[Los responsables|Los cargos|Los representantes] [locales|regionales] de {city2} "
+        "[aseguran|dicen] [no haber sido consultados|haberse enterado por la prensa|"
+        "esperar más detalles].",
+        "[En privado|Entre bastidores|A puerta cerrada], [varios|algunos] [dirigentes|"
+        "asesores|cargos] [reconocen|admiten] [falta de preparación|errores de "
+        "comunicación|divisiones internas].",
+        "[El texto|El proyecto|La propuesta] [incluye|contempla] [además|también] {n} "
+        "[medidas|apartados|artículos] [dirigidos|destinados] [a los más vulnerables|a los "
+        "jóvenes|a las zonas rurales].",
+        "[El último|El anterior] intento de este tipo se remonta a {year0}, [recuerdan|"
+        "señalan] [los historiadores|los especialistas|las hemerotecas].",
     ),
     "quote_frames": (
         "«{quote}», declaró {p1_last}.",
@@ -1784,23 +1840,22 @@ def _money(rng: random.Random, language: str, small: bool = False) -> str:
 class _Cast:
     """The people, places and organisations of one article, and the slot filler."""
 
-    def __init__(self, rng: random.Random, language: str, topic: str, year: int,
-                 used_templates: set[str] | None = None):
+    def __init__(self, rng: random.Random, language: str, topic: str, year: int):
         self.rng, self.language, self.topic, self.year = rng, language, topic, year
         self.data = LANGUAGE_DATA[language]
         self.topic_data = self.data["topics"][topic]
-        self.used = used_templates if used_templates is not None else set()
+        self.used: set[str] = set()  # templates used in this article
         places = rng.sample(self.data["places"], 2)
         self.place = places[0]
         first, last = self.data["first"], self.data["last"]
         lasts = rng.sample(last, 2)
-        self.people = [f"{rng.choice(first)} {lasts[0]}", f"{rng.choice(first)} {lasts[1]}"]
-        self.roles = rng.sample(self.topic_data["roles"], 2)
+        people = [f"{rng.choice(first)} {lasts[0]}", f"{rng.choice(first)} {lasts[1]}"]
+        roles = rng.sample(self.topic_data["roles"], 2)
         orgs = rng.sample(self.topic_data["orgs"], 2)
         countries = [p[1] for p in self.data["places"] if p[1] != places[0][1]]
         self.fixed = {
-            "p1": self.people[0], "p1_last": lasts[0], "p1_role": self.roles[0],
-            "p2": self.people[1], "p2_last": lasts[1], "p2_role": self.roles[1],
+            "p1": people[0], "p1_last": lasts[0], "p1_role": roles[0],
+            "p2": people[1], "p2_last": lasts[1], "p2_role": roles[1],
             "city": places[0][0], "country": places[0][1], "city2": places[1][0],
             "country2": rng.choice(countries) if countries else places[1][1],
             "item": rng.choice(self.topic_data["items"]),
@@ -1972,6 +2027,7 @@ def _make_article(index: int, seed: int, languages: Sequence[str]) -> SampleArti
     title = cast.expand(rng.choice(topic_data["titles"]))
     body_pool = list(topic_data["body"]) + list(data["generic"])
     quote_frames = data["quote_frames"]
+
     def sentence() -> str:
         if rng.random() < 0.18 and cast.unused(topic_data["quotes"]):
             return cast.expand(cast.pick(quote_frames))
@@ -1982,7 +2038,7 @@ def _make_article(index: int, seed: int, languages: Sequence[str]) -> SampleArti
     paragraphs = [[cast.expand(cast.pick(topic_data["ledes"]))]]
     paragraphs += [[] for _ in range(rng.randint(3, 8))]
     for sentences in paragraphs:
-        while len(sentences) < rng.randint(2, 3):
+        for _ in range(rng.randint(2, 3) - len(sentences)):
             sentences.append(sentence())
     while _length(paragraphs) < target:
         open_paragraphs = [p for p in paragraphs if len(p) < 4]
@@ -2032,9 +2088,9 @@ def generate_articles(n: int, seed: int = 0,
     articles, seen_urls = [], set()
     for index in range(n):
         article = _make_article(index, seed, languages)
-        suffix = 2
+        base, suffix = article.url, 2
         while article.url in seen_urls:
-            article = replace(article, url=f"{_make_article(index, seed, languages).url}-{suffix}")
+            article = replace(article, url=f"{base}-{suffix}")
             suffix += 1
         seen_urls.add(article.url)
         articles.append(article)
@@ -2056,7 +2112,7 @@ def article_text(article: SampleArticle) -> str:
 
 _EDITS = {
     "en": ((" said ", " says "), (" percent", " per cent"), (" about ", " around "),
-           (" more than ", " over "), (" However, ", " But "), (" announced ", " said "),
+           (" more than ", " over "), (" However, ", " But "),
            (" on Monday", " Monday"), (" on Tuesday", " Tuesday"), (" on Friday", " Friday"),
            (" would ", " will "), (" roughly ", " about "), (" nearly ", " almost ")),
     "de": ((" sagte ", " erklärte "), (" rund ", " etwa "), (" mehr als ", " über "),
@@ -2103,7 +2159,7 @@ def syndicate(article: SampleArticle, outlet: str | Outlet, seed: int = 0) -> Sa
             index = rng.choice(candidates)
             paragraphs[index] = paragraphs[index].replace(old, new, 1)
             budget -= 1
-    lede = paragraphs[0].split(". ")[0]
+    lede = article.paragraphs[0].split(". ")[0]
     clause = re.split(r",| \u2014 ", lede)[0].rstrip(".")
     words = clause.split()
     headline = " ".join(words[:12]).rstrip(",;:")
@@ -2261,12 +2317,7 @@ def render_html(article: SampleArticle, boilerplate_kb: float = 56.0,
         f'<link rel="stylesheet" href="{origin}/static/css/main.{rng.getrandbits(32):08x}.css">',
         '<link rel="icon" href="/favicon.ico">',
     ]
-    budget = int(boilerplate_kb * 1024)
-    chrome_target = max(0, budget - 9000)  # the fixed chrome below is ≈9 KB
-    css = _css_padding(rng, int(chrome_target * 0.35))
-    js = _js_padding(rng, int(chrome_target * 0.40))
-    menu = _mega_menu(rng, page, int(chrome_target * 0.25))
-    head += [f"<style>{css}</style>", "</head>"]
+    head += ["<style>\x00CSS\x00</style>", "</head>"]
 
     nav = "".join(f'<li><a href="/{_slugify(s)}/">{_E(s)}</a></li>' for s in page["sections"])
     breadcrumb = " \u203a ".join(f'<a href="{href}">{_E(name)}</a>' for name, href in crumbs)
@@ -2298,7 +2349,7 @@ def render_html(article: SampleArticle, boilerplate_kb: float = 56.0,
         f' <a href="/subscribe">{_E(page["subscribe"].split()[0])}</a>'
         ' <a href="/login">Log in</a></div>',
         f'<a class="logo" href="/">{_E(article.site_name)}</a>',
-        f'<nav class="main-nav" aria-label="Sections"><ul>{nav}</ul>{menu}</nav>',
+        f'<nav class="main-nav" aria-label="Sections"><ul>{nav}</ul>\x00MENU\x00</nav>',
         "</header>",
         '<main id="main">',
         f'<nav class="breadcrumb" aria-label="Breadcrumb">{breadcrumb}</nav>',
@@ -2327,7 +2378,7 @@ def render_html(article: SampleArticle, boilerplate_kb: float = 56.0,
         f"<ul>{footer_links}</ul>",
         f"<p>\u00a9 {render_date.year} {_E(article.site_name)}. {_E(page['rights'])}</p>",
         "</footer>",
-        f"<script>{js}</script>",
+        "<script>\x00JS\x00</script>",
         '<script type="application/ld+json">' + json.dumps({
             "@context": "https://schema.org", "@type": "NewsArticle",
             "headline": article.title, "datePublished": published_iso,
@@ -2337,7 +2388,14 @@ def render_html(article: SampleArticle, boilerplate_kb: float = 56.0,
         + "</script>",
         "</body>", "</html>",
     ]
-    return "\n".join(line for line in head + body if line)
+    page_html = "\n".join(line for line in head + body if line)
+    # Pad with styles, an ad-config script and a hidden mega menu up to the boilerplate budget
+    article_bytes = sum(len(_E(p).encode()) for p in paragraphs)
+    missing = int(boilerplate_kb * 1024) - (len(page_html.encode()) - article_bytes)
+    missing = max(0, missing)
+    return (page_html.replace("\x00CSS\x00", _css_padding(rng, int(missing * 0.35)))
+            .replace("\x00JS\x00", _js_padding(rng, int(missing * 0.40)))
+            .replace("\x00MENU\x00", _mega_menu(rng, page, int(missing * 0.25))))
 
 
 def render_non_articles(seed: int = 0, domain: str = "example-news.test") -> list[SamplePage]:
@@ -2577,8 +2635,7 @@ def write_corpus(directory: str | Path, n_articles: int = 24, seed: int = 0,
         for page in non_articles:
             builder.exchange(page.url, page.html.encode(), when, "text/html; charset=utf-8")
             records[f"warc_{page.kind}"] += 1
-            stage_reason = page.expected
-            skipped[stage_reason] += 1
+            skipped[page.expected] += 1
         builder.exchange("https://example-news.test/static/img/logo.png", _PNG, when,
                          "image/png")
         records["warc_image"] += 1
@@ -2622,6 +2679,10 @@ def write_corpus(directory: str | Path, n_articles: int = 24, seed: int = 0,
 
     # Text dumps ------------------------------------------------------------------------------
     (root / "text").mkdir(parents=True, exist_ok=True)
+    english = [a for a in text_articles if a.language == "en"]
+    if english:  # the raw capture imitates seed 003, an English page: make it the last one
+        text_articles.remove(english[0])
+        text_articles.append(english[0])
     for index, article in enumerate(text_articles):
         name = f"text/{index:03d}_{hashlib.sha256(article.url.encode()).hexdigest()[:16]}.txt"
         if index == len(text_articles) - 1:

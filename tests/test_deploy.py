@@ -17,10 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import flex_launcher
+from pipelines import flex_launcher, stream
 from pipelines.backfill import OPTION_CLASSES, BackfillOptions
-from pipelines.options import ProcessingOptions
-from pipelines.options import parse_strict
+from pipelines.options import OutputOptions, ProcessingOptions, parse_strict
 from tests.conftest import REPO
 
 DEPLOY = REPO / "deploy"
@@ -35,14 +34,33 @@ DATAFLOW_DRY_RUN = ["--runner=DataflowRunner", "--dry_run=True", "--project=news
                     "--sdk_container_image=example.test/newsflow:test"]
 STABLE_STEPS = {"ReadArchives", "ProcessArticles", "AllSkipped", "AllDeadLetters",
                 "WriteArticles", "WriteDeadLetters", "SummarizeRun", "WriteRunSummary"}
+# Top-level steps of the streaming job: --update maps the running job to the new one by name.
+STREAM_STEPS = {"Ticks", "PollFeeds", "FetchArticles", "ProcessArticles", "AllSkipped",
+                "AllDeadLetters", "AllExchanges", "WriteArticles", "WriteDeadLetters",
+                "ArchiveExchanges", "WriteFeedStatus", "SummarizeRun", "WriteRunSummary"}
 MAX_PAYLOAD = 1_000_000
 
 
-def backfill_option_names() -> set[str]:
+def option_names(option_classes=OPTION_CLASSES) -> set[str]:
     parser = argparse.ArgumentParser(add_help=False)
-    for options_class in OPTION_CLASSES:
+    for options_class in option_classes:
         options_class._add_argparse_args(parser)
     return {action.dest for action in parser._actions}
+
+
+def backfill_option_names() -> set[str]:
+    return option_names(OPTION_CLASSES)
+
+
+def top_level_steps(graph) -> set[str]:
+    transforms = graph.components.transforms
+    return {transforms[sub].unique_name
+            for root in graph.root_transform_ids for sub in transforms[root].subtransforms}
+
+
+def large_payloads(graph) -> dict[str, int]:
+    return {t.unique_name: len(t.spec.payload) for t in graph.components.transforms.values()
+            if len(t.spec.payload) >= MAX_PAYLOAD}
 
 
 def load_metadata(pipeline: str = "backfill") -> dict:
@@ -61,18 +79,81 @@ def test_flex_launcher_builds_dataflow_graph_offline(tmp_path, monkeypatch):
                                "--ingested_at=2026-01-01T00:00:00Z"]
     result = flex_launcher.launch(args, "backfill")
     graph = result.job.proto_pipeline
-    transforms = graph.components.transforms
-    top = {transforms[sub].unique_name
-           for root in graph.root_transform_ids for sub in transforms[root].subtransforms}
+    top = top_level_steps(graph)
     assert STABLE_STEPS <= top, f"missing steps: {STABLE_STEPS - top}"
-    big = {t.unique_name: len(t.spec.payload) for t in transforms.values()
-           if len(t.spec.payload) >= MAX_PAYLOAD}
-    assert not big, f"transforms holding large data in the graph: {big}"
+    assert not large_payloads(graph), "transforms holding large data in the graph"
     assert graph.ByteSize() < 5 * MAX_PAYLOAD
     images = {beam_runner_api_pb2.DockerPayload.FromString(env.payload).container_image
               for env in graph.components.environments.values()
               if env.urn == "beam:env:docker:v1"}
     assert images == {"example.test/newsflow:test"}
+
+
+@pytest.fixture
+def feeds_file(tmp_path, monkeypatch):
+    """A local feed list (the stream pipeline reads it at construction) and no GCE probing."""
+    monkeypatch.setenv("NO_GCE_CHECK", "True")
+    path = tmp_path / "feeds.txt"
+    path.write_text("https://example.test/feed.xml\n")
+    return path
+
+
+def stream_dry_run(feeds_file, *extra: str):
+    args = DATAFLOW_DRY_RUN + [f"--feeds={feeds_file}", "--output=gs://newsflow-test/out", *extra]
+    return flex_launcher.launch(args, "stream")
+
+
+def test_flex_launcher_builds_streaming_dataflow_graph_offline(feeds_file):
+    """The stream template submits (dry run) a streaming Streaming Engine job whose tick source
+    is unbounded, with the stable top-level step names and no large payloads."""
+    from apache_beam.options.pipeline_options import DebugOptions, StandardOptions
+    from apache_beam.portability.api import beam_runner_api_pb2
+
+    result = stream_dry_run(feeds_file, "--streaming", "--enable_streaming_engine")
+    graph = result.job.proto_pipeline
+    top = top_level_steps(graph)
+    assert STREAM_STEPS <= top, f"missing steps: {STREAM_STEPS - top}"
+    assert not large_payloads(graph), "transforms holding large data in the graph"
+    assert graph.ByteSize() < 5 * MAX_PAYLOAD
+    # Streaming, as far as a dry run shows it: the Dataflow job type, the options it was built
+    # with, an unbounded tick source and the stateful polling.
+    assert result.job.proto.type.name == "JOB_TYPE_STREAMING"
+    assert result.job.options.view_as(StandardOptions).streaming is True
+    assert "enable_streaming_engine" in result.job.options.view_as(DebugOptions).experiments
+    transforms = graph.components.transforms
+    ticks = next(t for t in transforms.values() if t.unique_name == "Ticks")
+    assert {graph.components.pcollections[pc].is_bounded for pc in ticks.outputs.values()} \
+        == {beam_runner_api_pb2.IsBounded.UNBOUNDED}
+    assert "beam:requirement:pardo:stateful:v1" in graph.requirements
+    images = {beam_runner_api_pb2.DockerPayload.FromString(env.payload).container_image
+              for env in graph.components.environments.values()
+              if env.urn == "beam:env:docker:v1"}
+    assert images == {"example.test/newsflow:test"}
+
+
+def test_stream_step_names_are_stable_across_builds(feeds_file, monkeypatch):
+    """Two launches yield the same step names (what --update matches on). Without a
+    --streaming flag the launcher still marks the options streaming *before* building (the
+    DataflowRunner alone would only switch at submission, on seeing an unbounded source)."""
+    from apache_beam.options.pipeline_options import StandardOptions
+
+    streaming_at_build = []
+
+    def build(p, options, *args, **kwargs):
+        streaming_at_build.append(options.view_as(StandardOptions).streaming)
+        return real_build(p, options, *args, **kwargs)
+
+    real_build = stream.build
+    monkeypatch.setattr(stream, "build", build)
+    graphs = [stream_dry_run(feeds_file).job for _ in range(2)]
+    assert streaming_at_build == [True, True]
+    assert all(job.proto.type.name == "JOB_TYPE_STREAMING" for job in graphs)
+    names = [sorted(t.unique_name for t in job.proto_pipeline.components.transforms.values())
+             for job in graphs]
+    assert names[0] == names[1]
+    assert STREAM_STEPS <= set(names[0])
+    # No step name embeds the launch-specific run id.
+    assert not [n for n in names[0] if "stream-20" in n]
 
 
 def test_flex_launcher_rejects_unknown_pipeline_and_flags():
@@ -87,6 +168,7 @@ def test_every_deployable_pipeline_is_wired():
     for name in commands.PIPELINES:
         assert (DEPLOY / f"{name}.metadata.json").is_file()
         assert load_metadata(name).get("streaming", False) == commands.PIPELINES[name]["streaming"]
+        assert (name in flex_launcher.STREAMING) == commands.PIPELINES[name]["streaming"]
 
 
 # -- template metadata --------------------------------------------------------------------
@@ -169,6 +251,97 @@ def test_metadata_regexes_accept_and_reject():
         assert parse_iso_datetime(value, strict=True)
 
 
+def test_stream_metadata_parameters_match_stream_options():
+    metadata = load_metadata("stream")
+    assert metadata["name"] and metadata["description"] and metadata["streaming"] is True
+    names = [p["name"] for p in metadata["parameters"]]
+    assert len(names) == len(set(names))
+    assert set(names) == option_names(stream.OPTION_CLASSES)
+    for param in metadata["parameters"]:
+        assert param["label"] and param["helpText"], param["name"]
+        assert isinstance(param["isOptional"], bool), param["name"]
+        assert param["regexes"], param["name"]
+    assert {p["name"] for p in metadata["parameters"] if not p["isOptional"]} == {"feeds", "output"}
+    # Exactly the store_true options are booleans (true/false), which the launcher translates.
+    booleans = {p["name"] for p in metadata["parameters"]
+                if p["regexes"] == [commands.BOOLEAN_REGEX]}
+    assert booleans == commands.boolean_params("stream") == {"allow_loopback", "no_robots"}
+    assert {f"--{n}" for n in booleans} <= flex_launcher.store_true_flags()
+
+
+def parse_as_launched(params: dict[str, str]):
+    """What the template launcher hands the real parser: --name=value for every parameter."""
+    argv = flex_launcher.boolean_flags([f"--{k}={v}" for k, v in params.items()],
+                                       flex_launcher.store_true_flags())
+    return parse_strict(argv, stream.OPTION_CLASSES, "newsflow stream", "",
+                        local_defaults=False)
+
+
+def test_stream_metadata_examples_match_regexes_and_parse():
+    params = {}
+    for param in load_metadata("stream")["parameters"]:
+        example = example_of(param)
+        for pattern in param["regexes"]:
+            assert re.fullmatch(pattern, example), (param["name"], pattern, example)
+        params[param["name"]] = example
+    options = parse_as_launched(params)
+    opts = options.view_as(stream.StreamOptions)
+    assert opts.feeds == "gs://my-bucket/config/feeds.opml"
+    assert options.view_as(OutputOptions).output == "gs://my-bucket/newsflow"
+    assert (opts.window, opts.tick, opts.min_poll_interval, opts.max_entry_age) == \
+        (300.0, 5.0, 300.0, 86400.0)
+    assert opts.allow_loopback is False and opts.no_robots is False
+    assert options.view_as(ProcessingOptions).max_html_chars == 5_000_000
+
+
+def test_launcher_translates_boolean_template_parameters():
+    flags = flex_launcher.store_true_flags()
+    base = {"feeds": "gs://bkt/feeds.txt", "output": "gs://bkt/out"}
+    opts = parse_as_launched({**base, "no_robots": "true", "allow_loopback": "False"}) \
+        .view_as(stream.StreamOptions)
+    assert opts.no_robots is True and opts.allow_loopback is False
+    # Beam's own store_true flags too (e.g. if Dataflow passes --streaming=true); values of
+    # other options are never touched.
+    assert flex_launcher.boolean_flags(
+        ["--streaming=true", "--update=false", "--feeds=true", "--no_robots"], flags) \
+        == ["--streaming", "--feeds=true", "--no_robots"]
+    with pytest.raises(SystemExit):  # anything but true/false still fails loudly
+        parse_as_launched({**base, "no_robots": "yes"})
+
+
+STREAM_ACCEPT = {
+    "feeds": ["gs://bkt/feeds.txt", "gs://my.bucket_1/cfg/feeds.opml"],
+    "window": ["60", "0.5", ".5", "3600.0"],
+    "tick": ["5", "0.5", "10", "10.0", "9.99"],
+    "fetch_timeout": ["30", "0.5"],
+    "allow_loopback": ["true", "false"],
+}
+STREAM_REJECT = {
+    "feeds": ["", "feeds.txt", "/local/feeds.txt", "gs://bkt", "gs://bkt/a b"],
+    "window": ["", "0", "0.0", "-5", "1e3"],
+    "tick": ["", "0", "10.5", "11", "-1"],
+    "fetch_timeout": ["", "0", "-1"],
+    "allow_loopback": ["", "True", "1", "yes"],
+}
+
+
+def test_stream_metadata_regexes_accept_and_reject():
+    regexes = {p["name"]: [re.compile(r) for r in p["regexes"]]
+               for p in load_metadata("stream")["parameters"]}
+    for name, values in STREAM_ACCEPT.items():
+        for value in values:
+            assert all(p.fullmatch(value) for p in regexes[name]), (name, value)
+    for name, values in STREAM_REJECT.items():
+        for value in values:
+            assert not all(p.fullmatch(value) for p in regexes[name]), (name, value)
+    base = {"feeds": "gs://bkt/feeds.txt", "output": "gs://bkt/out"}
+    for value in STREAM_ACCEPT["tick"] + STREAM_ACCEPT["window"]:
+        options = parse_as_launched({**base, "tick": value if float(value) <= 10 else "5",
+                                     "window": value})
+        opts = options.view_as(stream.StreamOptions)
+        assert 0 < opts.tick <= stream.MAX_TICK_S and opts.window > 0
+
+
 # -- Dockerfile ---------------------------------------------------------------------------
 
 def test_dockerfile_beam_version_matches_pyproject():
@@ -243,7 +416,7 @@ def test_scripts_print_commands_without_running_them(fake_path):
         printed += done.stdout.splitlines()
     assert not calls.exists(), f"a command ran: {calls.read_text()}"
     text = "\n".join(printed)
-    image = "us-central1-docker.pkg.dev/newsflow-test/newsflow/newsflow:latest"
+    image = "us-central1-docker.pkg.dev/newsflow-test/newsflow/newsflow-backfill:latest"
     assert "gcloud builds submit --project=newsflow-test --config=deploy/cloudbuild.yaml" in text
     assert ("gcloud dataflow flex-template build gs://newsflow-test-bucket/templates/backfill.json"
             f" --project=newsflow-test --image={image} --sdk-language=PYTHON"
@@ -286,3 +459,65 @@ def test_execute_requires_settings(fake_path):
     done = deploy(env, "--execute", "template")
     assert done.returncode == 2 and "PROJECT" in done.stderr and "BUCKET" in done.stderr
     assert not calls.exists()
+
+
+STREAM_PARAMS = ("feeds=gs://newsflow-test-bucket/feeds.opml",
+                 "output=gs://newsflow-test-bucket/stream")
+
+
+def test_stream_scripts_print_template_launch_update_drain_cancel(fake_path):
+    env, calls = fake_path
+    env = {**env, "JOB_NAME": "newsflow-stream-prod"}
+    out = {}
+    for args in (["template", "stream"], ["launch", "stream", *STREAM_PARAMS],
+                 ["--rename", "OldStep=NewStep", "update", "stream", *STREAM_PARAMS],
+                 ["drain", "2026-01-01_00_00_00-42"], ["cancel", "2026-01-01_00_00_00-42"]):
+        done = deploy(env, *args)
+        assert done.returncode == 0, done.stderr
+        out[args[0] if args[0] != "--rename" else "update"] = (done.stdout, done.stderr)
+    assert not calls.exists(), f"a command ran: {calls.read_text()}"
+    image = "us-central1-docker.pkg.dev/newsflow-test/newsflow/newsflow-stream:latest"
+    template, _ = out["template"]
+    assert ("gcloud dataflow flex-template build gs://newsflow-test-bucket/templates/stream.json"
+            f" --project=newsflow-test --image={image} --sdk-language=PYTHON"
+            " --metadata-file=deploy/stream.metadata.json --enable-streaming-engine") in template
+    launch, _ = out["launch"]
+    assert launch.startswith("gcloud dataflow flex-template run newsflow-stream-prod ")
+    assert "--template-file-gcs-location=gs://newsflow-test-bucket/templates/stream.json" in launch
+    assert launch.rstrip().endswith("--enable-streaming-engine")
+    update, note = out["update"]
+    assert update.startswith("gcloud dataflow flex-template run newsflow-stream-prod ")
+    assert update.rstrip().endswith(
+        "--enable-streaming-engine --update --transform-name-mappings=OldStep=NewStep")
+    assert "--transform-name-mappings" in note
+    assert out["drain"][0].strip() == ("gcloud dataflow jobs drain 2026-01-01_00_00_00-42 "
+                                       "--project=newsflow-test --region=us-central1")
+    assert out["cancel"][0].startswith("gcloud dataflow jobs cancel 2026-01-01_00_00_00-42 ")
+
+
+def test_stream_update_needs_the_running_job_name(fake_path):
+    env, calls = fake_path
+    env = {k: v for k, v in env.items() if k != "JOB_NAME"}
+    printed = deploy(env, "update", "stream", *STREAM_PARAMS)
+    assert printed.returncode == 0 and 'run "$JOB_NAME" ' in printed.stdout
+    done = deploy({**env, "EXECUTE": "1"}, "update", "stream", *STREAM_PARAMS)
+    assert done.returncode == 2 and "JOB_NAME" in done.stderr
+    for args in (["update", "backfill", "input=gs://newsflow-test-bucket/a/*.warc",
+                  "output=gs://newsflow-test-bucket/out"],    # a batch job cannot be updated
+                 ["launch", "stream", STREAM_PARAMS[1]],      # feeds= is required
+                 ["drain"]):                                  # drain needs a JOB_ID
+        done = deploy(env, *args)
+        assert done.returncode == 2, args
+    assert not calls.exists()
+
+
+def test_printed_stream_run_command_is_accepted_by_the_real_parser(fake_path):
+    env, _ = fake_path
+    done = deploy(env, "run", "stream", *STREAM_PARAMS, "no_robots=true", "allow_loopback=false",
+                  "window=300")
+    argv = shlex.split(done.stdout.strip())
+    assert argv[:2] == ["newsflow", "stream"]
+    assert "--streaming" in argv and "--enable_streaming_engine" in argv
+    options = parse_strict(argv[2:], stream.OPTION_CLASSES, "newsflow stream", "")
+    opts = options.view_as(stream.StreamOptions)
+    assert opts.no_robots is True and opts.allow_loopback is False and opts.window == 300.0

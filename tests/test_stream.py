@@ -17,13 +17,13 @@ from apache_beam.transforms.window import TimestampedValue
 from pipelines import backfill, stream
 from pipelines.sample_corpus import generate_articles, render_html
 from schemas.feeds import FeedSpec
+from tests.conftest import BEAM_TEST_ARGS
+from tests.httpserver import LoopbackServer, error, static
 from transforms.feeds import SeenEntries, initial_poll_state
 from transforms.fetch import FetchSettings
 from transforms.http import FetchError, FetchPolicy, FetchResult
 from transforms.polling import PollFeeds, poll_once
 from transforms.stage import DEAD, MAIN, SKIPPED
-from tests.conftest import BEAM_TEST_ARGS
-from tests.httpserver import LoopbackServer, error, static
 
 ARTICLES = generate_articles(4, seed=3, languages=("en",))
 HTML = {f"/a/{i}.html": render_html(a, boilerplate_kb=5) for i, a in enumerate(ARTICLES)}
@@ -213,7 +213,8 @@ def test_feed_list_errors_fail_before_the_job_starts(tmp_path):
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
 <!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
 <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>
-<rss version="2.0"><channel><title>&lol3;</title><item><title>&lol3;</title></item></channel></rss>"""
+<rss version="2.0"><channel><title>&lol3;</title>
+<item><title>&lol3;</title></item></channel></rss>"""
 
 
 def _sample_headers(body: bytes) -> dict[str, str]:

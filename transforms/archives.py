@@ -340,11 +340,41 @@ def open_raw(path: str) -> io.BufferedReader:
 # Beam
 
 
+def note_progress(progress_dir: str, path: str, records: int) -> None:
+    """One small file per input file done: a local run's driver sums them to show progress."""
+    import hashlib
+    import os
+
+    name = hashlib.sha1(path.encode()).hexdigest()
+    temp = os.path.join(progress_dir, f".{name}.tmp")
+    with open(temp, "w") as handle:
+        handle.write(str(records))
+    os.replace(temp, os.path.join(progress_dir, name))
+
+
+def read_progress(progress_dir: str) -> tuple[int, int]:
+    """``(files done, records read)`` noted so far under ``progress_dir``."""
+    import os
+
+    files = records = 0
+    for name in os.listdir(progress_dir):
+        if name.startswith("."):
+            continue
+        try:
+            with open(os.path.join(progress_dir, name)) as handle:
+                records += int(handle.read() or 0)
+            files += 1
+        except (OSError, ValueError):
+            continue
+    return files, records
+
+
 class _ReadArchiveFileFn(beam.DoFn):
     """Reads one matched file; outcomes go to the records, skipped or dead-letter output."""
 
-    def __init__(self, fmt: str | None):
+    def __init__(self, fmt: str | None, progress_dir: str | None = None):
         self._fmt = fmt
+        self._progress_dir = progress_dir
         self._read = Metrics.counter("archives", "read")
         self._files = Metrics.counter("archives", "files_done")
         self._counters: dict[str, object] = {}
@@ -354,8 +384,7 @@ class _ReadArchiveFileFn(beam.DoFn):
             self._counters[name] = Metrics.counter("archives", name)
         self._counters[name].inc()
 
-    def process(self, metadata):
-        path = metadata.path
+    def process(self, path: str):
         started, count = time.monotonic(), 0
         for outcome in iter_file_records(path, self._fmt):
             count += 1
@@ -369,6 +398,8 @@ class _ReadArchiveFileFn(beam.DoFn):
             else:
                 yield outcome
         self._files.inc()
+        if self._progress_dir:
+            note_progress(self._progress_dir, path, count)
         elapsed = time.monotonic() - started
         LOG.info("read %s: %d records in %.1fs (%.0f/s)", path, count, elapsed,
                  count / elapsed if elapsed else 0.0)
@@ -381,19 +412,23 @@ class ReadArchives(beam.PTransform):
     ``dead_letters`` (DeadLetter).
     """
 
-    def __init__(self, patterns: list[str], fmt: str | None = None):
+    def __init__(self, patterns: list[str], fmt: str | None = None,
+                 progress_dir: str | None = None):
         super().__init__()
         if fmt is not None and fmt not in FORMATS:
             raise ValueError(f"unknown format {fmt!r}; expected one of {FORMATS}")
         self._patterns = list(patterns)
         self._fmt = fmt
+        self._progress_dir = progress_dir
 
     def expand(self, pbegin):
         outputs = (pbegin
                    | "InputPatterns" >> beam.Create(self._patterns)
                    | "MatchFiles" >> fileio.MatchAll(fileio.EmptyMatchTreatment.ALLOW)
-                   | "ReshuffleFiles" >> beam.Reshuffle()
-                   | "ReadFiles" >> beam.ParDo(_ReadArchiveFileFn(self._fmt)).with_outputs(
+                   | "FilePaths" >> beam.Map(lambda metadata: metadata.path)
+                   | "DistinctFiles" >> beam.Distinct()  # overlapping globs read a file once
+                   | "ReadFiles" >> beam.ParDo(
+                       _ReadArchiveFileFn(self._fmt, self._progress_dir)).with_outputs(
                        SKIPPED, DEAD, main=RECORDS))
         records = outputs[RECORDS] | "ReshuffleRecords" >> beam.Reshuffle()
         return {RECORDS: records, SKIPPED: outputs[SKIPPED], DEAD: outputs[DEAD]}
