@@ -472,7 +472,8 @@ class Processor:
         from transforms.classify import non_article_reason
         from transforms.clean import clean_text
         from transforms.dates import choose_published_at, date_candidates
-        from transforms.extract import check_size, draft_from_extraction, extract_html
+        from transforms.extract import check_size, draft_from_extraction
+        from transforms.extractor import extract_html
         from transforms.language import detect_language
         from transforms.process import build_article
         from transforms.topics import tag_article

@@ -20,7 +20,13 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipelines.options import OutputOptions, ProcessingOptions, is_local_runner, parse_strict
+from pipelines.options import (
+    OutputOptions,
+    ProcessingOptions,
+    deduplicate,
+    is_local_runner,
+    parse_strict,
+)
 from transforms.accounting import SummarizeRun, WriteRunSummary, format_summary
 from transforms.archives import DEAD, FORMATS, RECORDS, SKIPPED, ReadArchives, read_progress
 from transforms.dates import parse_iso_datetime
@@ -96,8 +102,9 @@ def build(p: beam.Pipeline, options: PipelineOptions, progress_dir: str | None =
 
     read = p | "ReadArchives" >> ReadArchives(patterns, fmt, progress_dir)
     processed = read[RECORDS] | "ProcessArticles" >> ProcessArticles(settings)
-    articles = processed[ARTICLES]
-    skipped = (read[SKIPPED], processed[SKIPPED]) | "AllSkipped" >> beam.Flatten()
+    articles, dedup_skipped = deduplicate(processed[ARTICLES], options, streaming=False)
+    skipped = ((read[SKIPPED], processed[SKIPPED]) + ((dedup_skipped,) if dedup_skipped else ())
+               | "AllSkipped" >> beam.Flatten())
     dead = (read[DEAD], processed[DEAD]) | "AllDeadLetters" >> beam.Flatten()
 
     manifests = articles | "WriteArticles" >> WriteArticles(

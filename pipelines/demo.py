@@ -22,9 +22,7 @@ def run_backfill_demo(root: Path, articles: int) -> int:
     info = write_corpus(inputs, n_articles=articles, seed=0)
     print(f"== backfill: sample corpus in {inputs} ({len(info.files)} files, "
           f"{info.expected_read} records)")
-    globs = ",".join(f"{inputs}/{pattern}" for pattern in (
-        "warc/*.warc.gz", "jsonl/*.jsonl", "text/*.txt", "html/*.html", "html/*.html.gz"))
-    return backfill.run([f"--input={globs}", f"--output={root / 'backfill'}",
+    return backfill.run([f"--input={','.join(info.input_globs)}", f"--output={root / 'backfill'}",
                          "--max_dead_letter_ratio=0.5"])
 
 

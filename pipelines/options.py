@@ -65,6 +65,27 @@ class ProcessingOptions(PipelineOptions):
         parser.add_argument("--shards_per_partition", "--shards-per-partition", type=int,
                             default=1, dest="shards_per_partition",
                             help="Parquet files per dt/lang partition per commit.")
+        parser.add_argument("--no_dedup", "--no-dedup", action="store_true", dest="no_dedup",
+                            help="Skip near-duplicate detection (cluster columns stay null).")
+        parser.add_argument("--drop_duplicates", "--drop-duplicates", action="store_true",
+                            dest="drop_duplicates",
+                            help="Write canonical articles only; duplicates become counted "
+                                 "skips (skipped_duplicate) instead of rows.")
+
+
+def deduplicate(articles, options: PipelineOptions, streaming: bool):
+    """Near-duplicate labelling as the options ask: ``(articles, skipped or None)``."""
+    from transforms.dedup import DedupConfig, DeduplicateArticles, DeduplicateStream
+
+    processing = options.view_as(ProcessingOptions)
+    if processing.no_dedup:
+        return articles, None
+    transform = (DeduplicateStream if streaming else DeduplicateArticles)(
+        DedupConfig(), drop_duplicates=processing.drop_duplicates)
+    result = articles | "Deduplicate" >> transform
+    if processing.drop_duplicates:
+        return result.articles, result.skipped
+    return result, None
 
 
 def help_parser(prog: str, description: str, options_classes):

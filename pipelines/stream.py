@@ -26,7 +26,13 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.transforms.window import FixedWindows
 
-from pipelines.options import OutputOptions, ProcessingOptions, is_local_runner, parse_strict
+from pipelines.options import (
+    OutputOptions,
+    ProcessingOptions,
+    deduplicate,
+    is_local_runner,
+    parse_strict,
+)
 from transforms.accounting import SummarizeRun, WriteRunSummary, format_summary, summarize
 from transforms.exchanges import ArchiveExchanges
 from transforms.extract import ExtractSettings
@@ -143,12 +149,16 @@ def build(p: beam.Pipeline, options: PipelineOptions, ticks=None,
         extract=ExtractSettings(timeout_s=processing.extract_timeout,
                                 max_html_chars=processing.max_html_chars)))
 
+    # dedup state lives in the global window, like the poll state: window afterwards
+    deduplicated, dedup_skipped = deduplicate(processed[ARTICLES], options, streaming=True)
+
     def windowed(pcoll, label):
         return pcoll | f"Window{label}" >> beam.WindowInto(FixedWindows(opts.window))
 
-    articles = windowed(processed[ARTICLES], "Articles")
+    articles = windowed(deduplicated, "Articles")
     records = windowed(fetched[MAIN], "Records")
     skipped = windowed((polled[SKIPPED], fetched[SKIPPED], processed[SKIPPED])
+                       + ((dedup_skipped,) if dedup_skipped else ())
                        | "AllSkipped" >> beam.Flatten(), "Skipped")
     dead = windowed((polled[DEAD], fetched[DEAD], processed[DEAD])
                     | "AllDeadLetters" >> beam.Flatten(), "DeadLetters")

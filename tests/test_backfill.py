@@ -156,3 +156,30 @@ def test_cli_backfill_runs_and_fails_on_dead_letter_ratio(seeds_dir, tmp_path, c
     out = capsys.readouterr()
     assert code == 1 and "dead-letter ratio" in out.err
     assert "read 3 = written 2" in out.out
+
+
+@pytest.mark.parametrize("drop", [False, True])
+def test_syndicated_copies_are_clustered_not_lost(tmp_path, drop):
+    from pipelines.sample_corpus import write_corpus
+
+    info = write_corpus(tmp_path / "in", n_articles=24, seed=0)
+    output = tmp_path / "out"
+    summary = run_backfill(info.input_globs, output,
+                           *(["--drop_duplicates"] if drop else []))
+    copies = len(info.syndicated)
+    assert copies == 3 and summary["balanced"]
+    rows = read_rows(output)
+    if drop:
+        assert summary["duplicates"] == 0
+        assert summary["skipped_by_reason"]["dedup:duplicate"] == copies
+        assert not any(r["is_duplicate"] for r in rows)
+        return
+    assert summary["duplicates"] == copies
+    by_url = {r["url"]: r for r in rows}
+    original = by_url[info.wire_original]
+    assert original["is_duplicate"] is False and original["cluster_id"] == original["article_id"]
+    for url in info.syndicated:
+        copy = by_url[url]
+        assert copy["is_duplicate"] and copy["duplicate_of"] == original["article_id"]
+        assert copy["cluster_id"] == original["article_id"] and copy["similarity"] >= 0.5
+    assert len({r["cluster_id"] for r in rows}) == len(rows) - copies

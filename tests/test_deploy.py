@@ -201,7 +201,8 @@ def test_metadata_examples_match_regexes_and_parse():
         for pattern in param["regexes"]:
             assert re.fullmatch(pattern, example), (param["name"], pattern, example)
         argv.append(f"--{param['name']}={example}")
-    # The examples together are a valid command line for the real parser.
+    # The examples together are a valid command line for the real parser, as launched.
+    argv = flex_launcher.boolean_flags(argv, flex_launcher.store_true_flags())
     options = parse_strict(argv, OPTION_CLASSES, "newsflow backfill", "", local_defaults=False)
     opts = options.view_as(BackfillOptions)
     assert opts.input == ["gs://my-bucket/dumps/*.warc.gz"] and opts.format == "warc"
@@ -221,6 +222,8 @@ ACCEPT = {
     "max_html_chars": ["1", "5000000"],
     "shards_per_partition": ["1", "16"],
     "ingested_at": ["2026-01-01", "2026-01-01T00:00:00Z", "2026-01-01T10:30:00.5+02:00"],
+    "no_dedup": ["true", "false"],
+    "drop_duplicates": ["true", "false"],
 }
 REJECT = {
     "input": ["", "/local/file.warc", "dumps/*.warc", "gs://b/x", "gs://bkt/a b"],
@@ -231,6 +234,8 @@ REJECT = {
     "max_html_chars": ["", "0", "-5", "1.5"],
     "shards_per_partition": ["", "0", "two"],
     "ingested_at": ["", "yesterday", "2026-13"],
+    "no_dedup": ["", "yes", "True"],
+    "drop_duplicates": ["", "1", "TRUE"],
 }
 
 
@@ -265,7 +270,8 @@ def test_stream_metadata_parameters_match_stream_options():
     # Exactly the store_true options are booleans (true/false), which the launcher translates.
     booleans = {p["name"] for p in metadata["parameters"]
                 if p["regexes"] == [commands.BOOLEAN_REGEX]}
-    assert booleans == commands.boolean_params("stream") == {"allow_loopback", "no_robots"}
+    assert booleans == commands.boolean_params("stream") == {
+        "allow_loopback", "no_robots", "no_dedup", "drop_duplicates"}
     assert {f"--{n}" for n in booleans} <= flex_launcher.store_true_flags()
 
 

@@ -1,15 +1,13 @@
 """Extraction: metadata comes through; a page over the time limit is killed, not waited for."""
 
+from datetime import UTC, datetime
+
 import pytest
 
 from schemas import DeadLetter, Draft, RawRecord, Skip
-from transforms.extract import (
-    ExtractionTimeout,
-    ExtractorProcess,
-    ExtractSettings,
-    _ExtractPagesFn,
-    extract_html,
-)
+from transforms.dates import parse_iso_datetime
+from transforms.extract import ExtractSettings, _ExtractPagesFn
+from transforms.extractor import ExtractionTimeout, ExtractorProcess, extract_html
 from transforms.process import article_id, canonical_url
 
 PAGE = """<html><head><title>Kim tours plant | Daily Test</title>
@@ -28,7 +26,8 @@ def test_extract_html_metadata():
     assert result["title"] == "Kim tours plant"
     assert result["authors"] == ("Jane Doe",)
     assert result["site_name"] == "Daily Test"
-    assert result["date"] == "2023-09-15"  # from metadata, not the "July 1, 2024" display date
+    # from metadata, not the "July 1, 2024" display date (htmldate keeps the day only)
+    assert parse_iso_datetime(result["date"]) == datetime(2023, 9, 15, tzinfo=UTC)
     assert set(result["tags"]) == {"Politics", "Asia"}
     assert result["url"] == "https://daily.test/2023/09/15/kim-tours-plant/"
     assert "toured an aircraft plant" in result["text"]
