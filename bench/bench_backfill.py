@@ -32,20 +32,36 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 INGESTED_AT = datetime(2026, 1, 1, tzinfo=UTC)
-STAGES = ("extract", "clean", "classify", "dates", "language", "build", "topics")
+STAGES = ("extract", "clean", "classify", "dates", "language", "build", "topics", "dedup")
 
 
 # ---------------------------------------------------------------------------------------------
 # Inputs
 
 
-def make_pages(n_docs: int, seed: int, boilerplate_kb: float) -> list[tuple[str, str, datetime]]:
-    """``(url, html, fetched_at)`` for ``n_docs`` generated articles."""
+def make_pages(n_docs: int, seed: int, boilerplate_kb: float,
+               days: int = 30) -> list[tuple[str, str, datetime]]:
+    """``(url, html, fetched_at)`` for ``n_docs`` generated articles.
+
+    Publication dates are redrawn within the ``days`` before one crawl, as in a monthly crawl
+    dump (the generator alone spreads them over three years, which would make nearly every
+    article its own ``dt``/``lang`` Parquet file); ``days=0`` keeps the generator's dates.
+    """
+    import dataclasses
+    from datetime import timedelta
+
     from pipelines.sample_corpus import crawl_time, generate_articles, render_html
 
     rng = random.Random(f"bench-backfill:{seed}")
-    return [(a.url, render_html(a, boilerplate_kb), crawl_time(a, rng))
-            for a in generate_articles(n_docs, seed=seed)]
+    crawl_end = datetime(2025, 6, 1, tzinfo=UTC)
+    pages = []
+    for article in generate_articles(n_docs, seed=seed):
+        if days:
+            offset = timedelta(seconds=rng.randrange(days * 86400))
+            article = dataclasses.replace(article, published_at=crawl_end - offset)
+        pages.append((article.url, render_html(article, boilerplate_kb),
+                      crawl_time(article, rng)))
+    return pages
 
 
 def write_warcs(pages, directory: Path, n_files: int) -> list[Path]:
@@ -70,6 +86,7 @@ def run_baseline(pages) -> tuple[float, float, Counter, Counter]:
     from transforms.classify import non_article_reason
     from transforms.clean import clean_text
     from transforms.dates import choose_published_at, date_candidates
+    from transforms.dedup import batch_order_key, deduplicate_records
     from transforms.extract import draft_from_extraction
     from transforms.extractor import extract_html
     from transforms.language import build_detector_factory, detect_language
@@ -82,6 +99,7 @@ def run_baseline(pages) -> tuple[float, float, Counter, Counter]:
     extract_html(pages[0][1], pages[0][0])  # warm-up: trafilatura's first call loads data
     stage_seconds: Counter = Counter()
     outcomes: Counter = Counter()
+    articles = []
     clock = time.perf_counter
     started, cpu_started = clock(), time.process_time()
     for index, (url, html, fetched_at) in enumerate(pages):
@@ -121,6 +139,11 @@ def run_baseline(pages) -> tuple[float, float, Counter, Counter]:
         tag_article(tagger, article)
         stage_seconds["topics"] += clock() - t6
         outcomes["article"] += 1
+        articles.append((article.article_id, batch_order_key(article.published_at,
+                                                             article.article_id), article.text))
+    t7 = clock()
+    deduplicate_records(articles)  # the pipeline's DeduplicateArticles, in one process
+    stage_seconds["dedup"] += clock() - t7
     return clock() - started, time.process_time() - cpu_started, stage_seconds, outcomes
 
 
@@ -200,6 +223,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="Pipeline --extract_timeout (default: the product default; 0 "
                              "extracts in-process without the guard subprocess).")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--days", type=int, default=30,
+                        help="Publication dates within this many days before the crawl "
+                             "(0: the generator's three-year spread, one file per article).")
     parser.add_argument("--skip-pipeline", action="store_true", help="Only the baseline.")
     parser.add_argument("--marginal", action="store_true",
                         help="Also run the pipeline on a tenth of the pages, to separate the "
@@ -217,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     (workdir / "warc").mkdir(parents=True, exist_ok=True)
     try:
         t0 = time.perf_counter()
-        pages = make_pages(args.docs, args.seed, args.page_kb)
+        pages = make_pages(args.docs, args.seed, args.page_kb, args.days)
         paths = write_warcs(pages, workdir / "warc", args.files)
         page_kb = sum(len(html.encode()) for _, html, _ in pages) / len(pages) / 1024
         warc_mb = sum(p.stat().st_size for p in paths) / 1e6

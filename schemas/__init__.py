@@ -21,7 +21,8 @@ from schemas.records import (
 )
 
 __all__ = [
-    "ARTICLE_SCHEMA", "Article", "DATE_SOURCES", "DeadLetter", "Draft", "Exchange", "FIELDS", "FIELDS_ADDED",
+    "ARTICLE_SCHEMA", "Article", "DATE_SOURCES", "DeadLetter", "Draft", "Exchange", "FIELDS",
+    "FIELDS_ADDED",
     "PARTITION_COLUMNS", "RawRecord", "SCHEMA_VERSION", "Skip", "UNDATED_PARTITION",
     "article_schema", "dead_letter",
 ]

@@ -181,6 +181,6 @@ def dead_letter(stage: str, reason: str, error: str | BaseException, source_ref:
 
 
 __all__ = [
-    "Article", "DATE_SOURCES", "Draft", "Exchange", "DeadLetter", "MAX_DEAD_LETTER_RAW", "RawRecord", "Skip",
-    "dead_letter",
+    "Article", "DATE_SOURCES", "DeadLetter", "Draft", "Exchange", "MAX_DEAD_LETTER_RAW",
+    "RawRecord", "Skip", "dead_letter",
 ]
