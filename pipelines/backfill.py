@@ -56,6 +56,10 @@ class BackfillOptions(PipelineOptions):
         parser.add_argument("--max_dead_letter_ratio", "--max-dead-letter-ratio", type=float,
                             default=0.5, dest="max_dead_letter_ratio",
                             help="Exit non-zero when dead letters / records read exceeds this.")
+        parser.add_argument("--reshuffle_records", "--reshuffle-records", default="auto",
+                            choices=("auto", "yes", "no"), dest="reshuffle_records",
+                            help="Spread each file's records over workers after reading; "
+                                 "'auto': yes on distributed runners, no on local ones.")
         parser.add_argument("--ingested_at", "--ingested-at", default=None, dest="ingested_at",
                             help="ISO timestamp stamped as ingested_at (default: run start).")
 
@@ -100,7 +104,9 @@ def build(p: beam.Pipeline, options: PipelineOptions, progress_dir: str | None =
                                 max_html_chars=processing.max_html_chars),
         ingested_at=ingested_at, now=ingested_at)
 
-    read = p | "ReadArchives" >> ReadArchives(patterns, fmt, progress_dir)
+    reshuffle = opts.reshuffle_records == "yes" or (
+        opts.reshuffle_records == "auto" and not is_local_runner(options))
+    read = p | "ReadArchives" >> ReadArchives(patterns, fmt, progress_dir, reshuffle)
     processed = read[RECORDS] | "ProcessArticles" >> ProcessArticles(settings)
     articles, dedup_skipped = deduplicate(processed[ARTICLES], options, streaming=False)
     skipped = ((read[SKIPPED], processed[SKIPPED]) + ((dedup_skipped,) if dedup_skipped else ())

@@ -224,6 +224,7 @@ ACCEPT = {
     "ingested_at": ["2026-01-01", "2026-01-01T00:00:00Z", "2026-01-01T10:30:00.5+02:00"],
     "no_dedup": ["true", "false"],
     "drop_duplicates": ["true", "false"],
+    "reshuffle_records": ["auto", "yes", "no"],
 }
 REJECT = {
     "input": ["", "/local/file.warc", "dumps/*.warc", "gs://b/x", "gs://bkt/a b"],
@@ -236,6 +237,7 @@ REJECT = {
     "ingested_at": ["", "yesterday", "2026-13"],
     "no_dedup": ["", "yes", "True"],
     "drop_duplicates": ["", "1", "TRUE"],
+    "reshuffle_records": ["", "true", "sometimes"],
 }
 
 

@@ -77,9 +77,12 @@ class SummarizeRun(beam.PTransform):
         to_dict = beam.combiners.ToDict()
         if self._windowed:
             to_dict = to_dict.without_defaults()
-        return (pcolls
+        # key each input where it is produced, so only small keys travel, never page bodies
+        keyed = [pcoll | f"OutcomeKey{index}" >> beam.Map(
+                     lambda element: (outcome_keys(element), 1))
+                 for index, pcoll in enumerate(pcolls)]
+        return (keyed
                 | "FlattenOutcomes" >> beam.Flatten()
-                | "OutcomeKey" >> beam.Map(lambda element: (outcome_keys(element), 1))
                 | "CountOutcomes" >> beam.CombinePerKey(sum)
                 | "CollectCounts" >> to_dict
                 | "Summarize" >> beam.Map(summarize))
