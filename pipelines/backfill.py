@@ -28,7 +28,7 @@ from pipelines.options import (
     parse_strict,
 )
 from transforms.accounting import SummarizeRun, WriteRunSummary, format_summary
-from transforms.archives import DEAD, FORMATS, RECORDS, SKIPPED, ReadArchives, read_progress
+from transforms.archives import FORMATS, RECORDS, ReadArchives, read_progress
 from transforms.dates import parse_iso_datetime
 from transforms.extract import ExtractSettings
 from transforms.process import ARTICLES, ProcessArticles, ProcessSettings
@@ -39,6 +39,7 @@ from transforms.sinks import (
     commit_id_for_inputs,
     join,
 )
+from transforms.stage import DEAD, SKIPPED
 
 LOG = logging.getLogger(__name__)
 DESCRIPTION = "Read archive dumps and write clean, dated, language-tagged Parquet partitions."

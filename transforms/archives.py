@@ -33,11 +33,12 @@ from schemas import DeadLetter, RawRecord, Skip, dead_letter
 from transforms.charset import decode_document
 from transforms.dates import parse_iso_datetime
 from transforms.exchanges import ENTRY_HEADER, record_fields_from_entry
+from transforms.stage import DEAD, SKIPPED, OutcomeCounters, route
 
 LOG = logging.getLogger(__name__)
 
 FORMATS = ("warc", "arc", "jsonl", "text_dump", "html_file")
-RECORDS, SKIPPED, DEAD = "records", "skipped", "dead_letters"
+RECORDS = "records"
 
 MAX_RECORD_BYTES = 20 * 1024 * 1024  # larger bodies are dead letters, not memory spikes
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -377,26 +378,14 @@ class _ReadArchiveFileFn(beam.DoFn):
         self._progress_dir = progress_dir
         self._read = Metrics.counter("archives", "read")
         self._files = Metrics.counter("archives", "files_done")
-        self._counters: dict[str, object] = {}
-
-    def _count(self, name: str) -> None:
-        if name not in self._counters:
-            self._counters[name] = Metrics.counter("archives", name)
-        self._counters[name].inc()
+        self._counters = OutcomeCounters("archives")
 
     def process(self, path: str):
         started, count = time.monotonic(), 0
         for outcome in iter_file_records(path, self._fmt):
             count += 1
             self._read.inc()
-            if isinstance(outcome, Skip):
-                self._count(f"skipped_{outcome.reason}")
-                yield beam.pvalue.TaggedOutput(SKIPPED, outcome)
-            elif isinstance(outcome, DeadLetter):
-                self._count(f"dead_{outcome.reason}")
-                yield beam.pvalue.TaggedOutput(DEAD, outcome)
-            else:
-                yield outcome
+            yield route(outcome, self._counters)
         self._files.inc()
         if self._progress_dir:
             note_progress(self._progress_dir, path, count)

@@ -999,6 +999,25 @@ _ANSWERS_PARAM = _StateParam(_ANSWERS)
 _MEMBERS_PARAM, _MEMBERS_EXPIRE_PARAM = _StateParam(_MEMBERS), _TimerParam(_MEMBERS_EXPIRE)
 
 
+def _gather(message, held, bag, expected_at: int):
+    """Hold an ``("article", ...)`` message and bag every other one; once the bag holds as
+    many as the article's field ``expected_at`` says, release the state and return
+    ``(article, received)``, else None."""
+    if message[0] == "article":
+        held.write(message[1:])
+    else:
+        bag.add(message[1:])
+    article = held.read()
+    if article is None:
+        return None
+    received = list(bag.read())
+    if len(received) < article[expected_at]:
+        return None
+    held.clear()
+    bag.clear()
+    return article, received
+
+
 def _wake_time(pending: list, entries: list, horizon: int) -> int | None:
     times = [key[0] for key, _ in pending] + [key[0] + horizon for key in entries]
     return min(times) if times else None
@@ -1109,18 +1128,9 @@ class _CollectFn(beam.DoFn):
 
     def process(self, element, held=_HELD_ARTICLE_PARAM, reports=_REPORTS_PARAM):
         key, message = element
-        if message[0] == "article":
-            held.write(message[1:])
-        else:
-            reports.add(message[1:])
-        article = held.read()
-        if article is None:
-            return
-        received = list(reports.read())
-        if len(received) >= article[2]:
-            yield from self._dispatch(key, article, received)
-            held.clear()
-            reports.clear()
+        gathered = _gather(message, held, reports, expected_at=2)
+        if gathered is not None:
+            yield from self._dispatch(key, *gathered)
 
     def _dispatch(self, key, article, received):
         article_row, shingle_bytes, _ = article
@@ -1186,18 +1196,9 @@ class _DecideFn(beam.DoFn):
 
     def process(self, element, held=_HELD_ARTICLE_PARAM, answers=_ANSWERS_PARAM):
         key, message = element
-        if message[0] == "article":
-            held.write(message[1:])
-        else:
-            answers.add(message[1:])
-        article = held.read()
-        if article is None:
-            return
-        received = list(answers.read())
-        if len(received) >= article[1]:
-            yield self._decide(key, article, received)
-            held.clear()
-            answers.clear()
+        gathered = _gather(message, held, answers, expected_at=1)
+        if gathered is not None:
+            yield self._decide(key, *gathered)
 
     @staticmethod
     def _decide(key, article, received):

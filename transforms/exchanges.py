@@ -15,12 +15,11 @@ import json
 from datetime import UTC, datetime
 
 import apache_beam as beam
-from apache_beam.metrics import Metrics
 
 from schemas import Exchange, RawRecord
 from schemas.feeds import FeedEntry
 from transforms.dates import parse_iso_datetime
-from transforms.sinks import join, window_commit_id, write_bytes_atomic
+from transforms.sinks import WriteWindowFile, join
 
 WARC_DIR = "warc"
 ENTRY_HEADER = "Newsflow-Feed-Entry"
@@ -98,35 +97,16 @@ def warc_bytes(exchanges: list[Exchange]) -> bytes:
     return buffer.getvalue()
 
 
-class _WriteWarcFn(beam.DoFn):
-    def __init__(self, warc_dir: str, base_commit_id: str):
-        self._warc_dir = warc_dir
-        self._base_commit_id = base_commit_id
-        self._records = Metrics.counter("exchanges", "archived")
-
-    def process(self, element, window=beam.DoFn.WindowParam):
-        _, exchanges = element
-        exchanges = list(exchanges)
-        commit_id = window_commit_id(self._base_commit_id, window)
-        path = join(self._warc_dir, f"{commit_id}.warc.gz")
-        write_bytes_atomic(path, warc_bytes(exchanges), "application/warc")
-        self._records.inc(len(exchanges))
-        yield path
-
-
 class ArchiveExchanges(beam.PTransform):
     """Write each window's exchanges to ``OUTPUT/warc/<commit>.warc.gz``."""
 
     def __init__(self, output: str, commit_id: str):
         super().__init__()
-        self._warc_dir = join(output, WARC_DIR)
-        self._commit_id = commit_id
+        self._write = WriteWindowFile(join(output, WARC_DIR), commit_id,
+                                      "{commit_id}.warc.gz", warc_bytes, "application/warc")
 
     def expand(self, exchanges):
-        return (exchanges
-                | "KeyWindow" >> beam.Map(lambda exchange: (None, exchange))
-                | "GroupWindow" >> beam.GroupByKey()
-                | "WriteWarc" >> beam.ParDo(_WriteWarcFn(self._warc_dir, self._commit_id)))
+        return exchanges | "WriteWarc" >> self._write
 
 
 def now_to_second() -> datetime:

@@ -11,14 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import apache_beam as beam
-from apache_beam.metrics import Metrics
 
-from schemas import DeadLetter, Exchange, Skip, dead_letter
+from schemas import Exchange, RawRecord, Skip, dead_letter
 from schemas.feeds import FeedEntry
 from transforms.exchanges import entry_json, now_to_second, record_from_exchange
 from transforms.http import FetchError, FetchPolicy, FetchResult, decode_text, fetch
 from transforms.politeness import HostThrottle, RobotsCache, RobotsPolicy
-from transforms.stage import DEAD, MAIN, SKIPPED
+from transforms.stage import DEAD, MAIN, SKIPPED, OutcomeCounters, route
 
 EXCHANGES = "exchanges"
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -74,38 +73,38 @@ def fetch_article(entry: FeedEntry, fetcher, robots: RobotsCache | None):
     return record_from_exchange(exchange, text, ref), exchange
 
 
+class ThrottledFetcher:
+    """``fetcher(url, headers)``: the guarded client behind the per-host politeness throttle.
+
+    Build it in ``DoFn.setup``: the throttle holds locks and per-host clocks.
+    """
+
+    def __init__(self, settings: FetchSettings):
+        self._policy = settings.policy
+        self._throttle = HostThrottle(settings.per_host_delay_s, settings.per_host_concurrency)
+
+    def __call__(self, url: str, headers: dict) -> FetchResult:
+        with self._throttle.slot(url):
+            return fetch(url, self._policy, headers)
+
+
 class _FetchArticlesFn(beam.DoFn):
     def __init__(self, settings: FetchSettings):
         self._settings = settings
-        self._counters: dict[str, object] = {}
+        self._counters = OutcomeCounters("fetch")
 
     def setup(self):
         settings = self._settings
-        self._throttle = HostThrottle(settings.per_host_delay_s, settings.per_host_concurrency)
+        self._fetcher = ThrottledFetcher(settings)
         self._robots = RobotsCache(settings.policy, RobotsPolicy()) if settings.robots else None
 
-    def _count(self, name: str) -> None:
-        if name not in self._counters:
-            self._counters[name] = Metrics.counter("fetch", name)
-        self._counters[name].inc()
-
-    def _fetch(self, url: str, headers: dict):
-        with self._throttle.slot(url):
-            return fetch(url, self._settings.policy, headers)
-
     def process(self, entry: FeedEntry):
-        outcome, exchange = fetch_article(entry, self._fetch, self._robots)
+        outcome, exchange = fetch_article(entry, self._fetcher, self._robots)
         if exchange is not None:
             yield beam.pvalue.TaggedOutput(EXCHANGES, exchange)
-        if isinstance(outcome, Skip):
-            self._count(f"skipped_{outcome.reason}")
-            yield beam.pvalue.TaggedOutput(SKIPPED, outcome)
-        elif isinstance(outcome, DeadLetter):
-            self._count(f"dead_{outcome.reason}")
-            yield beam.pvalue.TaggedOutput(DEAD, outcome)
-        else:
-            self._count("fetched")
-            yield outcome
+        if isinstance(outcome, RawRecord):
+            self._counters.inc("fetched")
+        yield route(outcome, self._counters)
 
 
 class FetchArticles(beam.PTransform):

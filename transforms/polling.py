@@ -35,11 +35,10 @@ from transforms.feeds import (
     plan_request,
     poll_outcome,
 )
-from transforms.fetch import EXCHANGES, FetchSettings, exchange_of
-from transforms.http import FetchError, fetch
-from transforms.politeness import HostThrottle
-from transforms.sinks import join, window_commit_id, write_json_atomic
-from transforms.stage import DEAD, MAIN, SKIPPED
+from transforms.fetch import EXCHANGES, FetchSettings, ThrottledFetcher, exchange_of
+from transforms.http import FetchError
+from transforms.sinks import WriteWindowFile, join
+from transforms.stage import DEAD, MAIN, SKIPPED, OutcomeCounters, route
 
 STATUS = "status"
 
@@ -113,20 +112,10 @@ class _PollFeedFn(beam.DoFn):
         self._settings = settings
         self._max_age = timedelta(seconds=max_entry_age_s) if max_entry_age_s else None
         self._polls = Metrics.counter("feeds", "polls")
-        self._counters: dict[str, object] = {}
+        self._counters = OutcomeCounters("feeds")
 
     def setup(self):
-        self._throttle = HostThrottle(self._settings.per_host_delay_s,
-                                      self._settings.per_host_concurrency)
-
-    def _count(self, name: str) -> None:
-        if name not in self._counters:
-            self._counters[name] = Metrics.counter("feeds", name)
-        self._counters[name].inc()
-
-    def _fetch(self, url: str, headers: dict):
-        with self._throttle.slot(url):
-            return fetch(url, self._settings.policy, headers)
+        self._fetcher = ThrottledFetcher(self._settings)
 
     def process(self, element, timestamp=beam.DoFn.TimestampParam,
                 poll_state=beam.DoFn.StateParam(POLL_STATE),
@@ -143,18 +132,17 @@ class _PollFeedFn(beam.DoFn):
             return
         stored = seen_state.read()
         seen = SeenEntries.from_bytes(stored) if stored else SeenEntries()
-        state, seen, outputs = poll_once(spec, state, seen, now, self._fetch, self._max_age)
+        state, seen, outputs = poll_once(spec, state, seen, now, self._fetcher, self._max_age)
         poll_state.write(state)
         seen_state.write(seen.to_bytes())
         self._polls.inc()
         for tag, value in outputs:
             if tag == MAIN:
-                self._count("entries_new")
+                self._counters.inc("entries_new")
                 yield value
+            elif tag in (SKIPPED, DEAD):
+                yield route(value, self._counters)
             else:
-                if tag in (SKIPPED, DEAD):
-                    prefix = "skipped" if tag == SKIPPED else "dead"
-                    self._count(f"{prefix}_{value.reason}")
                 yield beam.pvalue.TaggedOutput(tag, value)
         yield beam.pvalue.TaggedOutput(STATUS, feed_status(state))
 
@@ -189,23 +177,22 @@ def status_to_json(status) -> dict:
             for k, v in dataclasses.asdict(status).items()}
 
 
-class _WriteFeedStatusFn(beam.DoFn):
-    def __init__(self, feeds_dir: str, base_commit_id: str):
-        self._feeds_dir = feeds_dir
-        self._base_commit_id = base_commit_id
+def latest_per_feed(rows) -> list[dict]:
+    """The newest row (by ``last_poll_at``) of every feed, sorted by feed URL."""
+    latest: dict[str, dict] = {}
+    for row in rows:
+        previous = latest.get(row["feed_url"])
+        if previous is None or (row["last_poll_at"] or "") >= (previous["last_poll_at"] or ""):
+            latest[row["feed_url"]] = row
+    return sorted(latest.values(), key=lambda r: r["feed_url"])
 
-    def process(self, element, window=beam.DoFn.WindowParam):
-        _, statuses = element
-        latest: dict[str, dict] = {}
-        for status in statuses:
-            row = status_to_json(status)
-            previous = latest.get(row["feed_url"])
-            if previous is None or (row["last_poll_at"] or "") >= (previous["last_poll_at"] or ""):
-                latest[row["feed_url"]] = row
-        commit_id = window_commit_id(self._base_commit_id, window)
-        path = join(self._feeds_dir, f"status-{commit_id}.json")
-        write_json_atomic(path, sorted(latest.values(), key=lambda r: r["feed_url"]))
-        yield path
+
+def status_snapshot(statuses) -> bytes:
+    """One window's feed statuses as the JSON snapshot ``newsflow feeds status`` reads."""
+    import json
+
+    rows = latest_per_feed(status_to_json(status) for status in statuses)
+    return json.dumps(rows, indent=2, sort_keys=True).encode()
 
 
 class WriteFeedStatus(beam.PTransform):
@@ -213,15 +200,12 @@ class WriteFeedStatus(beam.PTransform):
 
     def __init__(self, output: str, commit_id: str):
         super().__init__()
-        self._feeds_dir = join(output, FEEDS_DIR)
-        self._commit_id = commit_id
+        self._write = WriteWindowFile(join(output, FEEDS_DIR), commit_id,
+                                      "status-{commit_id}.json", status_snapshot,
+                                      "application/json")
 
     def expand(self, statuses):
-        return (statuses
-                | "KeyWindow" >> beam.Map(lambda status: (None, status))
-                | "GroupWindow" >> beam.GroupByKey()
-                | "WriteSnapshot" >> beam.ParDo(
-                    _WriteFeedStatusFn(self._feeds_dir, self._commit_id)))
+        return statuses | "WriteSnapshot" >> self._write
 
 
 def read_feed_status(output: str) -> list[dict]:
@@ -230,16 +214,12 @@ def read_feed_status(output: str) -> list[dict]:
 
     from apache_beam.io.filesystems import FileSystems
 
-    latest: dict[str, dict] = {}
+    rows = []
     pattern = join(output, FEEDS_DIR, "status-*.json")
     for metadata in FileSystems.match([pattern])[0].metadata_list:
         with FileSystems.open(metadata.path) as handle:
-            for row in json.loads(handle.read()):
-                previous = latest.get(row["feed_url"])
-                if previous is None or (row["last_poll_at"] or "") >= \
-                        (previous["last_poll_at"] or ""):
-                    latest[row["feed_url"]] = row
-    return sorted(latest.values(), key=lambda r: r["feed_url"])
+            rows.extend(json.loads(handle.read()))
+    return latest_per_feed(rows)
 
 
 def format_feed_status(rows: list[dict]) -> str:

@@ -307,3 +307,39 @@ class WriteDeadLetters(beam.PTransform):
                 | "GroupByShard" >> beam.GroupByKey()
                 | "WriteFiles" >> beam.ParDo(
                     _WriteDeadLettersFn(self._dead_dir, self._commit_id)))
+
+
+class _WriteWindowFileFn(beam.DoFn):
+    def __init__(self, directory: str, base_commit_id: str, name: str, render, mime_type: str):
+        self._directory = directory
+        self._base_commit_id = base_commit_id
+        self._name = name
+        self._render = render
+        self._mime_type = mime_type
+
+    def process(self, element, window=beam.DoFn.WindowParam):
+        _, elements = element
+        commit_id = window_commit_id(self._base_commit_id, window)
+        path = join(self._directory, self._name.format(commit_id=commit_id))
+        write_bytes_atomic(path, self._render(list(elements)), self._mime_type)
+        yield path
+
+
+class WriteWindowFile(beam.PTransform):
+    """All elements of a window (of the run, in batch) into one file, written atomically.
+
+    ``name`` is a template with ``{commit_id}``; ``render(elements) -> bytes`` must be a
+    module-level function (it is pickled with the DoFn).
+    """
+
+    def __init__(self, directory: str, commit_id: str, name: str, render,
+                 mime_type: str = "application/octet-stream"):
+        super().__init__()
+        self._fn = _WriteWindowFileFn(directory, check_commit_id(commit_id), name, render,
+                                      mime_type)
+
+    def expand(self, pcoll):
+        return (pcoll
+                | "KeyWindow" >> beam.Map(lambda element: (None, element))
+                | "GroupWindow" >> beam.GroupByKey()
+                | "WriteFile" >> beam.ParDo(self._fn))

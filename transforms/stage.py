@@ -20,6 +20,30 @@ LOG = logging.getLogger(__name__)
 MAIN, SKIPPED, DEAD = "main", "skipped", "dead_letters"
 
 
+class OutcomeCounters:
+    """Beam counters of one namespace, created on first use (outcome names are open-ended)."""
+
+    def __init__(self, namespace: str):
+        self._namespace = namespace
+        self._counters: dict[str, object] = {}
+
+    def inc(self, name: str, value: int = 1) -> None:
+        if name not in self._counters:
+            self._counters[name] = Metrics.counter(self._namespace, name)
+        self._counters[name].inc(value)
+
+
+def route(outcome, counters: OutcomeCounters):
+    """A Skip or DeadLetter becomes a tagged output (and is counted); anything else passes."""
+    if isinstance(outcome, Skip):
+        counters.inc(f"skipped_{outcome.reason}")
+        return beam.pvalue.TaggedOutput(SKIPPED, outcome)
+    if isinstance(outcome, DeadLetter):
+        counters.inc(f"dead_{outcome.reason}")
+        return beam.pvalue.TaggedOutput(DEAD, outcome)
+    return outcome
+
+
 def _record_of(element) -> RawRecord | None:
     if isinstance(element, RawRecord):
         return element
@@ -33,12 +57,7 @@ class StageFn(beam.DoFn):
 
     def __init__(self):
         self._processed = Metrics.counter(self.stage, "processed")
-        self._counters: dict[str, object] = {}
-
-    def _count(self, name: str) -> None:
-        if name not in self._counters:
-            self._counters[name] = Metrics.counter(self.stage, name)
-        self._counters[name].inc()
+        self._counters = OutcomeCounters(self.stage)
 
     def apply(self, element):
         raise NotImplementedError
@@ -55,14 +74,7 @@ class StageFn(beam.DoFn):
                                   record.url if record else None,
                                   record.body if record else None)
         self._processed.inc()
-        if isinstance(outcome, Skip):
-            self._count(f"skipped_{outcome.reason}")
-            yield beam.pvalue.TaggedOutput(SKIPPED, outcome)
-        elif isinstance(outcome, DeadLetter):
-            self._count(f"dead_{outcome.reason}")
-            yield beam.pvalue.TaggedOutput(DEAD, outcome)
-        else:
-            yield outcome
+        yield route(outcome, self._counters)
 
 
 class StageTransform(beam.PTransform):
@@ -76,4 +88,4 @@ class StageTransform(beam.PTransform):
                                                                            main=MAIN)
 
 
-__all__ = ["DEAD", "MAIN", "SKIPPED", "StageFn", "StageTransform"]
+__all__ = ["DEAD", "MAIN", "SKIPPED", "OutcomeCounters", "StageFn", "StageTransform", "route"]
