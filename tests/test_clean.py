@@ -112,3 +112,44 @@ def test_share_lines_and_link_lists_are_removed_but_short_body_lines_stay():
         "The opposition promised to keep fighting.",
     ]
     assert {"breadcrumb", "title", "share_or_subscribe", "link_list"} <= set(result.removed)
+
+
+def test_german_page_furniture_and_dpa_dateline():
+    text = "\n".join([
+        "Mittwoch, 19. März 2025",
+        "StartseitePolitikAuslandRegierung beschließt neues Gesetz",
+        "Regierung beschließt neues Gesetz",
+        "Berlin (dpa) - Die Bundesregierung hat am Mittwoch ein neues Gesetz beschlossen, "
+        "das die Wirtschaft stärken soll.",
+        "Die Opposition kritisierte den Entwurf scharf und kündigte Widerstand an.",
+        "Artikel teilen",
+        "Mehr zum Thema",
+        "Regierung in der Krise",
+    ])
+    result = clean_text(text)
+    assert result.title == "Regierung beschließt neues Gesetz"
+    assert (result.dateline, result.wire) == ("Berlin (dpa)", "dpa")
+    assert result.text.split("\n\n") == [
+        "Die Bundesregierung hat am Mittwoch ein neues Gesetz beschlossen, das die Wirtschaft "
+        "stärken soll.",
+        "Die Opposition kritisierte den Entwurf scharf und kündigte Widerstand an.",
+    ]
+
+
+@pytest.mark.parametrize("line", [
+    "mercredi 19 mars 2025", "Le 19 mars 2025 à 10h30", "miércoles, 19 de marzo de 2025",
+    "19. März 2025, 10:30 Uhr", "Updated: Monday, July 1, 2024 at 10:30 EST",
+])
+def test_page_date_lines_in_four_languages_are_removed(line):
+    body = "Le gouvernement a présenté mercredi un projet de loi très attendu par les maires."
+    result = clean_text(f"{line}\n{body}")
+    assert result.text == body and result.removed == ("page_date",)
+
+
+@pytest.mark.parametrize("line, dateline, wire", [
+    ("París (EFE) — El gobierno francés anunció hoy nuevas medidas económicas.",
+     "París (EFE)", "EFE"),
+    ("Der Minister (SPD) - sagte am Dienstag etwas über den Haushalt.", None, None),
+])
+def test_title_case_datelines_need_an_agency(line, dateline, wire):
+    assert extract_dateline([line])[1:] == (dateline, wire)

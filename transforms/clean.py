@@ -33,31 +33,51 @@ _DATELINE = re.compile(
     rf"(?:,\s*[A-Z][A-Za-z.]+(?:\s+\d{{1,2}})?)?(?:\s*\((?P<agency>(?i:{_AGENCY}))\))?"
     r"(?=\s*[—–:-]))"
     r"|(?:[A-Z][a-z]+(?: [A-Z][a-z]+){0,2}(?=\s+[—–:]\s))"  # Seoul :  /  New Delhi —
+    rf"|(?:[A-ZÀ-Þ][a-zß-ÿ]+(?:[ -][A-ZÀ-Þ][a-zß-ÿ]+){{0,2}}\s*\((?P<agency2>(?i:{_AGENCY}))\)"
+    r"(?=\s*[—–:-]))"  # Berlin (dpa) -  /  París (EFE) —
     r")\s*[—–:-]{1,2}\s+")
 _DATELINE_STOPWORDS = {"update", "updated", "editor", "note", "warning", "breaking", "watch",
                        "photo", "video", "listen", "opinion", "analysis", "exclusive", "live"}
 
-_WEEKDAY = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"
-_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+# Page furniture in English, German, French and Spanish (the languages the topic taxonomy and
+# the sample corpus cover); other languages keep their furniture until someone adds theirs.
+_WEEKDAY = (r"(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day|montag|dienstag|mittwoch|"
+            r"donnerstag|freitag|samstag|sonntag|lundi|mardi|mercredi|jeudi|vendredi|samedi|"
+            r"dimanche|lunes|martes|miércoles|miercoles|jueves|viernes|sábado|sabado|domingo)")
+_MONTH = (r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec|januar|februar|märz|"
+          r"mai|juni|juli|oktober|dezember|janvier|février|fevrier|mars|avril|juin|juillet|"
+          r"août|aout|septembre|octobre|novembre|décembre|decembre|enero|febrero|marzo|abril|"
+          r"mayo|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|diciembre)[a-z]*\.?")
 _PAGE_DATE_LINE = re.compile(
-    rf"^(?:(?:updated|published|posted|last updated)\s*:?\s*)?(?:{_WEEKDAY},?\s+)?(?:"
-    rf"{_MONTH}\s+\d{{1,2}},?\s+\d{{4}}|\d{{1,2}}\.?\s+{_MONTH},?\s+\d{{4}}|"
+    r"^(?:(?:updated|published|posted|last updated|aktualisiert|veröffentlicht|mis à jour|"
+    r"publié le|actualizado|publicado)\s*:?\s*)?(?:(?:le|am|el)\s+)?"
+    rf"(?:{_WEEKDAY},?\s+)?(?:"
+    rf"{_MONTH}\s+\d{{1,2}},?\s+\d{{4}}|\d{{1,2}}\.?\s+(?:de\s+)?{_MONTH},?\s+(?:de\s+)?\d{{4}}|"
     r"\d{4}-\d{2}-\d{2}|\d{1,2}[./]\d{1,2}[./]\d{2,4})"
-    r"(?:\s*(?:at\s+)?\d{1,2}[:.]\d{2}(?:\s*[ap]\.?m\.?)?(?:\s*[A-Z]{2,4})?)?\s*$",
+    r"(?:,?\s*(?:at|um|à|a las)?\s*\d{1,2}[:.h]\d{2}(?:\s*[ap]\.?m\.?)?(?:\s*uhr)?"
+    r"(?:\s*[A-Z]{2,4})?)?\s*$",
     re.IGNORECASE)
-_BREADCRUMB_SEPARATED = re.compile(r"^(?:home|start|news|startseite|accueil|inicio)\s*[>»/|›]",
-                                   re.IGNORECASE)
-_GLUED_BREADCRUMB = re.compile(r"^(?:Home|News|Start)(?:[A-Z][a-z&-]+){1,5}$")
+_HOME = r"(?:home|start|news|startseite|accueil|inicio|portada)"
+_BREADCRUMB_SEPARATED = re.compile(rf"^{_HOME}\s*[>»/|›]", re.IGNORECASE)
+_GLUED_BREADCRUMB = re.compile(
+    r"^(?:Home|News|Start|Startseite|Accueil|Inicio|Portada)(?:[A-ZÀ-Þ][a-zß-ÿ&-]+){1,5}$")
 _TAIL_MARKERS = re.compile(
     r"^(?:related articles?|related stories|related content|related|most popular|most read|"
     r"more stories|more from [\w .'-]+|recommended(?: for you| stories)?|you may also like|"
     r"you might also like|trending(?: now| stories)?|popular now|latest news|read next|"
-    r"more on this story|top stories|also read|see also)\s*:?$", re.IGNORECASE)
+    r"more on this story|top stories|also read|see also|"
+    r"mehr zum thema|meistgelesen|weitere artikel|das könnte sie auch interessieren|"
+    r"lesen sie auch|à lire aussi|les plus lus|sur le même sujet|lire aussi|"
+    r"noticias relacionadas|lo más leído|te puede interesar|más noticias)\s*:?$",
+    re.IGNORECASE)
 _JUNK_LINE = re.compile(
     r"^(?:read more|continue reading|click here|share (?:this|on)\b|share$|tweet$|"
     r"subscribe\b|sign up\b|follow us\b|join our\b|get our\b|advertisement$|"
     r"(?:our |the )?newsletter\b|email this\b|print this\b|copy link$|"
-    r"download our app\b|listen to this article\b)", re.IGNORECASE)
+    r"download our app\b|listen to this article\b|"
+    r"artikel teilen|newsletter abonnieren|anzeige$|weiterlesen$|"
+    r"partager cet article|abonnez-vous\b|publicité$|lire la suite$|"
+    r"compartir (?:este|en)\b|suscríbete\b|publicidad$|leer más$)", re.IGNORECASE)
 _JUNK_MAX_CHARS = 140
 _LINK_LIST_MAX_CHARS = 80
 _LINK_LIST_MIN_LINES = 3
@@ -162,7 +182,7 @@ def extract_dateline(lines: list[str]) -> tuple[list[str], str | None, str | Non
     rest = lines[0][match.end():]
     if len(rest) < 20:  # a short label line, not a dateline opening a paragraph
         return lines, None, None
-    agency = match.group("agency")
+    agency = match.group("agency") or match.group("agency2")
     return [rest] + lines[1:], dateline, WIRE_AGENCIES[agency.lower()] if agency else None
 
 
