@@ -259,3 +259,20 @@ def test_every_sample_feed_is_parsed_or_dead_lettered(tmp_path, samples_dir):
                                                                          "oversize.xml")))
             assert_that(bombs | "Reasons" >> beam.Map(lambda d: d[1]),
                         equal_to(["unsafe_xml", "too_large"]), label="OwnHostileFeeds")
+
+
+def test_feed_topic_hints_become_entry_tags():
+    spec = FeedSpec(url="https://feeds.test/sport.xml", topic_hints=("sport",))
+    now = datetime(2024, 1, 1, tzinfo=UTC)
+    body = (b"<?xml version='1.0'?><rss version='2.0'><channel><title>S</title>"
+            b"<item><title>Final</title><link>https://feeds.test/a</link><guid>a</guid>"
+            b"<category>Football</category></item></channel></rss>")
+
+    def answer(url, headers):
+        return FetchResult(url=url, status=200, headers={"content-type": "application/rss+xml"},
+                           body=body)
+
+    _, _, outputs = poll_once(spec, initial_poll_state(spec, now), SeenEntries(), now, answer,
+                              None)
+    entries = [value for tag, value in outputs if tag == MAIN]
+    assert [e.tags for e in entries] == [("football", "sport")]

@@ -69,6 +69,14 @@ class _ExpandFeedsFn(beam.DoFn):
             yield spec.url, spec
 
 
+def with_topic_hints(entry, spec: FeedSpec):
+    """The feed list's topic hints join the entry's own categories, so the topic tagger's
+    category aliases can use them (``tags`` on the row)."""
+    if not spec.topic_hints:
+        return entry
+    return dataclasses.replace(entry, tags=tuple(sorted(set(entry.tags) | set(spec.topic_hints))))
+
+
 def poll_once(spec: FeedSpec, state, seen: SeenEntries, now: datetime, fetcher,
               max_entry_age: timedelta | None):
     """One poll of one feed. Returns ``(state, seen, outputs)``; outputs are ``(tag, value)``."""
@@ -90,7 +98,7 @@ def poll_once(spec: FeedSpec, state, seen: SeenEntries, now: datetime, fetcher,
                                               spec.url, spec.url, result.body)))
         outputs.extend((SKIPPED, Skip("feed", reason, f"{spec.url}#{entry.entry_key}",
                                       entry.raw_link)) for entry, reason in skipped)
-        outputs.extend((MAIN, entry) for entry in new)
+        outputs.extend((MAIN, with_topic_hints(entry, spec)) for entry in new)
     elif result.status in (200, 304):
         seen = seen.refresh_latest(now)
     else:
