@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
 
 USAGE = """usage: newsflow <command> [options]
@@ -10,12 +12,21 @@ commands:
   backfill   read archive dumps (WARC/ARC, JSONL, text dumps, HTML) into Parquet partitions
   stream     poll RSS/Atom feeds, fetch new articles, write windowed partitions
   feeds      'feeds status OUTPUT': the health of every polled feed
-  demo       generate a small sample corpus and backfill it
+  demo       backfill generated sample archives, then stream from a local feed server
   partitions list the partitions of an output with their commit state
   compact    merge small committed files of each partition into larger ones
 
 Run 'newsflow <command> --help' for the options of a command.
+Set NEWSFLOW_LOG_LEVEL=INFO (or DEBUG) to see Beam's and newsflow's logs.
 """
+
+
+def configure_logging() -> None:
+    """Quiet by default: Beam's local runner logs routine worker chatter as warnings."""
+    level = os.environ.get("NEWSFLOW_LOG_LEVEL", "WARNING").upper()
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    if level == "WARNING":
+        logging.getLogger("apache_beam").setLevel(logging.ERROR)
 
 
 def catalog_command(command: str, argv: list[str]) -> int:
@@ -57,6 +68,7 @@ def feeds_command(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    configure_logging()
     if not argv or argv[0] in ("-h", "--help"):
         print(USAGE)
         return 0
