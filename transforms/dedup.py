@@ -612,8 +612,8 @@ DEFAULT_CONFIG = DedupConfig()
 # Beam: shared steps
 
 
-class _FingerprintFn(beam.DoFn):
-    """Article -> Fingerprint (batch order); permutations built once per worker in setup()."""
+class _FingerprinterDoFn(beam.DoFn):
+    """Holds a Fingerprinter: its MinHash permutations are built once per worker, in setup()."""
 
     def __init__(self, config: DedupConfig):
         self._config = config
@@ -622,6 +622,10 @@ class _FingerprintFn(beam.DoFn):
 
     def setup(self):
         self._fingerprinter = Fingerprinter(self._config)
+
+
+class _FingerprintFn(_FingerprinterDoFn):
+    """Article -> Fingerprint (batch order)."""
 
     def process(self, article: Article):
         fp = self._fingerprinter.fingerprint(
@@ -1023,16 +1027,8 @@ def _wake_time(pending: list, entries: list, horizon: int) -> int | None:
     return min(times) if times else None
 
 
-class _StreamFingerprintFn(beam.DoFn):
+class _StreamFingerprintFn(_FingerprinterDoFn):
     """Article -> (order key, article, fingerprint); short texts go out labelled canonical."""
-
-    def __init__(self, config: DedupConfig):
-        self._config = config
-        self._fingerprinter: Fingerprinter | None = None
-        self._short = Metrics.counter(NAMESPACE, "skipped_short")
-
-    def setup(self):
-        self._fingerprinter = Fingerprinter(self._config)
 
     def process(self, article: Article, timestamp=beam.DoFn.TimestampParam):
         key = stream_order_key(timestamp.micros, article.article_id)

@@ -1,6 +1,6 @@
 """Pure logic of streaming feed ingestion: feed lists, feed parsing, poll scheduling, seen-state.
 
-Nothing here does I/O except :func:`load_feed_list` reading its file, and nothing reads a clock:
+Nothing here does I/O apart from :func:`load_feed_list` reading its file, and nothing reads a clock:
 callers pass response bytes, headers and ``now`` (a timezone-aware UTC datetime), so every
 function is deterministic and testable without Beam or a network. The HTTP fetch lives in
 ``transforms.http``; the Beam wiring in ``pipelines``.
