@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import calendar
 import csv
-import email.utils
 import hashlib
 import io
 import json
@@ -56,6 +55,7 @@ from schemas.feeds import (
     PollState,
 )
 from transforms.charset import declared_charset, detect_charset, header_charset
+from transforms.http import parse_retry_after
 from transforms.urls import canonical_entry_url, normalize_url
 
 # --------------------------------------------------------------------------------------------
@@ -853,29 +853,6 @@ def poll_outcome(status: int | None, headers: Mapping[str, str] | None = None,
                        last_modified=lower.get("last-modified") or None, body_hash=hashed,
                        new_entries=new_entries, retry_after=lower.get("retry-after") or None,
                        error=error)
-
-
-def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds to wait from a Retry-After value: delta-seconds or an HTTP-date (RFC 9110).
-
-    Dates in the past mean 0; unreadable values mean None (no instruction).
-    """
-    if value is None:
-        return None
-    text = str(value).strip()
-    if not text:
-        return None
-    if text.isdigit():
-        return float(int(text))
-    try:
-        moment = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return max(0.0, (moment - _utc(now)).total_seconds())
 
 
 def apply_poll_outcome(state: PollState | None, spec: FeedSpec, outcome: PollOutcome,

@@ -575,6 +575,29 @@ def decode_text(result: FetchResult) -> tuple[str, str]:
     return decode_document(result.body, result.content_type)
 
 
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds to wait from a Retry-After value: delta-seconds or an HTTP-date (RFC 9110).
+
+    Dates in the past mean 0; unreadable values mean None (no instruction).
+    """
+    text = str(value).strip() if value is not None else ""
+    if not text:
+        return None
+    if text.isdigit():
+        return float(int(text))
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
 def retry_after_seconds(headers: Mapping[str, str],
                         now: float | datetime | None = None) -> float | None:
     """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP-date), or None.
@@ -583,23 +606,8 @@ def retry_after_seconds(headers: Mapping[str, str],
     past means 0.
     """
     value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
-    if value is None:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when is None:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
     if now is None:
-        now_ts = time.time()
-    elif isinstance(now, datetime):
-        now_ts = now.timestamp()
-    else:
-        now_ts = float(now)
-    return max(0.0, when.timestamp() - now_ts)
+        now = datetime.now(UTC)
+    elif not isinstance(now, datetime):
+        now = datetime.fromtimestamp(float(now), UTC)
+    return parse_retry_after(value, now)
