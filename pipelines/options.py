@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
@@ -129,8 +128,3 @@ def is_local_runner(options: PipelineOptions) -> bool:
     runner = options.view_as(StandardOptions).runner or "DirectRunner"
     return runner in ("DirectRunner", "FnApiRunner", "BundleBasedDirectRunner",
                       "SwitchingDirectRunner")
-
-
-def fail(message: str) -> None:
-    print(f"error: {message}", file=sys.stderr)
-    raise SystemExit(2)

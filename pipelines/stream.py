@@ -33,7 +33,13 @@ from pipelines.options import (
     is_local_runner,
     parse_strict,
 )
-from transforms.accounting import SummarizeRun, WriteRunSummary, format_summary, summarize
+from transforms.accounting import (
+    SOURCE_STAGES,
+    SummarizeRun,
+    WriteRunSummary,
+    format_summary,
+    summarize,
+)
 from transforms.exchanges import ArchiveExchanges
 from transforms.extract import ExtractSettings
 from transforms.fetch import EXCHANGES, FetchArticles, FetchSettings
@@ -236,7 +242,7 @@ def total_summary(summaries: list[dict]) -> dict:
         counts["record"] = counts.get("record", 0) + summary["read"] - sum(
             v for k, v in {**summary["dead_letters_by_reason"],
                            **summary["skipped_by_reason"]}.items()
-            if k.split(":")[0] in ("read", "feed", "fetch"))
+            if k.split(":")[0] in SOURCE_STAGES)
         counts["article"] = counts.get("article", 0) + summary["written"]
         counts["duplicate"] = counts.get("duplicate", 0) + summary["duplicates"]
         for kind, key in (("dead", "dead_letters_by_reason"), ("skip", "skipped_by_reason")):

@@ -192,13 +192,11 @@ def _iterate_archive(stream, path: str, source_format: str, offset_prefix: str,
 
 
 def iter_archive_records(path: str, opener: Callable[[str], io.BufferedIOBase],
-                         source_format: str) -> Iterator[Outcome]:
-    """All outcomes of one WARC or ARC file, gzipped or not."""
+                         source_format: str, is_gzip: bool) -> Iterator[Outcome]:
+    """All outcomes of one WARC or ARC file; ``is_gzip`` from the file's first bytes."""
     from warcio.exceptions import ArchiveLoadFailed
 
     errors = (ArchiveLoadFailed, EOFError, OSError, zlib.error, ValueError, _Anomaly)
-    with opener(path) as raw:
-        is_gzip = raw.peek(2)[:2] == _GZIP_MAGIC if hasattr(raw, "peek") else False
     emitted = 0
     try:
         with opener(path) as raw:
@@ -309,7 +307,7 @@ def iter_file_records(path: str, fmt: str | None = None,
             yield dead_letter("read", "corrupt_archive", "does not start with a WARC or ARC "
                               "record header", path, raw=head)
         elif fmt in ("warc", "arc"):
-            yield from iter_archive_records(path, opener, fmt)
+            yield from iter_archive_records(path, opener, fmt, head[:2] == _GZIP_MAGIC)
         elif fmt == "jsonl":
             with opener(path) as raw, _decompressed(raw) as handle:
                 for number, line in enumerate(io.TextIOWrapper(handle, "utf-8", "replace"), 1):
