@@ -2,14 +2,14 @@
 
     python -m bench.bench_backfill [--docs 1000] [--files 12] [--workers 2] [--extract-timeout 30]
 
-Generates ``--docs`` realistic ~60 KB article pages (``pipelines.sample_corpus``), writes them
+Generates ``--docs`` realistic ~60 KB article pages (``newsflow.pipelines.sample_corpus``), writes them
 as ``--files`` gzipped WARC files so files spread over workers, and keeps the same pages in
 memory. Then, in the same run:
 
 * baseline: one Python process calls the pure functions the pipeline's stages call
   (``extract_html``, ``clean_text``, ``non_article_reason``, the date functions,
   ``detect_language``, ``build_article``, ``tag_article``) on every page, timing each stage;
-* pipeline: ``pipelines.backfill`` over the WARC files on the FnApiRunner in multi-processing
+* pipeline: ``newsflow.pipelines.backfill`` over the WARC files on the FnApiRunner in multi-processing
   mode (``--direct_running_mode=multi_processing --direct_num_workers=N``), writing Parquet.
 
 It prints docs/s for both, their ratio (the cost of Beam plus the gain of parallelism; on 2
@@ -50,7 +50,7 @@ def make_pages(n_docs: int, seed: int, boilerplate_kb: float,
     import dataclasses
     from datetime import timedelta
 
-    from pipelines.sample_corpus import crawl_time, generate_articles, render_html
+    from newsflow.pipelines.sample_corpus import crawl_time, generate_articles, render_html
 
     rng = random.Random(f"bench-backfill:{seed}")
     crawl_end = datetime(2025, 6, 1, tzinfo=UTC)
@@ -66,7 +66,7 @@ def make_pages(n_docs: int, seed: int, boilerplate_kb: float,
 
 def write_warcs(pages, directory: Path, n_files: int) -> list[Path]:
     """Deal the pages round-robin into ``n_files`` gzipped WARC files."""
-    from pipelines.sample_corpus import write_warc
+    from newsflow.pipelines.sample_corpus import write_warc
 
     n_files = max(1, min(n_files, len(pages)))
     paths = [directory / f"bench-{i:05d}.warc.gz" for i in range(n_files)]
@@ -82,16 +82,16 @@ def write_warcs(pages, directory: Path, n_files: int) -> list[Path]:
 def run_baseline(pages) -> tuple[float, float, Counter, Counter]:
     """Process every page in-process; returns (seconds, CPU seconds, seconds per stage,
     outcomes)."""
-    from schemas import RawRecord
-    from transforms.classify import non_article_reason
-    from transforms.clean import clean_text
-    from transforms.dates import choose_published_at, date_candidates
-    from transforms.dedup import batch_order_key, deduplicate_records
-    from transforms.extract import draft_from_extraction
-    from transforms.extractor import extract_html
-    from transforms.language import build_detector_factory, detect_language
-    from transforms.process import build_article, component_versions
-    from transforms.topics import RuleTopicTagger, tag_article
+    from newsflow.schemas import RawRecord
+    from newsflow.transforms.classify import non_article_reason
+    from newsflow.transforms.clean import clean_text
+    from newsflow.transforms.dates import choose_published_at, date_candidates
+    from newsflow.transforms.dedup import batch_order_key, deduplicate_records
+    from newsflow.transforms.extract import draft_from_extraction
+    from newsflow.transforms.extractor import extract_html
+    from newsflow.transforms.language import build_detector_factory, detect_language
+    from newsflow.transforms.process import build_article, component_versions
+    from newsflow.transforms.topics import RuleTopicTagger, tag_article
 
     factory = build_detector_factory()  # setup() work, as in the DoFns: not timed
     versions = component_versions()
@@ -149,8 +149,8 @@ def run_baseline(pages) -> tuple[float, float, Counter, Counter]:
 
 def time_reading(paths: list[Path]) -> tuple[float, int]:
     """warcio reading and decoding of the WARC files (pipeline-only work), in one process."""
-    from schemas import RawRecord
-    from transforms.archives import iter_file_records
+    from newsflow.schemas import RawRecord
+    from newsflow.transforms.archives import iter_file_records
 
     started, count = time.perf_counter(), 0
     for path in paths:
@@ -177,7 +177,7 @@ def run_pipeline(input_glob: str, output: Path, workers: int, extract_timeout: f
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    from pipelines import backfill
+    from newsflow.pipelines import backfill
 
     args = ["--runner=FnApiRunner", "--direct_running_mode=multi_processing",
             f"--direct_num_workers={workers}", f"--input={input_glob}", f"--output={output}",
@@ -236,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger().setLevel(logging.WARNING)
     # SDK workers relay their start-up warnings through the job service: not our business here
     logging.getLogger("apache_beam.runners.portability.local_job_service").setLevel(logging.ERROR)
-    from transforms.extract import DEFAULT_TIMEOUT_S
+    from newsflow.transforms.extract import DEFAULT_TIMEOUT_S
 
     timeout = DEFAULT_TIMEOUT_S if args.extract_timeout is None else args.extract_timeout
     workdir = Path(args.keep or tempfile.mkdtemp(prefix="bench-backfill-"))

@@ -5,11 +5,11 @@
 
 All contenders get the same generated texts (bench.dedup_eval) in the same run:
 
-- ``pure``: :func:`transforms.dedup.deduplicate_records`, the batch algorithm in one process;
+- ``pure``: :func:`newsflow.transforms.dedup.deduplicate_records`, the batch algorithm in one process;
 - ``datasketch``: the usual single-process loop: same normalization, shingles as strings,
   ``MinHash.update_batch``, ``MinHashLSH`` query then insert (same bands/rows), verification of
   candidates on exact shingle sets with the same thresholds;
-- ``beam``: :class:`transforms.dedup.DeduplicateArticles` on the FnApiRunner in one process
+- ``beam``: :class:`newsflow.transforms.dedup.DeduplicateArticles` on the FnApiRunner in one process
   (in_memory), reading the texts from a JSONL file, end to end including pipeline start.
 
 Throughput is documents per second; ratios are against datasketch. Cost per document (µs/doc)
@@ -45,7 +45,7 @@ def corpus(size: int, seed: int = 11) -> list[EvalDoc]:
 
 
 def run_pure(docs: Sequence[EvalDoc]) -> tuple[dict[str, str], dict]:
-    from transforms.dedup import batch_order_key, deduplicate_records
+    from newsflow.transforms.dedup import batch_order_key, deduplicate_records
 
     resolutions, stats = deduplicate_records(
         (d.doc_id, batch_order_key(d.published_at, d.doc_id), d.text) for d in docs)
@@ -57,7 +57,7 @@ def run_datasketch(docs: Sequence[EvalDoc]) -> tuple[dict[str, str], dict]:
     """The single-process baseline: MinHash.update_batch + MinHashLSH, then verification."""
     from datasketch import MinHash, MinHashLSH
 
-    from transforms.dedup import DEFAULT_CONFIG, batch_order_key, normalize_for_dedup
+    from newsflow.transforms.dedup import DEFAULT_CONFIG, batch_order_key, normalize_for_dedup
 
     config = DEFAULT_CONFIG
     lsh = MinHashLSH(num_perm=config.num_perm, params=(config.bands, config.rows))
@@ -117,7 +117,7 @@ def run_beam(docs: Sequence[EvalDoc], workdir: str) -> tuple[dict[str, str], dic
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    from transforms.dedup import DeduplicateArticles
+    from newsflow.transforms.dedup import DeduplicateArticles
 
     source, target = os.path.join(workdir, "in.jsonl"), os.path.join(workdir, "out")
     _write_jsonl(docs, source)
@@ -144,7 +144,7 @@ def stream_state_bytes(docs: Sequence[EvalDoc]) -> dict:
     """
     from apache_beam.coders import BytesCoder
 
-    from transforms.dedup import _ENTRY_CODER, DEFAULT_CONFIG, Fingerprinter, stream_order_key
+    from newsflow.transforms.dedup import _ENTRY_CODER, DEFAULT_CONFIG, Fingerprinter, stream_order_key
 
     fingerprinter = Fingerprinter(DEFAULT_CONFIG)
     entries = shingle_bytes = counted = 0

@@ -9,8 +9,8 @@ Three parts, in one run:
 1. Feed polls. A child process serves ``--feeds`` RSS feeds on 127.0.0.1 (20-50 items each;
    every feed publishes new items every few requests and re-publishes the rest; half answer
    with an ETag and a fifth with Last-Modified only, so conditional polls get 304). Every feed
-   is polled ``--rounds`` times with ``transforms.polling.poll_once`` through the guarded client
-   (``transforms.http.fetch``), sequentially and then with a pool of ``--threads`` threads,
+   is polled ``--rounds`` times with ``newsflow.transforms.polling.poll_once`` through the guarded client
+   (``newsflow.transforms.http.fetch``), sequentially and then with a pool of ``--threads`` threads,
    keeping each feed's PollState and SeenEntries between rounds (schedules are ignored: every
    round polls every feed). The first round (every entry new, all parsed) and the later ones
    are reported apart. No politeness delay: all feeds share one host here. A bare
@@ -120,7 +120,7 @@ class FeedSite:
     """``/feeds/<i>.xml``, ``/a/<i>/<n>.html`` (rendered sample articles) and ``/robots.txt``."""
 
     def __init__(self, n_feeds: int, n_pages: int, seed: int):
-        from pipelines.sample_corpus import generate_articles, render_html
+        from newsflow.pipelines.sample_corpus import generate_articles, render_html
 
         self.articles = list(generate_articles(n_pages, seed=seed))
         self.pages = [render_html(a).encode("utf-8") for a in self.articles]
@@ -275,7 +275,7 @@ class LoopbackFeeds:
 
 class LocalClients:
     def __init__(self, port: int):
-        from transforms.http import FetchPolicy
+        from newsflow.transforms.http import FetchPolicy
 
         self.port = port
         self.policy = FetchPolicy(allow_loopback=True, max_redirects=0, connect_timeout=5.0,
@@ -289,14 +289,14 @@ class LocalClients:
 
     def guarded(self, url: str, headers: dict | None = None):
         """``fetcher(url, headers)`` as ``poll_once`` and ``fetch_article`` call it."""
-        from transforms.http import fetch
+        from newsflow.transforms.http import fetch
 
         self.check(url)
         return fetch(url, self.policy, headers)
 
     def robots_fetcher(self, url: str, policy, resolver=None):
         """``RobotsCache``'s fetcher, checked the same way."""
-        from transforms.http import fetch
+        from newsflow.transforms.http import fetch
 
         self.check(url)
         return fetch(url, policy, resolver=resolver)
@@ -328,9 +328,9 @@ class Track:
 
 
 def poll_kind(before, outputs) -> tuple[str, list]:
-    from transforms.feeds import is_unchanged
-    from transforms.fetch import EXCHANGES
-    from transforms.stage import DEAD, MAIN
+    from newsflow.transforms.feeds import is_unchanged
+    from newsflow.transforms.fetch import EXCHANGES
+    from newsflow.transforms.stage import DEAD, MAIN
 
     new = [value for tag, value in outputs if tag == MAIN]
     exchange = next((value for tag, value in outputs if tag == EXCHANGES), None)
@@ -344,7 +344,7 @@ def poll_kind(before, outputs) -> tuple[str, list]:
 
 
 def poll_track(track: Track, fetcher, deadline: float):
-    from transforms.polling import poll_once
+    from newsflow.transforms.polling import poll_once
 
     if time.monotonic() > deadline:
         return None
@@ -355,17 +355,17 @@ def poll_track(track: Track, fetcher, deadline: float):
 
 
 def new_tracks(base_url: str, n_feeds: int) -> list[Track]:
-    from schemas.feeds import FeedSpec
-    from transforms.feeds import SeenEntries, initial_poll_state
+    from newsflow.schemas.feeds import FeedSpec
+    from newsflow.transforms.feeds import SeenEntries, initial_poll_state
 
     specs = [FeedSpec(url=f"{base_url}/feeds/{i}.xml") for i in range(n_feeds)]
     return [Track(spec, initial_poll_state(spec), SeenEntries()) for spec in specs]
 
 
 def warm_up_polling() -> None:
-    """Imports (Beam comes with ``transforms.polling``) and feedparser's first parse: untimed."""
-    from transforms.feeds import parse_feed
-    from transforms.polling import poll_once  # noqa: F401
+    """Imports (Beam comes with ``newsflow.transforms.polling``) and feedparser's first parse: untimed."""
+    from newsflow.transforms.feeds import parse_feed
+    from newsflow.transforms.polling import poll_once  # noqa: F401
 
     body = rss_document("warm-up", f"http://{HOST}/", [rss_item(
         "Warm-up", f"http://{HOST}/a.html", "warm-up", False, SIM_START, "Nothing.")])
@@ -458,10 +458,10 @@ class Processor:
     """The pipeline's per-article stages as plain calls (setup work done once, untimed)."""
 
     def __init__(self):
-        from transforms.extract import ExtractSettings
-        from transforms.language import build_detector_factory
-        from transforms.process import component_versions
-        from transforms.topics import RuleTopicTagger
+        from newsflow.transforms.extract import ExtractSettings
+        from newsflow.transforms.language import build_detector_factory
+        from newsflow.transforms.process import component_versions
+        from newsflow.transforms.topics import RuleTopicTagger
 
         self.settings = ExtractSettings()
         self.factory = build_detector_factory()
@@ -469,14 +469,14 @@ class Processor:
         self.tagger = RuleTopicTagger()
 
     def __call__(self, record) -> str:
-        from transforms.classify import non_article_reason
-        from transforms.clean import clean_text
-        from transforms.dates import choose_published_at, date_candidates
-        from transforms.extract import check_size, draft_from_extraction
-        from transforms.extractor import extract_html
-        from transforms.language import detect_language
-        from transforms.process import build_article
-        from transforms.topics import tag_article
+        from newsflow.transforms.classify import non_article_reason
+        from newsflow.transforms.clean import clean_text
+        from newsflow.transforms.dates import choose_published_at, date_candidates
+        from newsflow.transforms.extract import check_size, draft_from_extraction
+        from newsflow.transforms.extractor import extract_html
+        from newsflow.transforms.language import detect_language
+        from newsflow.transforms.process import build_article
+        from newsflow.transforms.topics import tag_article
 
         if check_size(record, self.settings) is not None:
             return "dead:extract:too_large"
@@ -500,7 +500,7 @@ class Processor:
 
 
 def outcome_name(outcome) -> str:
-    from schemas import DeadLetter, Skip
+    from newsflow.schemas import DeadLetter, Skip
 
     if isinstance(outcome, Skip):
         return f"skip:{outcome.stage}:{outcome.reason}"
@@ -523,8 +523,8 @@ def timed(items, work, max_seconds: float) -> tuple[int, float, Counter]:
 
 
 def article_part(entries: list, clients: LocalClients, page_kb: float, args) -> None:
-    from transforms.fetch import fetch_article
-    from transforms.politeness import RobotsCache
+    from newsflow.transforms.fetch import fetch_article
+    from newsflow.transforms.politeness import RobotsCache
 
     if not entries:
         print("\narticles: no entries were found by the feed polls")
@@ -585,8 +585,8 @@ _FIELDS = {name: re.compile(rf"<{name}\b[^>]*>(.*?)</{name}>", re.S)
 
 @functools.lru_cache(maxsize=1 << 16)
 def _bench_entry(feed_url: str, block: str):
-    from schemas.feeds import FeedEntry
-    from transforms.urls import canonical_entry_url
+    from newsflow.schemas.feeds import FeedEntry
+    from newsflow.transforms.urls import canonical_entry_url
 
     def field(name):
         match = _FIELDS[name].search(block)
@@ -603,7 +603,7 @@ def _bench_entry(feed_url: str, block: str):
 def bench_rss_parse(body, headers, feed_url, *, now=None, base_url=None, **_ignored):
     """``parse_feed`` for the bench's own RSS layout only (entry keys as parse_feed makes them:
     the guid); checked against the real parser by :func:`check_fast_parser`."""
-    from schemas.feeds import ParsedFeed
+    from newsflow.schemas.feeds import ParsedFeed
 
     entries = tuple(_bench_entry(feed_url, block)
                     for block in _ITEM.findall(body.decode("utf-8")))
@@ -613,8 +613,8 @@ def bench_rss_parse(body, headers, feed_url, *, now=None, base_url=None, **_igno
 
 @contextlib.contextmanager
 def fast_feed_parser():
-    """Swap ``parse_feed`` inside ``transforms.polling`` (what ``poll_once`` calls)."""
-    import transforms.polling as polling
+    """Swap ``parse_feed`` inside ``newsflow.transforms.polling`` (what ``poll_once`` calls)."""
+    import newsflow.transforms.polling as polling
 
     original = polling.parse_feed
     polling.parse_feed = bench_rss_parse
@@ -646,7 +646,7 @@ class FakeFeed:
             self._body = None
 
     def __call__(self, url: str, headers: dict):
-        from transforms.http import FetchResult
+        from newsflow.transforms.http import FetchResult
 
         etag = f'"{self.count}"'
         answer = {"etag": etag} if self.etag else {}
@@ -671,10 +671,10 @@ def simulate_one(polls: int, window: int, checkpoints=(), on_checkpoint=None,
     """One feed: ``window`` items, then a new one per poll, polled whenever due. Returns the
     final state and seen entries, the new keys of every poll, the poll at which SeenEntries
     first held ``max_keys`` keys, and the polls done."""
-    from schemas.feeds import FeedSpec
-    from transforms.feeds import SeenEntries, initial_poll_state
-    from transforms.polling import poll_once
-    from transforms.stage import MAIN
+    from newsflow.schemas.feeds import FeedSpec
+    from newsflow.transforms.feeds import SeenEntries, initial_poll_state
+    from newsflow.transforms.polling import poll_once
+    from newsflow.transforms.stage import MAIN
 
     spec = FeedSpec(url="http://127.0.0.1:9/feeds/long.xml")
     feed = FakeFeed(spec.url, window + 1, etag=True, permalink=False)
@@ -713,7 +713,7 @@ def check_fast_parser(polls: int) -> str:
 
 
 def long_run_part(args) -> None:
-    from transforms.feeds import DEFAULT_SEEN_MAX_KEYS, DEFAULT_SEEN_TTL_S
+    from newsflow.transforms.feeds import DEFAULT_SEEN_MAX_KEYS, DEFAULT_SEEN_TTL_S
 
     started = time.perf_counter()
     check = check_fast_parser(args.check_polls)
@@ -757,9 +757,9 @@ def long_run_part(args) -> None:
 
 
 def many_feeds_part(args) -> None:
-    from schemas.feeds import FeedSpec
-    from transforms.feeds import DEFAULT_SEEN_MAX_KEYS, SeenEntries, initial_poll_state
-    from transforms.polling import poll_once
+    from newsflow.schemas.feeds import FeedSpec
+    from newsflow.transforms.feeds import DEFAULT_SEEN_MAX_KEYS, SeenEntries, initial_poll_state
+    from newsflow.transforms.polling import poll_once
 
     rng = random.Random(f"bench-feeds-many:{args.seed}")
     feeds = []

@@ -460,8 +460,8 @@ def generate_eval_set(events: int = 40, seed: int = 7) -> list[EvalDoc]:
 
 def make_article(article_id: str, text: str, published_at: datetime | None = None,
                  url: str | None = None):
-    """A minimal :class:`schemas.records.Article` row around a text (for Beam runs)."""
-    from schemas.records import Article
+    """A minimal :class:`newsflow.schemas.records.Article` row around a text (for Beam runs)."""
+    from newsflow.schemas.records import Article
 
     return Article(
         article_id=article_id, url=url or f"https://example.org/{article_id}",
@@ -512,7 +512,7 @@ def pairwise_scores(truth: Sequence[str], predicted: Sequence[str]) -> PairScore
 
 def predict(docs: Iterable[EvalDoc], mode: str = "batch", config=None) -> dict[str, str]:
     """doc_id -> predicted cluster id, by the in-memory twin of the batch or streaming transform."""
-    from transforms.dedup import (
+    from newsflow.transforms.dedup import (
         batch_order_key,
         deduplicate_records,
         deduplicate_stream_records,

@@ -20,26 +20,26 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipelines.options import (
+from newsflow.pipelines.options import (
     OutputOptions,
     ProcessingOptions,
     deduplicate,
     is_local_runner,
     parse_strict,
 )
-from transforms.accounting import SummarizeRun, WriteRunSummary, format_summary
-from transforms.archives import FORMATS, RECORDS, ReadArchives, read_progress
-from transforms.dates import parse_iso_datetime
-from transforms.extract import ExtractSettings
-from transforms.process import ARTICLES, ProcessArticles, ProcessSettings
-from transforms.sinks import (
+from newsflow.transforms.accounting import SummarizeRun, WriteRunSummary, format_summary
+from newsflow.transforms.archives import FORMATS, RECORDS, ReadArchives, read_progress
+from newsflow.transforms.dates import parse_iso_datetime
+from newsflow.transforms.extract import ExtractSettings
+from newsflow.transforms.process import ARTICLES, ProcessArticles, ProcessSettings
+from newsflow.transforms.sinks import (
     RUNS_DIR,
     WriteArticles,
     WriteDeadLetters,
     commit_id_for_inputs,
     join,
 )
-from transforms.stage import DEAD, SKIPPED
+from newsflow.transforms.stage import DEAD, SKIPPED
 
 LOG = logging.getLogger(__name__)
 DESCRIPTION = "Read archive dumps and write clean, dated, language-tagged Parquet partitions."

@@ -32,7 +32,7 @@ def configure_logging() -> None:
 def catalog_command(command: str, argv: list[str]) -> int:
     import argparse
 
-    from transforms import catalog
+    from newsflow.transforms import catalog
 
     parser = argparse.ArgumentParser(prog=f"newsflow {command}", allow_abbrev=False)
     parser.add_argument("output", help="A newsflow output directory (local or gs://).")
@@ -54,7 +54,7 @@ def catalog_command(command: str, argv: list[str]) -> int:
 def feeds_command(argv: list[str]) -> int:
     import argparse
 
-    from transforms.polling import format_feed_status, read_feed_status
+    from newsflow.transforms.polling import format_feed_status, read_feed_status
 
     parser = argparse.ArgumentParser(prog="newsflow feeds", allow_abbrev=False,
                                      description="Feed health written by the stream pipeline.")
@@ -74,17 +74,17 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     command, rest = argv[0], argv[1:]
     if command == "backfill":
-        from pipelines import backfill
+        from newsflow.pipelines import backfill
 
         return backfill.run(rest)
     if command == "stream":
-        from pipelines import stream
+        from newsflow.pipelines import stream
 
         return stream.run(rest)
     if command == "feeds":
         return feeds_command(rest)
     if command == "demo":
-        from pipelines import demo
+        from newsflow.pipelines import demo
 
         return demo.run(rest)
     if command in ("partitions", "compact"):

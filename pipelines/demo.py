@@ -12,9 +12,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from pipelines import backfill, stream
-from pipelines.demo_feeds import DemoFeeds
-from pipelines.sample_corpus import write_corpus
+from newsflow.pipelines import backfill, stream
+from newsflow.pipelines.demo_feeds import DemoFeeds
+from newsflow.pipelines.sample_corpus import write_corpus
 
 
 def run_backfill_demo(root: Path, articles: int) -> int:

@@ -23,8 +23,8 @@ import sys
 
 # name -> (module, options classes); each module has build(p, options) and DESCRIPTION.
 PIPELINES = {
-    "backfill": ("pipelines.backfill", "OPTION_CLASSES"),
-    "stream": ("pipelines.stream", "OPTION_CLASSES"),
+    "backfill": ("newsflow.pipelines.backfill", "OPTION_CLASSES"),
+    "stream": ("newsflow.pipelines.stream", "OPTION_CLASSES"),
 }
 # Pipelines that run as streaming jobs: the launcher sets StandardOptions.streaming for them.
 STREAMING = frozenset({"stream"})
@@ -32,7 +32,7 @@ STREAMING = frozenset({"stream"})
 
 def store_true_flags() -> set[str]:
     """Option strings of every ``store_true`` flag of every imported options class."""
-    from pipelines.options import _all_option_classes
+    from newsflow.pipelines.options import _all_option_classes
 
     parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     for cls in _all_option_classes():
@@ -62,7 +62,7 @@ def launch(argv: list[str], name: str | None = None):
     import apache_beam as beam
     from apache_beam.options.pipeline_options import StandardOptions
 
-    from pipelines.options import parse_strict
+    from newsflow.pipelines.options import parse_strict
 
     name = name or os.environ.get("NEWSFLOW_PIPELINE", "backfill")
     if name not in PIPELINES:

@@ -52,7 +52,7 @@ class ProcessingOptions(PipelineOptions):
 
     @classmethod
     def _add_argparse_args(cls, parser):
-        from transforms.extract import DEFAULT_MAX_HTML_CHARS, DEFAULT_TIMEOUT_S
+        from newsflow.transforms.extract import DEFAULT_MAX_HTML_CHARS, DEFAULT_TIMEOUT_S
 
         parser.add_argument("--extract_timeout", "--extract-timeout", type=float,
                             default=DEFAULT_TIMEOUT_S, dest="extract_timeout",
@@ -74,7 +74,7 @@ class ProcessingOptions(PipelineOptions):
 
 def deduplicate(articles, options: PipelineOptions, streaming: bool):
     """Near-duplicate labelling as the options ask: ``(articles, skipped or None)``."""
-    from transforms.dedup import DedupConfig, DeduplicateArticles, DeduplicateStream
+    from newsflow.transforms.dedup import DedupConfig, DeduplicateArticles, DeduplicateStream
 
     processing = options.view_as(ProcessingOptions)
     if processing.no_dedup:

@@ -13,7 +13,7 @@ from a seeded RNG, so the same arguments always give the same articles, pages an
 * :func:`write_corpus` writes a small mixed corpus (WARC, JSONL, text dumps, HTML files) and
   returns a :class:`CorpusInfo` with the counts a correct backfill must report.
 
-    python -m pipelines.sample_corpus OUTDIR --articles 24 --seed 0
+    python -m newsflow.pipelines.sample_corpus OUTDIR --articles 24 --seed 0
 
 The people, outlets and events are fictional; domains use the reserved ``.test`` and
 ``.example`` top-level domains.
@@ -2744,7 +2744,7 @@ def _page_capture(article: SampleArticle, rng: random.Random) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m pipelines.sample_corpus",
+        prog="python -m newsflow.pipelines.sample_corpus",
         description="Write a deterministic mixed sample news corpus (WARC, JSONL, text, HTML).")
     parser.add_argument("directory", help="Output directory (created if missing).")
     parser.add_argument("--articles", type=int, default=24, help="Articles to generate.")

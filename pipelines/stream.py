@@ -26,25 +26,25 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.transforms.window import FixedWindows
 
-from pipelines.options import (
+from newsflow.pipelines.options import (
     OutputOptions,
     ProcessingOptions,
     deduplicate,
     is_local_runner,
     parse_strict,
 )
-from transforms.accounting import (
+from newsflow.transforms.accounting import (
     SOURCE_STAGES,
     SummarizeRun,
     WriteRunSummary,
     format_summary,
     summarize,
 )
-from transforms.exchanges import ArchiveExchanges
-from transforms.extract import ExtractSettings
-from transforms.fetch import EXCHANGES, FetchArticles, FetchSettings
-from transforms.http import FetchPolicy
-from transforms.polling import (
+from newsflow.transforms.exchanges import ArchiveExchanges
+from newsflow.transforms.extract import ExtractSettings
+from newsflow.transforms.fetch import EXCHANGES, FetchArticles, FetchSettings
+from newsflow.transforms.http import FetchPolicy
+from newsflow.transforms.polling import (
     STATUS,
     PollFeeds,
     WriteFeedStatus,
@@ -52,9 +52,9 @@ from transforms.polling import (
     format_feed_status,
     read_feed_status,
 )
-from transforms.process import ARTICLES, ProcessArticles, ProcessSettings
-from transforms.sinks import RUNS_DIR, WriteArticles, WriteDeadLetters, check_commit_id, join
-from transforms.stage import DEAD, MAIN, SKIPPED
+from newsflow.transforms.process import ARTICLES, ProcessArticles, ProcessSettings
+from newsflow.transforms.sinks import RUNS_DIR, WriteArticles, WriteDeadLetters, check_commit_id, join
+from newsflow.transforms.stage import DEAD, MAIN, SKIPPED
 
 LOG = logging.getLogger(__name__)
 DESCRIPTION = "Poll RSS/Atom feeds, fetch new articles and write windowed Parquet partitions."

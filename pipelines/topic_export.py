@@ -1,10 +1,10 @@
 """Example downstream job: export canonical articles of some topics, incrementally.
 
-    python -m pipelines.topic_export --source out/ --export exports/ \
+    python -m newsflow.pipelines.topic_export --source out/ --export exports/ \
         --topic science --topic health --language en,de --checkpoint exports/_checkpoint.json
 
 Each run reads only what was committed to complete partitions since the checkpoint
-(``transforms.catalog.complete_partitions_since``), keeps rows of the wanted topics and
+(``newsflow.transforms.catalog.complete_partitions_since``), keeps rows of the wanted topics and
 languages that are canonical (``is_duplicate`` is not true) and writes them to
 ``EXPORT/topic=<topic>/part-<slice>.parquet``. The checkpoint is saved only after the pipeline
 succeeded, so a failed run is simply run again. Output file names derive from the source
@@ -27,15 +27,15 @@ import pyarrow.compute as pc
 from apache_beam.metrics import Metrics
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipelines.options import parse_strict
-from schemas.catalog import FileSlice
-from transforms.catalog import (
+from newsflow.pipelines.options import parse_strict
+from newsflow.schemas.catalog import FileSlice
+from newsflow.transforms.catalog import (
     complete_partitions_since,
     load_checkpoint,
     read_slices,
     save_checkpoint,
 )
-from transforms.sinks import join, write_parquet_atomic
+from newsflow.transforms.sinks import join, write_parquet_atomic
 
 LOG = logging.getLogger(__name__)
 DESCRIPTION = ("Export canonical articles of given topics and languages from complete "

@@ -1,6 +1,6 @@
 """Record types and the single Parquet schema of newsflow's output. Imports nothing of ours."""
 
-from schemas.article import (
+from newsflow.schemas.article import (
     ARTICLE_SCHEMA,
     FIELDS,
     FIELDS_ADDED,
@@ -9,7 +9,7 @@ from schemas.article import (
     UNDATED_PARTITION,
     article_schema,
 )
-from schemas.records import (
+from newsflow.schemas.records import (
     DATE_SOURCES,
     Article,
     DeadLetter,

@@ -1,6 +1,6 @@
 """Record types of the downstream contract: committed files, partition states, increments.
 
-They describe what ``transforms.catalog`` reads from the commit manifests under
+They describe what ``newsflow.transforms.catalog`` reads from the commit manifests under
 ``OUTPUT/articles/_commits/``; plain frozen dataclasses so CLIs, tests and Beam jobs can pass
 them around (and pickle them) freely.
 """

@@ -9,8 +9,8 @@ import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.util import assert_that, equal_to
 
-from pipelines import backfill
-from pipelines.cli import main
+from newsflow.pipelines import backfill
+from newsflow.pipelines.cli import main
 from tests.conftest import BEAM_TEST_ARGS
 from tests.test_archives import ARTICLE_HTML, make_warc
 
@@ -160,7 +160,7 @@ def test_cli_backfill_runs_and_fails_on_dead_letter_ratio(seeds_dir, tmp_path, c
 
 @pytest.mark.parametrize("drop", [False, True])
 def test_syndicated_copies_are_clustered_not_lost(tmp_path, drop):
-    from pipelines.sample_corpus import write_corpus
+    from newsflow.pipelines.sample_corpus import write_corpus
 
     info = write_corpus(tmp_path / "in", n_articles=24, seed=0)
     output = tmp_path / "out"

@@ -17,10 +17,10 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-from schemas import SCHEMA_VERSION, UNDATED_PARTITION, Article, article_schema
-from schemas.catalog import STATE_COMPLETE, STATE_DAMAGED, STATE_WRITING, RowSource
-from transforms import catalog
-from transforms.catalog import (
+from newsflow.schemas import SCHEMA_VERSION, UNDATED_PARTITION, Article, article_schema
+from newsflow.schemas.catalog import STATE_COMPLETE, STATE_DAMAGED, STATE_WRITING, RowSource
+from newsflow.transforms import catalog
+from newsflow.transforms.catalog import (
     LATEST_ARTICLES_SQL,
     compact,
     complete_partitions_since,
@@ -36,7 +36,7 @@ from transforms.catalog import (
     save_checkpoint,
     split_sources,
 )
-from transforms.sinks import (
+from newsflow.transforms.sinks import (
     article_to_row,
     build_manifest,
     partition_dir,

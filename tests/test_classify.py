@@ -2,8 +2,8 @@
 
 import pytest
 
-from schemas import Draft, RawRecord
-from transforms.classify import display_length, non_article_reason, word_count
+from newsflow.schemas import Draft, RawRecord
+from newsflow.transforms.classify import display_length, non_article_reason, word_count
 
 ARTICLE = ("The city council approved the new budget on Tuesday after a long debate about "
            "schools, roads and the future of the harbour. ") * 4

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from transforms.archives import text_dump_record
-from transforms.clean import clean_text, extract_dateline, extract_wire_credit
+from newsflow.transforms.archives import text_dump_record
+from newsflow.transforms.clean import clean_text, extract_dateline, extract_wire_credit
 
 
 def _seed(seeds_dir: Path, prefix: str) -> str:

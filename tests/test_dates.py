@@ -2,8 +2,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from schemas import Draft, RawRecord
-from transforms.dates import (
+from newsflow.schemas import Draft, RawRecord
+from newsflow.transforms.dates import (
     choose_published_at,
     date_candidates,
     date_from_text,

@@ -24,9 +24,9 @@ from bench.dedup_eval import (
     pairwise_scores,
     predict,
 )
-from schemas.records import Skip
+from newsflow.schemas.records import Skip
 from tests.conftest import BEAM_TEST_ARGS
-from transforms.dedup import (
+from newsflow.transforms.dedup import (
     DEFAULT_CONFIG,
     DedupConfig,
     DeduplicateArticles,

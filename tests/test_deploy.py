@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import flex_launcher, stream
-from pipelines.backfill import OPTION_CLASSES, BackfillOptions
-from pipelines.options import OutputOptions, ProcessingOptions, parse_strict
+from newsflow.pipelines import flex_launcher, stream
+from newsflow.pipelines.backfill import OPTION_CLASSES, BackfillOptions
+from newsflow.pipelines.options import OutputOptions, ProcessingOptions, parse_strict
 from tests.conftest import REPO
 
 DEPLOY = REPO / "deploy"
@@ -208,7 +208,7 @@ def test_metadata_examples_match_regexes_and_parse():
     assert opts.input == ["gs://my-bucket/dumps/*.warc.gz"] and opts.format == "warc"
     assert options.view_as(ProcessingOptions).shards_per_partition == 4
     assert opts.max_dead_letter_ratio == 0.25
-    from transforms.dates import parse_iso_datetime
+    from newsflow.transforms.dates import parse_iso_datetime
 
     assert parse_iso_datetime(opts.ingested_at, strict=True).year == 2026
 
@@ -242,8 +242,8 @@ REJECT = {
 
 
 def test_metadata_regexes_accept_and_reject():
-    from transforms.archives import FORMATS
-    from transforms.dates import parse_iso_datetime
+    from newsflow.transforms.archives import FORMATS
+    from newsflow.transforms.dates import parse_iso_datetime
 
     regexes = {p["name"]: [re.compile(r) for r in p["regexes"]]
                for p in load_metadata()["parameters"]}

@@ -4,11 +4,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from schemas import DeadLetter, Draft, RawRecord, Skip
-from transforms.dates import parse_iso_datetime
-from transforms.extract import ExtractSettings, _ExtractPagesFn
-from transforms.extractor import ExtractionTimeout, ExtractorProcess, extract_html
-from transforms.process import article_id, canonical_url
+from newsflow.schemas import DeadLetter, Draft, RawRecord, Skip
+from newsflow.transforms.dates import parse_iso_datetime
+from newsflow.transforms.extract import ExtractSettings, _ExtractPagesFn
+from newsflow.transforms.extractor import ExtractionTimeout, ExtractorProcess, extract_html
+from newsflow.transforms.process import article_id, canonical_url
 
 PAGE = """<html><head><title>Kim tours plant | Daily Test</title>
 <meta property="og:type" content="article"><meta property="og:site_name" content="Daily Test">

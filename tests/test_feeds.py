@@ -13,8 +13,8 @@ from email.utils import format_datetime
 
 import pytest
 
-from schemas.feeds import FeedEntry, FeedSpec, PollOutcome, PollState
-from transforms.feeds import (
+from newsflow.schemas.feeds import FeedEntry, FeedSpec, PollOutcome, PollState
+from newsflow.transforms.feeds import (
     MAX_FAILURE_BACKOFF_S,
     MAX_RETRY_AFTER_S,
     FeedListError,

@@ -35,8 +35,8 @@ from tests.httpserver import (
     stub_resolver,
     too_many_requests,
 )
-from transforms import http as http_module
-from transforms.http import (
+from newsflow.transforms import http as http_module
+from newsflow.transforms.http import (
     USER_AGENT,
     FetchError,
     FetchPolicy,

@@ -1,6 +1,6 @@
 import pytest
 
-from transforms.language import MIN_LETTERS, build_detector_factory, detect_language
+from newsflow.transforms.language import MIN_LETTERS, build_detector_factory, detect_language
 
 
 @pytest.fixture(scope="module")

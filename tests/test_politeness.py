@@ -18,8 +18,8 @@ from tests.httpserver import (
     static,
     stub_resolver,
 )
-from transforms.http import FetchPolicy
-from transforms.politeness import (
+from newsflow.transforms.http import FetchPolicy
+from newsflow.transforms.politeness import (
     HostThrottle,
     RobotsCache,
     RobotsPolicy,

@@ -8,7 +8,7 @@ from datetime import UTC
 
 import pytest
 
-from pipelines.sample_corpus import (
+from newsflow.pipelines.sample_corpus import (
     article_text,
     generate_articles,
     render_html,
@@ -16,13 +16,13 @@ from pipelines.sample_corpus import (
     syndicate,
     write_corpus,
 )
-from schemas import DeadLetter, RawRecord, Skip
-from transforms.archives import iter_file_records
-from transforms.classify import non_article_reason
-from transforms.clean import clean_text
-from transforms.extract import draft_from_extraction, draft_from_text_record
-from transforms.extractor import extract_html
-from transforms.language import build_detector_factory, detect_language
+from newsflow.schemas import DeadLetter, RawRecord, Skip
+from newsflow.transforms.archives import iter_file_records
+from newsflow.transforms.classify import non_article_reason
+from newsflow.transforms.clean import clean_text
+from newsflow.transforms.extract import draft_from_extraction, draft_from_text_record
+from newsflow.transforms.extractor import extract_html
+from newsflow.transforms.language import build_detector_factory, detect_language
 
 
 def shingles(text: str) -> set[str]:
@@ -179,7 +179,7 @@ def test_corpus_bytes_are_reproducible(tmp_path):
 
 
 def test_non_article_pages_and_cli(tmp_path, capsys):
-    from pipelines.sample_corpus import main
+    from newsflow.pipelines.sample_corpus import main
 
     kinds = {p.kind for p in render_non_articles(0)}
     assert kinds == {"index_page", "consent_wall", "video_page", "near_empty"}

@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from schemas import ARTICLE_SCHEMA, Article
-from transforms.sinks import (
+from newsflow.schemas import ARTICLE_SCHEMA, Article
+from newsflow.transforms.sinks import (
     article_to_row,
     articles_table,
     check_commit_id,

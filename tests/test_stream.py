@@ -14,16 +14,16 @@ from apache_beam.testing import test_stream
 from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms.window import TimestampedValue
 
-from pipelines import backfill, stream
-from pipelines.sample_corpus import generate_articles, render_html
-from schemas.feeds import FeedSpec
+from newsflow.pipelines import backfill, stream
+from newsflow.pipelines.sample_corpus import generate_articles, render_html
+from newsflow.schemas.feeds import FeedSpec
 from tests.conftest import BEAM_TEST_ARGS
 from tests.httpserver import LoopbackServer, error, static
-from transforms.feeds import SeenEntries, initial_poll_state
-from transforms.fetch import FetchSettings
-from transforms.http import FetchError, FetchPolicy, FetchResult
-from transforms.polling import PollFeeds, poll_once
-from transforms.stage import DEAD, MAIN, SKIPPED
+from newsflow.transforms.feeds import SeenEntries, initial_poll_state
+from newsflow.transforms.fetch import FetchSettings
+from newsflow.transforms.http import FetchError, FetchPolicy, FetchResult
+from newsflow.transforms.polling import PollFeeds, poll_once
+from newsflow.transforms.stage import DEAD, MAIN, SKIPPED
 
 ARTICLES = generate_articles(4, seed=3, languages=("en",))
 HTML = {f"/a/{i}.html": render_html(a, boilerplate_kb=5) for i, a in enumerate(ARTICLES)}

@@ -14,8 +14,8 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing import test_pipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from pipelines import topic_export
-from pipelines.topic_export import (
+from newsflow.pipelines import topic_export
+from newsflow.pipelines.topic_export import (
     TopicExportOptions,
     build,
     safe_path_value,
@@ -23,10 +23,10 @@ from pipelines.topic_export import (
     slice_name,
     split_values,
 )
-from schemas.catalog import FileSlice
+from newsflow.schemas.catalog import FileSlice
 from tests.conftest import BEAM_TEST_ARGS, REPO
 from tests.test_catalog import T0, make_article, table_for, write_commit, write_files
-from transforms.catalog import compact, load_checkpoint
+from newsflow.transforms.catalog import compact, load_checkpoint
 
 DOCS = REPO / "docs" / "downstream.md"
 

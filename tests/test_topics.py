@@ -20,10 +20,10 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing import test_pipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from schemas import SCHEMA_VERSION, Article
+from newsflow.schemas import SCHEMA_VERSION, Article
 from tests.conftest import BEAM_TEST_ARGS
-from transforms import topics
-from transforms.topics import (
+from newsflow.transforms import topics
+from newsflow.transforms.topics import (
     DEFAULT_TAXONOMY,
     RuleTopicTagger,
     TagTopics,

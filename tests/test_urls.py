@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from transforms.urls import (
+from newsflow.transforms.urls import (
     canonical_entry_url,
     domain_of,
     is_registrable_host,

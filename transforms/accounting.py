@@ -10,8 +10,8 @@ from collections import Counter
 
 import apache_beam as beam
 
-from schemas import Article, DeadLetter, Skip
-from transforms.sinks import RUNS_DIR, join, window_commit_id, write_json_atomic
+from newsflow.schemas import Article, DeadLetter, Skip
+from newsflow.transforms.sinks import RUNS_DIR, join, window_commit_id, write_json_atomic
 
 #: Stages that find input records: their skips and dead letters were never handed to
 #: processing, so they count as read records on their own (a feed entry already seen, an

@@ -29,11 +29,11 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from schemas import DeadLetter, RawRecord, Skip, dead_letter
-from transforms.charset import decode_document
-from transforms.dates import parse_iso_datetime
-from transforms.exchanges import ENTRY_HEADER, record_fields_from_entry
-from transforms.stage import DEAD, SKIPPED, OutcomeCounters, route
+from newsflow.schemas import DeadLetter, RawRecord, Skip, dead_letter
+from newsflow.transforms.charset import decode_document
+from newsflow.transforms.dates import parse_iso_datetime
+from newsflow.transforms.exchanges import ENTRY_HEADER, record_fields_from_entry
+from newsflow.transforms.stage import DEAD, SKIPPED, OutcomeCounters, route
 
 LOG = logging.getLogger(__name__)
 

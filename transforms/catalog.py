@@ -32,8 +32,8 @@ import pyarrow as pa
 from apache_beam.io.filesystem import BeamIOError
 from apache_beam.io.filesystems import FileSystems
 
-from schemas import article_schema
-from schemas.catalog import (
+from newsflow.schemas import article_schema
+from newsflow.schemas.catalog import (
     STATE_COMPLETE,
     STATE_DAMAGED,
     STATE_WRITING,
@@ -44,7 +44,7 @@ from schemas.catalog import (
     PartitionState,
     RowSource,
 )
-from transforms.sinks import (
+from newsflow.transforms.sinks import (
     ARTICLES_DIR,
     build_manifest,
     commit_id_for_inputs,

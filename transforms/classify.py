@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from schemas import Draft, Skip
-from transforms.stage import StageFn, StageTransform
+from newsflow.schemas import Draft, Skip
+from newsflow.transforms.stage import StageFn, StageTransform
 
 MIN_ARTICLE_CHARS = 250
 MIN_ARTICLE_WORDS = 40

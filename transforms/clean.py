@@ -13,8 +13,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from schemas import Draft
-from transforms.stage import StageFn, StageTransform
+from newsflow.schemas import Draft
+from newsflow.transforms.stage import StageFn, StageTransform
 
 #: Agency credit spellings -> the name recorded in ``wire``.
 WIRE_AGENCIES = {

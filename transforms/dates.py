@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from schemas import DATE_SOURCES, Draft
-from transforms.stage import StageFn, StageTransform
+from newsflow.schemas import DATE_SOURCES, Draft
+from newsflow.transforms.stage import StageFn, StageTransform
 
 EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 FUTURE_TOLERANCE = timedelta(days=1)

@@ -45,7 +45,7 @@ from apache_beam.transforms.userstate import (
 from apache_beam.transforms.window import GlobalWindows, TimestampedValue
 from apache_beam.utils.timestamp import Timestamp
 
-from schemas.records import Article, Skip
+from newsflow.schemas.records import Article, Skip
 
 NAMESPACE = "dedup"
 #: Tag of the Skip output when duplicates are dropped.

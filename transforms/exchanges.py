@@ -16,10 +16,10 @@ from datetime import UTC, datetime
 
 import apache_beam as beam
 
-from schemas import Exchange, RawRecord
-from schemas.feeds import FeedEntry
-from transforms.dates import parse_iso_datetime
-from transforms.sinks import WriteWindowFile, join
+from newsflow.schemas import Exchange, RawRecord
+from newsflow.schemas.feeds import FeedEntry
+from newsflow.transforms.dates import parse_iso_datetime
+from newsflow.transforms.sinks import WriteWindowFile, join
 
 WARC_DIR = "warc"
 ENTRY_HEADER = "Newsflow-Feed-Entry"

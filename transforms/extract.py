@@ -2,7 +2,7 @@
 
 trafilatura has no timeout of its own and ``signal.alarm`` only works in a main thread, which
 Beam workers are not. So extraction runs in a child process per DoFn instance
-(``transforms.extractor``): a record that takes longer than the limit gets its child killed
+(``newsflow.transforms.extractor``): a record that takes longer than the limit gets its child killed
 and replaced, and becomes a dead letter (``extract_timeout``) instead of a stuck worker.
 ``timeout_s=0`` extracts in-process (faster to start, unbounded).
 """
@@ -11,15 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from schemas import DeadLetter, Draft, RawRecord, Skip, dead_letter
-from transforms.dates import parse_iso_datetime
-from transforms.extractor import (
+from newsflow.schemas import DeadLetter, Draft, RawRecord, Skip, dead_letter
+from newsflow.transforms.dates import parse_iso_datetime
+from newsflow.transforms.extractor import (
     ExtractionFailed,
     ExtractionTimeout,
     ExtractorProcess,
     extract_html,
 )
-from transforms.stage import StageFn, StageTransform
+from newsflow.transforms.stage import StageFn, StageTransform
 
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_MAX_HTML_CHARS = 5_000_000

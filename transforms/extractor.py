@@ -1,7 +1,7 @@
 """trafilatura extraction, and a child process that runs it under a time limit.
 
 This module imports neither Beam nor anything of ours that does: the child is started with
-``python -m transforms.extractor`` so it loads only trafilatura (about a second) instead of a
+``python -m newsflow.transforms.extractor`` so it loads only trafilatura (about a second) instead of a
 whole Beam worker (multiprocessing's spawn would re-import the parent's main module, which in a
 Beam SDK worker is Beam itself). Parent and child exchange length-prefixed pickles over pipes.
 """
@@ -99,7 +99,7 @@ class ExtractorProcess:
 
     def _start(self) -> None:
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "transforms.extractor"], stdin=subprocess.PIPE,
+            [sys.executable, "-m", "newsflow.transforms.extractor"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"})
 
     def extract(self, html: str, url: str | None, timeout_s: float) -> dict | None:

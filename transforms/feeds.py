@@ -3,14 +3,14 @@
 Nothing here does I/O apart from :func:`load_feed_list` reading its file, and nothing reads a clock:
 callers pass response bytes, headers and ``now`` (a timezone-aware UTC datetime), so every
 function is deterministic and testable without Beam or a network. The HTTP fetch lives in
-``transforms.http``; the Beam wiring in ``pipelines``.
+``newsflow.transforms.http``; the Beam wiring in ``pipelines``.
 
 Typical poll of one feed (what the streaming pipeline does per timer firing)::
 
     state = state or initial_poll_state(spec, now)
     if is_due(state, now):
         try:
-            result = fetch(spec.url, policy, plan_request(state, spec))   # transforms.http
+            result = fetch(spec.url, policy, plan_request(state, spec))   # newsflow.transforms.http
         except FetchError as error:
             outcome = poll_outcome(None, error=error.reason)
         else:
@@ -44,7 +44,7 @@ from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
-from schemas.feeds import (
+from newsflow.schemas.feeds import (
     DEFAULT_MAX_INTERVAL_S,
     DEFAULT_MIN_INTERVAL_S,
     FeedEntry,
@@ -54,9 +54,9 @@ from schemas.feeds import (
     PollOutcome,
     PollState,
 )
-from transforms.charset import declared_charset, detect_charset, header_charset
-from transforms.http import parse_retry_after
-from transforms.urls import canonical_entry_url, normalize_url
+from newsflow.transforms.charset import declared_charset, detect_charset, header_charset
+from newsflow.transforms.http import parse_retry_after
+from newsflow.transforms.urls import canonical_entry_url, normalize_url
 
 # --------------------------------------------------------------------------------------------
 # Feed lists

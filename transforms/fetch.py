@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 
 import apache_beam as beam
 
-from schemas import Exchange, RawRecord, Skip, dead_letter
-from schemas.feeds import FeedEntry
-from transforms.exchanges import entry_json, now_to_second, record_from_exchange
-from transforms.http import FetchError, FetchPolicy, FetchResult, decode_text, fetch
-from transforms.politeness import HostThrottle, RobotsCache, RobotsPolicy
-from transforms.stage import DEAD, MAIN, SKIPPED, OutcomeCounters, route
+from newsflow.schemas import Exchange, RawRecord, Skip, dead_letter
+from newsflow.schemas.feeds import FeedEntry
+from newsflow.transforms.exchanges import entry_json, now_to_second, record_from_exchange
+from newsflow.transforms.http import FetchError, FetchPolicy, FetchResult, decode_text, fetch
+from newsflow.transforms.politeness import HostThrottle, RobotsCache, RobotsPolicy
+from newsflow.transforms.stage import DEAD, MAIN, SKIPPED, OutcomeCounters, route
 
 EXCHANGES = "exchanges"
 _HTML_TYPES = ("text/html", "application/xhtml+xml")

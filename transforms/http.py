@@ -34,7 +34,7 @@ from importlib import metadata
 from typing import NamedTuple
 from urllib.parse import quote, urldefrag, urljoin, urlsplit
 
-from transforms.charset import decode_document
+from newsflow.transforms.charset import decode_document
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[..., list]

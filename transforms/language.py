@@ -8,8 +8,8 @@ per article flat. Texts with fewer than ``MIN_LETTERS`` letters are ``und``.
 
 from __future__ import annotations
 
-from schemas import Draft
-from transforms.stage import StageFn, StageTransform
+from newsflow.schemas import Draft
+from newsflow.transforms.stage import StageFn, StageTransform
 
 MIN_LETTERS = 40
 SAMPLE_CHARS = 2000

@@ -1,7 +1,7 @@
 """Being a good citizen on other people's servers: per-host pacing and robots.txt.
 
 ``HostThrottle`` spaces requests to one host and caps how many run at once. ``RobotsCache``
-fetches robots.txt through ``transforms.http.fetch`` (the guarded client: never
+fetches robots.txt through ``newsflow.transforms.http.fetch`` (the guarded client: never
 ``urllib.robotparser``'s own unguarded fetching), parses it with the standard library and answers
 ``allowed(url)``. Status handling follows RFC 9309: 4xx means no rules, 5xx or an unreachable
 server means "disallow everything for now".
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 from urllib.robotparser import RobotFileParser
 
-from transforms.http import FetchError, FetchPolicy, Resolver, fetch
+from newsflow.transforms.http import FetchError, FetchPolicy, Resolver, fetch
 
 
 def host_key(url_or_host: str) -> str:

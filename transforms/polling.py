@@ -5,7 +5,7 @@ A source of ticks (``PeriodicImpulse`` on Dataflow, a live ``TestStream`` locall
 DoFn keeps that feed's :class:`PollState` (validators, adaptive interval, failures) and its
 bounded, expiring :class:`SeenEntries`. A feed is fetched only when its own schedule says it is
 due, so ticks only need to be frequent enough for the shortest interval. All decisions are the
-pure functions of ``transforms.feeds``; this module only wires them to state and HTTP.
+pure functions of ``newsflow.transforms.feeds``; this module only wires them to state and HTTP.
 
 State must live in the global window: windowing for the sinks happens after polling.
 """
@@ -20,9 +20,9 @@ from apache_beam.coders import BytesCoder, PickleCoder
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 
-from schemas import Skip, dead_letter
-from schemas.feeds import FeedSpec
-from transforms.feeds import (
+from newsflow.schemas import Skip, dead_letter
+from newsflow.schemas.feeds import FeedSpec
+from newsflow.transforms.feeds import (
     SeenEntries,
     apply_poll_outcome,
     feed_status,
@@ -35,10 +35,10 @@ from transforms.feeds import (
     plan_request,
     poll_outcome,
 )
-from transforms.fetch import EXCHANGES, FetchSettings, ThrottledFetcher, exchange_of
-from transforms.http import FetchError
-from transforms.sinks import WriteWindowFile, join
-from transforms.stage import DEAD, MAIN, SKIPPED, OutcomeCounters, route
+from newsflow.transforms.fetch import EXCHANGES, FetchSettings, ThrottledFetcher, exchange_of
+from newsflow.transforms.http import FetchError
+from newsflow.transforms.sinks import WriteWindowFile, join
+from newsflow.transforms.stage import DEAD, MAIN, SKIPPED, OutcomeCounters, route
 
 STATUS = "status"
 

@@ -15,15 +15,15 @@ from importlib import metadata
 
 import apache_beam as beam
 
-from schemas import SCHEMA_VERSION, Article, Draft
-from transforms.classify import ClassifyPages
-from transforms.clean import CleanText
-from transforms.dates import ResolveDates
-from transforms.extract import ExtractPages, ExtractSettings
-from transforms.language import DetectLanguage
-from transforms.stage import DEAD, MAIN, SKIPPED, StageFn, StageTransform
-from transforms.topics import TagTopics, normalize_tags
-from transforms.urls import domain_of, normalize_url
+from newsflow.schemas import SCHEMA_VERSION, Article, Draft
+from newsflow.transforms.classify import ClassifyPages
+from newsflow.transforms.clean import CleanText
+from newsflow.transforms.dates import ResolveDates
+from newsflow.transforms.extract import ExtractPages, ExtractSettings
+from newsflow.transforms.language import DetectLanguage
+from newsflow.transforms.stage import DEAD, MAIN, SKIPPED, StageFn, StageTransform
+from newsflow.transforms.topics import TagTopics, normalize_tags
+from newsflow.transforms.urls import domain_of, normalize_url
 
 ARTICLES = "articles"
 

@@ -10,7 +10,7 @@ Layout under ``OUTPUT``::
 Every file is written under a dot-prefixed temporary name in its final directory and renamed;
 the manifest is written last. On ``gs://`` a rename is copy + delete, so the manifest, not the
 rename, is what makes a commit visible to readers that follow the contract
-(``transforms.catalog``). Only Parquet files and ``_``/``.``-prefixed entries live inside
+(``newsflow.transforms.catalog``). Only Parquet files and ``_``/``.``-prefixed entries live inside
 ``articles/``, so pyarrow, DuckDB and pandas can open it directly as a hive-partitioned dataset.
 """
 
@@ -32,7 +32,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import GlobalWindow
 
-from schemas import (
+from newsflow.schemas import (
     ARTICLE_SCHEMA,
     SCHEMA_VERSION,
     UNDATED_PARTITION,

@@ -13,7 +13,7 @@ import logging
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from schemas import DeadLetter, RawRecord, Skip, dead_letter
+from newsflow.schemas import DeadLetter, RawRecord, Skip, dead_letter
 
 LOG = logging.getLogger(__name__)
 

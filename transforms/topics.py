@@ -27,7 +27,7 @@ from pathlib import Path
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from schemas import Article
+from newsflow.schemas import Article
 
 LOG = logging.getLogger(__name__)
 
