@@ -2,14 +2,14 @@
 
     python -m bench.bench_backfill [--docs 1000] [--files 12] [--workers 2] [--extract-timeout 30]
 
-Generates ``--docs`` realistic ~60 KB article pages (``newsflow.pipelines.sample_corpus``), writes them
+Generates ``--docs`` realistic ~60 KB article pages (``sample_corpus``), writes them
 as ``--files`` gzipped WARC files so files spread over workers, and keeps the same pages in
 memory. Then, in the same run:
 
 * baseline: one Python process calls the pure functions the pipeline's stages call
   (``extract_html``, ``clean_text``, ``non_article_reason``, the date functions,
   ``detect_language``, ``build_article``, ``tag_article``) on every page, timing each stage;
-* pipeline: ``newsflow.pipelines.backfill`` over the WARC files on the FnApiRunner in multi-processing
+* pipeline: the backfill pipeline over the WARC files on the FnApiRunner in multi-processing
   mode (``--direct_running_mode=multi_processing --direct_num_workers=N``), writing Parquet.
 
 It prints docs/s for both, their ratio (the cost of Beam plus the gain of parallelism; on 2

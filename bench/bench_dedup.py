@@ -5,7 +5,7 @@
 
 All contenders get the same generated texts (bench.dedup_eval) in the same run:
 
-- ``pure``: :func:`newsflow.transforms.dedup.deduplicate_records`, the batch algorithm in one process;
+- ``pure``: :func:`deduplicate_records`, the batch algorithm in one process;
 - ``datasketch``: the usual single-process loop: same normalization, shingles as strings,
   ``MinHash.update_batch``, ``MinHashLSH`` query then insert (same bands/rows), verification of
   candidates on exact shingle sets with the same thresholds;
@@ -144,7 +144,12 @@ def stream_state_bytes(docs: Sequence[EvalDoc]) -> dict:
     """
     from apache_beam.coders import BytesCoder
 
-    from newsflow.transforms.dedup import _ENTRY_CODER, DEFAULT_CONFIG, Fingerprinter, stream_order_key
+    from newsflow.transforms.dedup import (
+        _ENTRY_CODER,
+        DEFAULT_CONFIG,
+        Fingerprinter,
+        stream_order_key,
+    )
 
     fingerprinter = Fingerprinter(DEFAULT_CONFIG)
     entries = shingle_bytes = counted = 0

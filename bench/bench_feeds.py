@@ -9,7 +9,7 @@ Three parts, in one run:
 1. Feed polls. A child process serves ``--feeds`` RSS feeds on 127.0.0.1 (20-50 items each;
    every feed publishes new items every few requests and re-publishes the rest; half answer
    with an ETag and a fifth with Last-Modified only, so conditional polls get 304). Every feed
-   is polled ``--rounds`` times with ``newsflow.transforms.polling.poll_once`` through the guarded client
+   is polled ``--rounds`` times with ``polling.poll_once`` through the guarded client
    (``newsflow.transforms.http.fetch``), sequentially and then with a pool of ``--threads`` threads,
    keeping each feed's PollState and SeenEntries between rounds (schedules are ignored: every
    round polls every feed). The first round (every entry new, all parsed) and the later ones
@@ -363,7 +363,7 @@ def new_tracks(base_url: str, n_feeds: int) -> list[Track]:
 
 
 def warm_up_polling() -> None:
-    """Imports (Beam comes with ``newsflow.transforms.polling``) and feedparser's first parse: untimed."""
+    """Imports (Beam comes with ``polling``) and feedparser's first parse: untimed."""
     from newsflow.transforms.feeds import parse_feed
     from newsflow.transforms.polling import poll_once  # noqa: F401
 

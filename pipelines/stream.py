@@ -53,7 +53,13 @@ from newsflow.transforms.polling import (
     read_feed_status,
 )
 from newsflow.transforms.process import ARTICLES, ProcessArticles, ProcessSettings
-from newsflow.transforms.sinks import RUNS_DIR, WriteArticles, WriteDeadLetters, check_commit_id, join
+from newsflow.transforms.sinks import (
+    RUNS_DIR,
+    WriteArticles,
+    WriteDeadLetters,
+    check_commit_id,
+    join,
+)
 from newsflow.transforms.stage import DEAD, MAIN, SKIPPED
 
 LOG = logging.getLogger(__name__)

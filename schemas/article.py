@@ -7,7 +7,8 @@ written by older versions stays readable as one (readers see nulls for the new c
 
 Re-writes: the same ``article_id`` can be written more than once (a re-fetch, an edited page, a
 backfill over overlapping dumps). The row with the newest ``ingested_at`` wins (ties: newest
-``fetched_at``); ``newsflow.transforms.catalog.LATEST_ARTICLES_SQL`` and ``read_latest_articles`` apply it.
+``fetched_at``); ``LATEST_ARTICLES_SQL`` and ``read_latest_articles`` in
+``newsflow.transforms.catalog`` apply it.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Record types of streaming feed ingestion: what to poll, what a poll found, and poll state.
 
 Plain frozen dataclasses (no Beam, no I/O) so they pickle cheaply into Beam state and can be
-built in tests. Every field is documented once, here; the logic lives in ``newsflow.transforms.feeds``.
+built in tests. Every field is documented once, here; the logic lives in
+``newsflow.transforms.feeds``.
 All datetimes are timezone-aware UTC.
 """
 

@@ -62,7 +62,7 @@ class Draft:
 
 @dataclass(frozen=True)
 class Article:
-    """One output row. Field meanings are documented once, in ``newsflow.schemas.article.FIELD_DOCS``."""
+    """One output row. Every field is documented once, in ``newsflow.schemas.article.FIELDS``."""
 
     article_id: str
     url: str | None

@@ -11,7 +11,12 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from newsflow.schemas import DeadLetter, RawRecord, Skip
-from newsflow.transforms.archives import detect_format, iter_file_records, jsonl_record, sniff_format
+from newsflow.transforms.archives import (
+    detect_format,
+    iter_file_records,
+    jsonl_record,
+    sniff_format,
+)
 
 ARTICLE_HTML = ("<html><head><meta charset='utf-8'><title>Test</title></head><body><article>"
                 "<h1>Headline</h1><p>" + "Body text of a real article. " * 30 +

@@ -25,7 +25,6 @@ from bench.dedup_eval import (
     predict,
 )
 from newsflow.schemas.records import Skip
-from tests.conftest import BEAM_TEST_ARGS
 from newsflow.transforms.dedup import (
     DEFAULT_CONFIG,
     DedupConfig,
@@ -45,6 +44,7 @@ from newsflow.transforms.dedup import (
     normalize_for_dedup,
     shingles,
 )
+from tests.conftest import BEAM_TEST_ARGS
 
 SEED_PREFIX = re.compile(r"^ date (\d{4}-\d{2}-\d{2}) ")
 T0 = datetime(2024, 3, 1, 12, tzinfo=UTC)

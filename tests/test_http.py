@@ -16,6 +16,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from newsflow.transforms import http as http_module
+from newsflow.transforms.http import (
+    USER_AGENT,
+    FetchError,
+    FetchPolicy,
+    decode_content_encoding,
+    decode_text,
+    fetch,
+    retry_after_seconds,
+    unsafe_address_reason,
+)
 from tests.httpserver import (
     ConnectionCounter,
     LoopbackServer,
@@ -34,17 +45,6 @@ from tests.httpserver import (
     static,
     stub_resolver,
     too_many_requests,
-)
-from newsflow.transforms import http as http_module
-from newsflow.transforms.http import (
-    USER_AGENT,
-    FetchError,
-    FetchPolicy,
-    decode_content_encoding,
-    decode_text,
-    fetch,
-    retry_after_seconds,
-    unsafe_address_reason,
 )
 
 LOCAL = FetchPolicy(allow_loopback=True, connect_timeout=1.0, read_timeout=1.0, total_timeout=2.0)

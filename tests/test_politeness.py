@@ -8,6 +8,15 @@ from urllib.robotparser import RobotFileParser
 
 import pytest
 
+from newsflow.transforms.http import FetchPolicy
+from newsflow.transforms.politeness import (
+    HostThrottle,
+    RobotsCache,
+    RobotsPolicy,
+    host_key,
+    parse_robots,
+    robots_url,
+)
 from tests.httpserver import (
     LoopbackServer,
     error,
@@ -17,15 +26,6 @@ from tests.httpserver import (
     slow,
     static,
     stub_resolver,
-)
-from newsflow.transforms.http import FetchPolicy
-from newsflow.transforms.politeness import (
-    HostThrottle,
-    RobotsCache,
-    RobotsPolicy,
-    host_key,
-    parse_robots,
-    robots_url,
 )
 
 LOCAL = FetchPolicy(allow_loopback=True, connect_timeout=1.0, read_timeout=1.0, total_timeout=2.0)

@@ -17,13 +17,13 @@ from apache_beam.transforms.window import TimestampedValue
 from newsflow.pipelines import backfill, stream
 from newsflow.pipelines.sample_corpus import generate_articles, render_html
 from newsflow.schemas.feeds import FeedSpec
-from tests.conftest import BEAM_TEST_ARGS
-from tests.httpserver import LoopbackServer, error, static
 from newsflow.transforms.feeds import SeenEntries, initial_poll_state
 from newsflow.transforms.fetch import FetchSettings
 from newsflow.transforms.http import FetchError, FetchPolicy, FetchResult
 from newsflow.transforms.polling import PollFeeds, poll_once
 from newsflow.transforms.stage import DEAD, MAIN, SKIPPED
+from tests.conftest import BEAM_TEST_ARGS
+from tests.httpserver import LoopbackServer, error, static
 
 ARTICLES = generate_articles(4, seed=3, languages=("en",))
 HTML = {f"/a/{i}.html": render_html(a, boilerplate_kb=5) for i, a in enumerate(ARTICLES)}

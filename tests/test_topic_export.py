@@ -24,9 +24,9 @@ from newsflow.pipelines.topic_export import (
     split_values,
 )
 from newsflow.schemas.catalog import FileSlice
+from newsflow.transforms.catalog import compact, load_checkpoint
 from tests.conftest import BEAM_TEST_ARGS, REPO
 from tests.test_catalog import T0, make_article, table_for, write_commit, write_files
-from newsflow.transforms.catalog import compact, load_checkpoint
 
 DOCS = REPO / "docs" / "downstream.md"
 

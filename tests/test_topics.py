@@ -21,7 +21,6 @@ from apache_beam.testing import test_pipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from newsflow.schemas import SCHEMA_VERSION, Article
-from tests.conftest import BEAM_TEST_ARGS
 from newsflow.transforms import topics
 from newsflow.transforms.topics import (
     DEFAULT_TAXONOMY,
@@ -39,6 +38,7 @@ from newsflow.transforms.topics import (
     tag_article,
     term_regex,
 )
+from tests.conftest import BEAM_TEST_ARGS
 
 LABELLED = Path(__file__).parent / "data" / "topics_labelled.jsonl"
 MAIN_LANGUAGES = ("en", "de", "fr", "es")

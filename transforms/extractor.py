@@ -1,9 +1,10 @@
 """trafilatura extraction, and a child process that runs it under a time limit.
 
 This module imports neither Beam nor anything of ours that does: the child is started with
-``python -m newsflow.transforms.extractor`` so it loads only trafilatura (about a second) instead of a
-whole Beam worker (multiprocessing's spawn would re-import the parent's main module, which in a
-Beam SDK worker is Beam itself). Parent and child exchange length-prefixed pickles over pipes.
+``python -m newsflow.transforms.extractor`` so it loads only trafilatura (about a second)
+instead of a whole Beam worker (multiprocessing's spawn would re-import the parent's main
+module, which in a Beam SDK worker is Beam itself). Parent and child exchange length-prefixed
+pickles over pipes.
 """
 
 from __future__ import annotations
