@@ -6,9 +6,9 @@ Generates ``--docs`` realistic ~60 KB article pages (``sample_corpus``), writes 
 as ``--files`` gzipped WARC files so files spread over workers, and keeps the same pages in
 memory. Then, in the same run:
 
-* baseline: one Python process calls the pure functions the pipeline's stages call
-  (``extract_html``, ``clean_text``, ``non_article_reason``, the date functions,
-  ``detect_language``, ``build_article``, ``tag_article``) on every page, timing each stage;
+* baseline: one Python process runs the pipeline's own processing steps
+  (``processing_steps``: extract, clean, classify, dates, language, build, topics) on every
+  page with ``run_steps``, timing each step, then batch dedup;
 * pipeline: the backfill pipeline over the WARC files on the FnApiRunner in multi-processing
   mode (``--direct_running_mode=multi_processing --direct_num_workers=N``), writing Parquet.
 
@@ -80,71 +80,44 @@ def write_warcs(pages, directory: Path, n_files: int) -> list[Path]:
 
 
 def run_baseline(pages) -> tuple[float, float, Counter, Counter]:
-    """Process every page in-process; returns (seconds, CPU seconds, seconds per stage,
-    outcomes)."""
-    from newsflow.schemas import RawRecord
-    from newsflow.transforms.classify import non_article_reason
-    from newsflow.transforms.clean import clean_text
-    from newsflow.transforms.dates import choose_published_at, date_candidates
+    """Process every page in-process through the pipeline's own steps; returns (seconds, CPU
+    seconds, seconds per stage, outcomes)."""
+    from newsflow.schemas import Article
+    from newsflow.transforms.accounting import outcome_keys
     from newsflow.transforms.dedup import batch_order_key, deduplicate_records
-    from newsflow.transforms.extract import draft_from_extraction
-    from newsflow.transforms.extractor import extract_html
-    from newsflow.transforms.language import build_detector_factory, detect_language
-    from newsflow.transforms.process import build_article, component_versions
-    from newsflow.transforms.topics import RuleTopicTagger, tag_article
+    from newsflow.transforms.extract import ExtractSettings
+    from newsflow.transforms.process import ProcessSettings, processing_steps
+    from newsflow.transforms.stage import run_steps, steps_ready
 
-    factory = build_detector_factory()  # setup() work, as in the DoFns: not timed
-    versions = component_versions()
-    tagger = RuleTopicTagger()
-    extract_html(pages[0][1], pages[0][0])  # warm-up: trafilatura's first call loads data
+    settings = ProcessSettings(extract=ExtractSettings(timeout_s=0), ingested_at=INGESTED_AT,
+                               now=INGESTED_AT)
+    steps = [step for _, step in processing_steps(settings)]
     stage_seconds: Counter = Counter()
     outcomes: Counter = Counter()
     articles = []
     clock = time.perf_counter
-    started, cpu_started = clock(), time.process_time()
-    for index, (url, html, fetched_at) in enumerate(pages):
-        record = RawRecord(url=url, body=html, body_kind="html", source_format="warc",
-                           source_ref=f"memory@{index}", fetched_at=fetched_at)
-        t0 = clock()
-        extracted = extract_html(record.body, record.url)
-        t1 = clock()
-        stage_seconds["extract"] += t1 - t0
-        if extracted is None:
-            outcomes["skip:extract:no_main_text"] += 1
-            continue
-        draft = draft_from_extraction(record, extracted)
-        cleaned = clean_text(draft.text, draft.title)
-        draft = draft.replace(text=cleaned.text, title=cleaned.title, wire=cleaned.wire,
-                              dateline=cleaned.dateline, removed=cleaned.removed)
-        t2 = clock()
-        stage_seconds["clean"] += t2 - t1
-        reason = non_article_reason(draft)
-        t3 = clock()
-        stage_seconds["classify"] += t3 - t2
-        if reason:
-            outcomes[f"skip:classify:{reason}"] += 1
-            continue
-        published, source = choose_published_at(date_candidates(draft), record.fetched_at,
-                                                INGESTED_AT)
-        draft = draft.replace(published_at=published, date_source=source)
-        t4 = clock()
-        stage_seconds["dates"] += t4 - t3
-        language, probability = detect_language(draft.text, factory)
-        draft = draft.replace(language=language, language_prob=probability)
-        t5 = clock()
-        stage_seconds["language"] += t5 - t4
-        article = build_article(draft, versions, INGESTED_AT)
-        t6 = clock()
-        stage_seconds["build"] += t6 - t5
-        tag_article(tagger, article)
-        stage_seconds["topics"] += clock() - t6
-        outcomes["article"] += 1
-        articles.append((article.article_id, batch_order_key(article.published_at,
-                                                             article.article_id), article.text))
-    t7 = clock()
-    deduplicate_records(articles)  # the pipeline's DeduplicateArticles, in one process
-    stage_seconds["dedup"] += clock() - t7
+    with steps_ready(steps):  # setup() work, as in the DoFns: not timed
+        run_steps(steps, _record(pages[0], -1))  # warm-up: trafilatura's first call loads data
+        started, cpu_started = clock(), time.process_time()
+        for index, page in enumerate(pages):
+            outcome = run_steps(steps, _record(page, index), stage_seconds)
+            outcomes[outcome_keys(outcome)] += 1
+            if isinstance(outcome, Article):
+                articles.append((outcome.article_id,
+                                 batch_order_key(outcome.published_at, outcome.article_id),
+                                 outcome.text))
+        t7 = clock()
+        deduplicate_records(articles)  # the pipeline's DeduplicateArticles, in one process
+        stage_seconds["dedup"] += clock() - t7
     return clock() - started, time.process_time() - cpu_started, stage_seconds, outcomes
+
+
+def _record(page: tuple[str, str, datetime], index: int):
+    from newsflow.schemas import RawRecord
+
+    url, html, fetched_at = page
+    return RawRecord(url=url, body=html, body_kind="html", source_format="warc",
+                     source_ref=f"memory@{index}", fetched_at=fetched_at)
 
 
 def time_reading(paths: list[Path]) -> tuple[float, int]:

@@ -454,61 +454,6 @@ def feed_poll_part(server: LoopbackFeeds, clients: LocalClients, args) -> list:
 # Part 2: articles
 
 
-class Processor:
-    """The pipeline's per-article stages as plain calls (setup work done once, untimed)."""
-
-    def __init__(self):
-        from newsflow.transforms.extract import ExtractSettings
-        from newsflow.transforms.language import build_detector_factory
-        from newsflow.transforms.process import component_versions
-        from newsflow.transforms.topics import RuleTopicTagger
-
-        self.settings = ExtractSettings()
-        self.factory = build_detector_factory()
-        self.versions = component_versions()
-        self.tagger = RuleTopicTagger()
-
-    def __call__(self, record) -> str:
-        from newsflow.transforms.classify import non_article_reason
-        from newsflow.transforms.clean import clean_text
-        from newsflow.transforms.dates import choose_published_at, date_candidates
-        from newsflow.transforms.extract import check_size, draft_from_extraction
-        from newsflow.transforms.extractor import extract_html
-        from newsflow.transforms.language import detect_language
-        from newsflow.transforms.process import build_article
-        from newsflow.transforms.topics import tag_article
-
-        if check_size(record, self.settings) is not None:
-            return "dead:extract:too_large"
-        extracted = extract_html(record.body, record.url)
-        if extracted is None:
-            return "skip:extract:no_main_text"
-        draft = draft_from_extraction(record, extracted)
-        cleaned = clean_text(draft.text, draft.title)
-        draft = draft.replace(text=cleaned.text, title=cleaned.title, wire=cleaned.wire,
-                              dateline=cleaned.dateline, removed=cleaned.removed)
-        reason = non_article_reason(draft)
-        if reason:
-            return f"skip:classify:{reason}"
-        now = datetime.now(UTC)
-        published, source = choose_published_at(date_candidates(draft), record.fetched_at, now)
-        draft = draft.replace(published_at=published, date_source=source)
-        language, probability = detect_language(draft.text, self.factory)
-        draft = draft.replace(language=language, language_prob=probability)
-        tag_article(self.tagger, build_article(draft, self.versions, now))
-        return "article"
-
-
-def outcome_name(outcome) -> str:
-    from newsflow.schemas import DeadLetter, Skip
-
-    if isinstance(outcome, Skip):
-        return f"skip:{outcome.stage}:{outcome.reason}"
-    if isinstance(outcome, DeadLetter):
-        return f"dead:{outcome.stage}:{outcome.reason}"
-    return "record"
-
-
 def timed(items, work, max_seconds: float) -> tuple[int, float, Counter]:
     deadline = time.monotonic() + max_seconds
     counts: Counter = Counter()
@@ -523,8 +468,12 @@ def timed(items, work, max_seconds: float) -> tuple[int, float, Counter]:
 
 
 def article_part(entries: list, clients: LocalClients, page_kb: float, args) -> None:
+    from newsflow.transforms.accounting import outcome_keys
+    from newsflow.transforms.extract import ExtractSettings
     from newsflow.transforms.fetch import fetch_article
     from newsflow.transforms.politeness import RobotsCache
+    from newsflow.transforms.process import ProcessSettings, processing_steps
+    from newsflow.transforms.stage import run_steps, steps_ready
 
     if not entries:
         print("\narticles: no entries were found by the feed polls")
@@ -535,15 +484,22 @@ def article_part(entries: list, clients: LocalClients, page_kb: float, args) -> 
     robots = RobotsCache(clients.policy, fetcher=clients.robots_fetcher)
 
     def fetch_only(entry):
-        return outcome_name(fetch_article(entry, clients.guarded, robots)[0])
+        return outcome_keys(fetch_article(entry, clients.guarded, robots)[0])
 
-    processor = Processor()
+    settings = ProcessSettings(extract=ExtractSettings(timeout_s=0))  # extraction in-process
+    steps = [step for _, step in processing_steps(settings)]
 
     def fetch_and_process(entry):
         outcome, _exchange = fetch_article(entry, clients.guarded, robots)
-        name = outcome_name(outcome)
-        return processor(outcome) if name == "record" else name
+        if outcome_keys(outcome) == "record":
+            outcome = run_steps(steps, outcome)
+        return outcome_keys(outcome)
 
+    with steps_ready(steps):
+        _compare_fetch_loops(chosen, urls, clients, fetch_only, fetch_and_process, page_kb, args)
+
+
+def _compare_fetch_loops(chosen, urls, clients, fetch_only, fetch_and_process, page_kb, args):
     fetch_and_process(chosen[0])  # warm-up: robots.txt cached, trafilatura and langdetect loaded
     clients.bare(urls[0])
     # the fetch-only loops are short: they cycle over the same entries up to --fetches

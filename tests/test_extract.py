@@ -6,7 +6,7 @@ import pytest
 
 from newsflow.schemas import DeadLetter, Draft, RawRecord, Skip
 from newsflow.transforms.dates import parse_iso_datetime
-from newsflow.transforms.extract import ExtractSettings, _ExtractPagesFn
+from newsflow.transforms.extract import ExtractSettings, ExtractStep
 from newsflow.transforms.extractor import ExtractionTimeout, ExtractorProcess, extract_html
 from newsflow.transforms.process import article_id, canonical_url
 
@@ -57,7 +57,7 @@ def test_extractor_process_times_out_and_recovers():
 
 
 def test_stage_outcomes_for_oversize_and_empty_pages():
-    fn = _ExtractPagesFn(ExtractSettings(timeout_s=0, max_html_chars=1000))
+    fn = ExtractStep(ExtractSettings(timeout_s=0, max_html_chars=1000))
     fn.setup()
     big = RawRecord(url="https://a.test/big", body=PAGE, body_kind="html",
                     source_format="warc", source_ref="r1")

@@ -22,6 +22,7 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from newsflow.schemas import SCHEMA_VERSION, Article
 from newsflow.transforms import topics
+from newsflow.transforms.stage import MAIN
 from newsflow.transforms.topics import (
     DEFAULT_TAXONOMY,
     RuleTopicTagger,
@@ -296,7 +297,7 @@ def test_tag_topics_runs_rules_and_counts(tmp_path):
                 article("Weather: a mild weekend ahead", article_id="w")]
     options = PipelineOptions(BEAM_TEST_ARGS)
     p = test_pipeline.TestPipeline(options=options)
-    tagged = (p | beam.Create(articles) | TagTopics()
+    tagged = ((p | beam.Create(articles) | TagTopics())[MAIN]
               | beam.Map(lambda a: (a.article_id, a.topics, a.tagger_version.split("@")[0])))
     assert_that(tagged, equal_to([("s", ("sport",), "newsflow-rules"),
                                   ("w", (), "newsflow-rules")]))
@@ -304,7 +305,7 @@ def test_tag_topics_runs_rules_and_counts(tmp_path):
     result.wait_until_finish()
     counters = {c.key.metric.name: c.committed for c in
                 result.metrics().query(MetricsFilter().with_namespace("topics"))["counters"]}
-    assert counters == {"tagged": 1, "untagged": 1}
+    assert counters == {"processed": 2, "tagged": 1, "untagged": 1}
 
 
 def test_tag_topics_accepts_a_custom_tagger_or_taxonomy(tmp_path):
@@ -314,9 +315,9 @@ def test_tag_topics_accepts_a_custom_tagger_or_taxonomy(tmp_path):
     articles = [article("New telescope sees first light")]
     with test_pipeline.TestPipeline(options=PipelineOptions(BEAM_TEST_ARGS)) as p:
         created = p | beam.Create(articles)
-        custom = (created | "Custom" >> TagTopics(tagger_factory=KeywordTagger)
+        custom = ((created | "Custom" >> TagTopics(tagger_factory=KeywordTagger))[MAIN]
                   | "C" >> beam.Map(lambda a: (a.topics, a.tagger_version)))
-        own_file = (created | "OwnFile" >> TagTopics(taxonomy_path=str(taxonomy))
+        own_file = ((created | "OwnFile" >> TagTopics(taxonomy_path=str(taxonomy)))[MAIN]
                     | "F" >> beam.Map(lambda a: (a.topics, a.tagger_version)))
         assert_that(custom, equal_to([(("science",), "team-model@7")]), label="custom")
         assert_that(own_file, equal_to([(("space",), "newsflow-rules@mine-1")]), label="file")
@@ -336,11 +337,11 @@ class BrokenTagger(TopicTagger):
 def test_a_failing_tagger_never_drops_articles():
     articles = [article("ok", article_id="good"), article("boom", article_id="bad")]
     p = test_pipeline.TestPipeline(options=PipelineOptions(BEAM_TEST_ARGS))
-    tagged = (p | beam.Create(articles) | TagTopics(tagger_factory=BrokenTagger)
+    tagged = ((p | beam.Create(articles) | TagTopics(tagger_factory=BrokenTagger))[MAIN]
               | beam.Map(lambda a: (a.article_id, a.topics, a.tagger_version)))
     assert_that(tagged, equal_to([("good", ("politics",), "broken@0"), ("bad", None, None)]))
     result = p.run()
     result.wait_until_finish()
     counters = {c.key.metric.name: c.committed for c in
                 result.metrics().query(MetricsFilter().with_namespace("topics"))["counters"]}
-    assert counters == {"tagged": 1, "failed": 1}
+    assert counters == {"processed": 2, "tagged": 1, "failed": 1}

@@ -7,7 +7,7 @@ import re
 from urllib.parse import urlsplit
 
 from newsflow.schemas import Draft, Skip
-from newsflow.transforms.stage import StageFn, StageTransform
+from newsflow.transforms.stage import ApplyStep, Step
 
 MIN_ARTICLE_CHARS = 250
 MIN_ARTICLE_WORDS = 40
@@ -68,10 +68,12 @@ def non_article_reason(draft: Draft) -> str | None:
     return None
 
 
-class _ClassifyPagesFn(StageFn):
-    stage = "classify"
+class ClassifyStep(Step):
+    """Draft -> Draft for articles; everything else becomes a Skip with its reason."""
 
-    def apply(self, draft: Draft):
+    name = "classify"
+
+    def apply(self, draft: Draft) -> Draft | Skip:
         reason = non_article_reason(draft)
         if reason:
             return Skip("classify", reason, draft.record.source_ref,
@@ -79,8 +81,8 @@ class _ClassifyPagesFn(StageFn):
         return draft
 
 
-class ClassifyPages(StageTransform):
+class ClassifyPages(ApplyStep):
     """Draft -> Draft for articles; everything else leaves as a Skip with its reason."""
 
-    def make_fn(self):
-        return _ClassifyPagesFn()
+    def __init__(self):
+        super().__init__(ClassifyStep())

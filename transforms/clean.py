@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from newsflow.schemas import Draft
-from newsflow.transforms.stage import StageFn, StageTransform
+from newsflow.transforms.stage import ApplyStep, Step
 
 #: Agency credit spellings -> the name recorded in ``wire``.
 WIRE_AGENCIES = {
@@ -208,17 +208,19 @@ def clean_text(text: str, title: str | None = None) -> CleanResult:
                        dateline=dateline, removed=tuple(removed))
 
 
-class _CleanTextFn(StageFn):
-    stage = "clean"
+class CleanStep(Step):
+    """Draft -> Draft with boilerplate removed and ``wire``/``dateline`` set."""
 
-    def apply(self, draft: Draft):
+    name = "clean"
+
+    def apply(self, draft: Draft) -> Draft:
         result = clean_text(draft.text, draft.title)
         return draft.replace(text=result.text, title=result.title, wire=result.wire,
                              dateline=result.dateline, removed=result.removed)
 
 
-class CleanText(StageTransform):
+class CleanText(ApplyStep):
     """Draft -> Draft with boilerplate removed and ``wire``/``dateline`` set."""
 
-    def make_fn(self):
-        return _CleanTextFn()
+    def __init__(self):
+        super().__init__(CleanStep())

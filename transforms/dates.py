@@ -13,7 +13,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from newsflow.schemas import DATE_SOURCES, Draft
-from newsflow.transforms.stage import StageFn, StageTransform
+from newsflow.transforms.stage import ApplyStep, Step
 
 EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 FUTURE_TOLERANCE = timedelta(days=1)
@@ -121,26 +121,26 @@ def date_candidates(draft: Draft) -> dict[str, datetime | None]:
     return candidates
 
 
-class _ResolveDatesFn(StageFn):
-    stage = "dates"
+class ResolveDatesStep(Step):
+    """Draft -> Draft with ``published_at`` (UTC) and ``date_source`` chosen.
 
-    def __init__(self, now: datetime | None):
-        super().__init__()
+    ``now`` bounds future dates when the fetch time is unknown (default: the clock).
+    """
+
+    name = "dates"
+
+    def __init__(self, now: datetime | None = None):
         self._now = now
 
-    def apply(self, draft: Draft):
+    def apply(self, draft: Draft) -> Draft:
         now = self._now or datetime.now(UTC)
         published, source = choose_published_at(date_candidates(draft), draft.record.fetched_at,
                                                 now)
         return draft.replace(published_at=published, date_source=source)
 
 
-class ResolveDates(StageTransform):
+class ResolveDates(ApplyStep):
     """Draft -> Draft with ``published_at`` (UTC) and ``date_source`` chosen."""
 
     def __init__(self, now: datetime | None = None):
-        super().__init__()
-        self._now = now
-
-    def make_fn(self):
-        return _ResolveDatesFn(self._now)
+        super().__init__(ResolveDatesStep(now))

@@ -19,7 +19,7 @@ from newsflow.transforms.extractor import (
     ExtractorProcess,
     extract_html,
 )
-from newsflow.transforms.stage import StageFn, StageTransform
+from newsflow.transforms.stage import ApplyStep, Step
 
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_MAX_HTML_CHARS = 5_000_000
@@ -52,12 +52,13 @@ def check_size(record: RawRecord, settings: ExtractSettings) -> DeadLetter | Non
     return None
 
 
-class _ExtractPagesFn(StageFn):
-    stage = "extract"
+class ExtractStep(Step):
+    """RawRecord -> Draft; HTML goes through trafilatura, text inputs pass straight through."""
 
-    def __init__(self, settings: ExtractSettings):
-        super().__init__()
-        self._settings = settings
+    name = "extract"
+
+    def __init__(self, settings: ExtractSettings | None = None):
+        self._settings = settings or ExtractSettings()
         self._extractor: ExtractorProcess | None = None
 
     def setup(self):
@@ -67,8 +68,9 @@ class _ExtractPagesFn(StageFn):
     def teardown(self):
         if self._extractor is not None:
             self._extractor.close()
+            self._extractor = None
 
-    def apply(self, record: RawRecord):
+    def apply(self, record: RawRecord) -> Draft | Skip | DeadLetter:
         if record.body_kind == "text":
             return draft_from_text_record(record)
         too_large = check_size(record, self._settings)
@@ -91,12 +93,8 @@ class _ExtractPagesFn(StageFn):
         return draft_from_extraction(record, extracted)
 
 
-class ExtractPages(StageTransform):
+class ExtractPages(ApplyStep):
     """RawRecord -> Draft; HTML goes through trafilatura, text inputs pass straight through."""
 
     def __init__(self, settings: ExtractSettings | None = None):
-        super().__init__()
-        self._settings = settings or ExtractSettings()
-
-    def make_fn(self):
-        return _ExtractPagesFn(self._settings)
+        super().__init__(ExtractStep(settings))

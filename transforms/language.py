@@ -9,7 +9,7 @@ per article flat. Texts with fewer than ``MIN_LETTERS`` letters are ``und``.
 from __future__ import annotations
 
 from newsflow.schemas import Draft
-from newsflow.transforms.stage import StageFn, StageTransform
+from newsflow.transforms.stage import ApplyStep, Step
 
 MIN_LETTERS = 40
 SAMPLE_CHARS = 2000
@@ -43,19 +43,21 @@ def detect_language(text: str, factory) -> tuple[str, float | None]:
     return best.lang.lower(), round(float(best.prob), 4)
 
 
-class _DetectLanguageFn(StageFn):
-    stage = "language"
+class DetectLanguageStep(Step):
+    """Draft -> Draft with ``language`` and ``language_prob`` set."""
+
+    name = "language"
 
     def setup(self):
         self._factory = build_detector_factory()
 
-    def apply(self, draft: Draft):
+    def apply(self, draft: Draft) -> Draft:
         language, probability = detect_language(draft.text, self._factory)
         return draft.replace(language=language, language_prob=probability)
 
 
-class DetectLanguage(StageTransform):
+class DetectLanguage(ApplyStep):
     """Draft -> Draft with ``language`` and ``language_prob`` set."""
 
-    def make_fn(self):
-        return _DetectLanguageFn()
+    def __init__(self):
+        super().__init__(DetectLanguageStep())

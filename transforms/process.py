@@ -1,14 +1,16 @@
 """The one processing path shared by live feeds and backfills: RawRecord -> Article.
 
 ``ProcessArticles`` reads like the data flow: extract, clean, classify, date, detect the
-language, build the row, tag its topics. Every stage sends what it cannot use to ``skipped`` or
+language, build the row, tag its topics. Every step sends what it cannot use to ``skipped`` or
 ``dead_letters``, so each input record leaves as exactly one article, skip or dead letter.
+The chain is one list (:func:`processing_steps`) that Beam, benchmarks and tests all run.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -16,13 +18,13 @@ from importlib import metadata
 import apache_beam as beam
 
 from newsflow.schemas import SCHEMA_VERSION, Article, Draft
-from newsflow.transforms.classify import ClassifyPages
-from newsflow.transforms.clean import CleanText
-from newsflow.transforms.dates import ResolveDates
-from newsflow.transforms.extract import ExtractPages, ExtractSettings
-from newsflow.transforms.language import DetectLanguage
-from newsflow.transforms.stage import DEAD, MAIN, SKIPPED, StageFn, StageTransform
-from newsflow.transforms.topics import TagTopics, normalize_tags
+from newsflow.transforms.classify import ClassifyStep
+from newsflow.transforms.clean import CleanStep
+from newsflow.transforms.dates import ResolveDatesStep
+from newsflow.transforms.extract import ExtractSettings, ExtractStep
+from newsflow.transforms.language import DetectLanguageStep
+from newsflow.transforms.stage import DEAD, MAIN, SKIPPED, ApplyStep, Step
+from newsflow.transforms.topics import TagTopicsStep, TopicTagger, normalize_tags
 from newsflow.transforms.urls import domain_of, normalize_url
 
 ARTICLES = "articles"
@@ -81,29 +83,26 @@ def build_article(draft: Draft, versions: tuple[tuple[str, str], ...],
         ingested_at=ingested_at, schema_version=SCHEMA_VERSION)
 
 
-class _BuildArticlesFn(StageFn):
-    stage = "build"
+class BuildArticleStep(Step):
+    """Draft -> Article: ids, hashes, normalized tags and versions."""
 
-    def __init__(self, ingested_at: datetime | None):
-        super().__init__()
+    name = "build"
+
+    def __init__(self, ingested_at: datetime | None = None):
         self._ingested_at = ingested_at
 
     def setup(self):
         self._versions = component_versions()
 
-    def apply(self, draft: Draft):
+    def apply(self, draft: Draft) -> Article:
         return build_article(draft, self._versions, self._ingested_at or datetime.now(UTC))
 
 
-class BuildArticles(StageTransform):
+class BuildArticles(ApplyStep):
     """Draft -> Article: ids, hashes, normalized tags and versions."""
 
     def __init__(self, ingested_at: datetime | None = None):
-        super().__init__()
-        self._ingested_at = ingested_at
-
-    def make_fn(self):
-        return _BuildArticlesFn(self._ingested_at)
+        super().__init__(BuildArticleStep(ingested_at))
 
 
 @dataclass(frozen=True)
@@ -111,11 +110,30 @@ class ProcessSettings:
     extract: ExtractSettings = ExtractSettings()
     ingested_at: datetime | None = None  # fixed for a backfill run; None: the time of writing
     now: datetime | None = None  # upper bound for dates when the fetch time is unknown
-    taxonomy_path: str | None = None  # topic taxonomy; None: transforms/data/taxonomy.yaml
+    taxonomy_path: str | None = None  # topic taxonomy; None: the packaged taxonomy.yaml
+    tagger_factory: Callable[[], TopicTagger] | None = None  # your own topic model instead
+
+
+def processing_steps(settings: ProcessSettings | None = None) -> list[tuple[str, Step]]:
+    """The processing chain, in order, with the stable Beam label of each step.
+
+    ``ProcessArticles`` runs these steps; benchmarks and tests run the very same ones
+    in-process with :func:`~newsflow.transforms.stage.run_steps`.
+    """
+    settings = settings or ProcessSettings()
+    return [
+        ("Extract", ExtractStep(settings.extract)),
+        ("Clean", CleanStep()),
+        ("Classify", ClassifyStep()),
+        ("ResolveDates", ResolveDatesStep(settings.now)),
+        ("DetectLanguage", DetectLanguageStep()),
+        ("BuildArticles", BuildArticleStep(settings.ingested_at)),
+        ("TagTopics", TagTopicsStep(settings.tagger_factory, settings.taxonomy_path)),
+    ]
 
 
 class ProcessArticles(beam.PTransform):
-    """RawRecord -> Article, with ``skipped`` and ``dead_letters`` from every stage.
+    """RawRecord -> Article, with ``skipped`` and ``dead_letters`` from every step.
 
     Returns a dict: ``articles``, ``skipped``, ``dead_letters``.
     """
@@ -125,24 +143,15 @@ class ProcessArticles(beam.PTransform):
         self._settings = settings or ProcessSettings()
 
     def expand(self, records):
-        stages: list[tuple[str, StageTransform]] = [
-            ("Extract", ExtractPages(self._settings.extract)),
-            ("Clean", CleanText()),
-            ("Classify", ClassifyPages()),
-            ("ResolveDates", ResolveDates(self._settings.now)),
-            ("DetectLanguage", DetectLanguage()),
-            ("BuildArticles", BuildArticles(self._settings.ingested_at)),
-        ]
         skipped, dead = [], []
         current = records
-        for label, stage in stages:
-            outputs = current | label >> stage
+        for label, step in processing_steps(self._settings):
+            outputs = current | label >> ApplyStep(step)
             skipped.append(outputs[SKIPPED])
             dead.append(outputs[DEAD])
             current = outputs[MAIN]
-        tagged = current | "TagTopics" >> TagTopics(taxonomy_path=self._settings.taxonomy_path)
         return {
-            ARTICLES: tagged,
+            ARTICLES: current,
             SKIPPED: tuple(skipped) | "FlattenSkipped" >> beam.Flatten(),
             DEAD: tuple(dead) | "FlattenDeadLetters" >> beam.Flatten(),
         }

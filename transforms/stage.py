@@ -1,14 +1,24 @@
-"""The shared shape of a processing stage: one element in, one outcome out, failures as data.
+"""One step contract for per-record work, and the one Beam adapter that runs it.
 
-A stage's pure logic returns the next value, a :class:`Skip` or a :class:`DeadLetter`; the
-DoFn routes them to tagged outputs and counts every outcome under the stage's namespace
-(``skipped_<reason>``, ``dead_<reason>``). An unexpected exception in one record becomes that
-record's dead letter (reason ``unexpected_error``), so one bad record never fails a bundle.
+A :class:`Step` has a ``name`` (its stage: the counter namespace and the dead-letter stage),
+``setup``/``teardown`` for heavy objects (a model, a child process) and a pure
+``apply(value)`` that returns the next value, a :class:`Skip` or a :class:`DeadLetter`.
+:func:`apply_step` is the failure boundary: an unexpected exception while handling one element
+becomes that element's dead letter (reason ``unexpected_error``, with its source reference and
+raw input), so one bad record never fails a bundle or stalls a streaming job.
+
+The same steps run everywhere: :class:`ApplyStep` wraps one step as a Beam transform (tagged
+outputs ``main``/``skipped``/``dead_letters``, a counter per outcome); :func:`run_steps` runs a
+chain of them in-process, for benchmarks and tests.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -18,6 +28,28 @@ from newsflow.schemas import DeadLetter, RawRecord, Skip, dead_letter
 LOG = logging.getLogger(__name__)
 
 MAIN, SKIPPED, DEAD = "main", "skipped", "dead_letters"
+
+
+class Step:
+    """One per-record step; subclasses set ``name`` and implement :meth:`apply`."""
+
+    name = "step"
+    _counters: OutcomeCounters | None = None  # bound by the Beam adapter in setup
+
+    def setup(self) -> None:
+        """Build heavy objects, once per worker (``DoFn.setup``); never pickled."""
+
+    def teardown(self) -> None:
+        """Release what :meth:`setup` built."""
+
+    def apply(self, value):
+        """The next value, or a :class:`Skip` / :class:`DeadLetter` that ends the record."""
+        raise NotImplementedError
+
+    def count(self, outcome: str, value: int = 1) -> None:
+        """Count a step-specific outcome (``topics/tagged``...); a no-op outside Beam."""
+        if self._counters is not None:
+            self._counters.inc(outcome, value)
 
 
 class OutcomeCounters:
@@ -33,6 +65,66 @@ class OutcomeCounters:
         self._counters[name].inc(value)
 
 
+def source_of(element) -> tuple[str, str | None, str | bytes | None]:
+    """``(source_ref, url, raw input)`` of any element a step handles, for its dead letter.
+
+    Records carry their raw body; drafts their record; articles and feed entries their source
+    reference and URL (their raw input is one replay away through ``source_ref``).
+    """
+    record = element if isinstance(element, RawRecord) else getattr(element, "record", None)
+    if isinstance(record, RawRecord):
+        return record.source_ref, record.url, record.body
+    if isinstance(element, tuple) and len(element) == 2:  # a keyed element: look at the value
+        return source_of(element[1])
+    ref = getattr(element, "source_ref", None)
+    url = getattr(element, "url", None)
+    if ref is None:
+        ref = url or "unknown"
+    return str(ref), url if isinstance(url, str) else None, None
+
+
+def apply_step(step: Step, value):
+    """``step.apply(value)``, with any exception turned into the element's dead letter."""
+    try:
+        return step.apply(value)
+    except Exception as exc:  # noqa: BLE001 - any failure of one record is its dead letter
+        ref, url, raw = source_of(value)
+        LOG.warning("%s failed on %s: %r", step.name, ref, exc)
+        return dead_letter(step.name, "unexpected_error", exc, ref, url, raw)
+
+
+def is_final(outcome) -> bool:
+    """A skip or a dead letter ends a record's way through the steps."""
+    return isinstance(outcome, Skip | DeadLetter)
+
+
+def run_steps(steps: Sequence[Step], value, seconds: Counter | None = None):
+    """Run ``value`` through ``steps`` in-process until it is final or done.
+
+    ``seconds`` (optional) accumulates wall time per step name (for benchmarks).
+    """
+    for step in steps:
+        started = time.perf_counter()
+        value = apply_step(step, value)
+        if seconds is not None:
+            seconds[step.name] += time.perf_counter() - started
+        if is_final(value):
+            break
+    return value
+
+
+@contextlib.contextmanager
+def steps_ready(steps: Sequence[Step]) -> Iterator[Sequence[Step]]:
+    """Set steps up for in-process use and tear them down afterwards."""
+    for step in steps:
+        step.setup()
+    try:
+        yield steps
+    finally:
+        for step in steps:
+            step.teardown()
+
+
 def route(outcome, counters: OutcomeCounters):
     """A Skip or DeadLetter becomes a tagged output (and is counted); anything else passes."""
     if isinstance(outcome, Skip):
@@ -44,48 +136,38 @@ def route(outcome, counters: OutcomeCounters):
     return outcome
 
 
-def _record_of(element) -> RawRecord | None:
-    if isinstance(element, RawRecord):
-        return element
-    return getattr(element, "record", None)
+class _ApplyStepFn(beam.DoFn):
+    def __init__(self, step: Step):
+        self._step = step
+        self._processed = Metrics.counter(step.name, "processed")
 
+    def setup(self):
+        self._counters = OutcomeCounters(self._step.name)
+        self._step._counters = self._counters
+        self._step.setup()
 
-class StageFn(beam.DoFn):
-    """Base DoFn for a processing stage; subclasses set ``stage`` and implement ``apply``."""
-
-    stage = "stage"
-
-    def __init__(self):
-        self._processed = Metrics.counter(self.stage, "processed")
-        self._counters = OutcomeCounters(self.stage)
-
-    def apply(self, element):
-        raise NotImplementedError
+    def teardown(self):
+        self._step.teardown()
 
     def process(self, element):
-        try:
-            outcome = self.apply(element)
-        except Exception as exc:  # noqa: BLE001 - any failure of one record is its dead letter
-            record = _record_of(element)
-            LOG.warning("%s failed on %s: %r", self.stage,
-                        record.source_ref if record else "?", exc)
-            outcome = dead_letter(self.stage, "unexpected_error", exc,
-                                  record.source_ref if record else "unknown",
-                                  record.url if record else None,
-                                  record.body if record else None)
+        outcome = apply_step(self._step, element)
         self._processed.inc()
         yield route(outcome, self._counters)
 
 
-class StageTransform(beam.PTransform):
-    """A public stage transform: outputs ``main``, ``skipped`` and ``dead_letters``."""
+class ApplyStep(beam.PTransform):
+    """Run one :class:`Step` on every element: outputs ``main``, ``skipped``, ``dead_letters``."""
 
-    def make_fn(self) -> StageFn:
-        raise NotImplementedError
+    def __init__(self, step: Step):
+        super().__init__()
+        self._step = step
 
     def expand(self, pcoll):
-        return pcoll | "Apply" >> beam.ParDo(self.make_fn()).with_outputs(SKIPPED, DEAD,
-                                                                           main=MAIN)
+        return pcoll | "Apply" >> beam.ParDo(_ApplyStepFn(self._step)).with_outputs(
+            SKIPPED, DEAD, main=MAIN)
 
 
-__all__ = ["DEAD", "MAIN", "SKIPPED", "OutcomeCounters", "StageFn", "StageTransform", "route"]
+__all__ = [
+    "DEAD", "MAIN", "SKIPPED", "ApplyStep", "OutcomeCounters", "Step", "apply_step", "is_final",
+    "route", "run_steps", "source_of", "steps_ready",
+]

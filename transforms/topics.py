@@ -24,10 +24,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import apache_beam as beam
-from apache_beam.metrics import Metrics
-
 from newsflow.schemas import Article
+from newsflow.transforms.stage import ApplyStep, Step
 
 LOG = logging.getLogger(__name__)
 
@@ -342,55 +340,50 @@ def tag_article(tagger: TopicTagger, article: Article) -> Article:
                            topics=tuple(tagger.tag(article)), tagger_version=tagger.stamp)
 
 
-class _TagTopicsFn(beam.DoFn):
-    """Builds the tagger once per worker process (taxonomies and models are not pickled).
+class TagTopicsStep(Step):
+    """Article -> Article with ``topics``, ``tagger_version`` and normalized ``tags``.
 
-    A plugged-in model that fails on one article must not cost the article: it passes on
-    untagged (``topics`` null) and is counted under ``topics/failed``.
+    Builds the tagger once per worker process (taxonomies and models are not pickled). A
+    plugged-in model that fails on one article must not cost the article: it passes on
+    untagged (``topics`` null) and is counted under ``topics/failed``; ``topics/tagged`` and
+    ``topics/untagged`` count articles with and without a topic.
     """
 
-    def __init__(self, tagger_factory: Callable[[], TopicTagger]):
-        self._tagger_factory = tagger_factory
-        self._tagged = Metrics.counter("topics", "tagged")
-        self._untagged = Metrics.counter("topics", "untagged")
-        self._failed = Metrics.counter("topics", "failed")
-
-    def setup(self):
-        self._tagger = self._tagger_factory()
-
-    def process(self, article: Article):
-        try:
-            tagged = tag_article(self._tagger, article)
-        except Exception as error:  # noqa: BLE001 - a tagger bug must not drop the article
-            LOG.warning("topic tagger %s failed on %s: %r", self._tagger.stamp,
-                        article.source_ref, error)
-            self._failed.inc()
-            yield article.replace(tags=normalize_tags(article.tags))
-            return
-        (self._tagged if tagged.topics else self._untagged).inc()
-        yield tagged
-
-
-class TagTopics(beam.PTransform):
-    """PCollection[Article] -> PCollection[Article] with ``topics`` and ``tagger_version``.
-
-    Pass ``taxonomy_path`` to use the rule tagger with another taxonomy, or ``tagger_factory``
-    (a picklable zero-argument callable returning a :class:`TopicTagger`, e.g. a class or a
-    ``functools.partial``) to plug in your own model. Counters: ``topics/tagged`` (at least one
-    topic), ``topics/untagged`` (none) and ``topics/failed`` (the tagger raised; the article
-    passes on with null ``topics``).
-    """
+    name = "topics"
 
     def __init__(self, tagger_factory: Callable[[], TopicTagger] | None = None,
                  taxonomy_path: str | None = None):
-        super().__init__()
         if tagger_factory is not None and taxonomy_path is not None:
             raise ValueError("pass either tagger_factory or taxonomy_path, not both")
         self._tagger_factory = tagger_factory or _RuleTaggerFactory(
             taxonomy_path or DEFAULT_TAXONOMY)
 
-    def expand(self, articles):
-        return articles | "Tag" >> beam.ParDo(_TagTopicsFn(self._tagger_factory))
+    def setup(self):
+        self._tagger = self._tagger_factory()
+
+    def apply(self, article: Article) -> Article:
+        try:
+            tagged = tag_article(self._tagger, article)
+        except Exception as error:  # noqa: BLE001 - a tagger bug must not drop the article
+            LOG.warning("topic tagger %s failed on %s: %r", self._tagger.stamp,
+                        article.source_ref, error)
+            self.count("failed")
+            return article.replace(tags=normalize_tags(article.tags))
+        self.count("tagged" if tagged.topics else "untagged")
+        return tagged
+
+
+class TagTopics(ApplyStep):
+    """Article -> Article with ``topics`` and ``tagger_version`` (outputs as every step's).
+
+    Pass ``taxonomy_path`` to use the rule tagger with another taxonomy, or ``tagger_factory``
+    (a picklable zero-argument callable returning a :class:`TopicTagger`, e.g. a class or a
+    ``functools.partial``) to plug in your own model.
+    """
+
+    def __init__(self, tagger_factory: Callable[[], TopicTagger] | None = None,
+                 taxonomy_path: str | None = None):
+        super().__init__(TagTopicsStep(tagger_factory, taxonomy_path))
 
 
 @dataclass(frozen=True)
@@ -405,6 +398,7 @@ class _RuleTaggerFactory:
 
 __all__ = [
     "ANY_LANGUAGE", "DEFAULT_TAXONOMY", "RuleSettings", "RuleTopicTagger", "TagTopics",
-    "Taxonomy", "TopicTagger", "category_topics", "fold", "load_taxonomy", "normalize_tags",
-    "parse_taxonomy", "pick_topics", "score_article", "tag_article", "term_regex",
+    "TagTopicsStep", "Taxonomy", "TopicTagger", "category_topics", "fold", "load_taxonomy",
+    "normalize_tags", "parse_taxonomy", "pick_topics", "score_article", "tag_article",
+    "term_regex",
 ]
