@@ -50,7 +50,7 @@ def make_pages(n_docs: int, seed: int, boilerplate_kb: float,
     import dataclasses
     from datetime import timedelta
 
-    from newsflow.pipelines.sample_corpus import crawl_time, generate_articles, render_html
+    from newsflow.pipelines.demo.sample_corpus import crawl_time, generate_articles, render_html
 
     rng = random.Random(f"bench-backfill:{seed}")
     crawl_end = datetime(2025, 6, 1, tzinfo=UTC)
@@ -66,7 +66,7 @@ def make_pages(n_docs: int, seed: int, boilerplate_kb: float,
 
 def write_warcs(pages, directory: Path, n_files: int) -> list[Path]:
     """Deal the pages round-robin into ``n_files`` gzipped WARC files."""
-    from newsflow.pipelines.sample_corpus import write_warc
+    from newsflow.pipelines.demo.sample_corpus import write_warc
 
     n_files = max(1, min(n_files, len(pages)))
     paths = [directory / f"bench-{i:05d}.warc.gz" for i in range(n_files)]

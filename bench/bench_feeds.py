@@ -120,7 +120,7 @@ class FeedSite:
     """``/feeds/<i>.xml``, ``/a/<i>/<n>.html`` (rendered sample articles) and ``/robots.txt``."""
 
     def __init__(self, n_feeds: int, n_pages: int, seed: int):
-        from newsflow.pipelines.sample_corpus import generate_articles, render_html
+        from newsflow.pipelines.demo.sample_corpus import generate_articles, render_html
 
         self.articles = list(generate_articles(n_pages, seed=seed))
         self.pages = [render_html(a).encode("utf-8") for a in self.articles]

@@ -84,9 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     if command == "feeds":
         return feeds_command(rest)
     if command == "demo":
-        from newsflow.pipelines import demo
+        from newsflow.pipelines.demo.command import run as run_demo
 
-        return demo.run(rest)
+        return run_demo(rest)
     if command in ("partitions", "compact"):
         return catalog_command(command, rest)
     print(f"newsflow: unknown command {command!r}\n\n{USAGE}", file=sys.stderr)

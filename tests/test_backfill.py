@@ -160,7 +160,7 @@ def test_cli_backfill_runs_and_fails_on_dead_letter_ratio(seeds_dir, tmp_path, c
 
 @pytest.mark.parametrize("drop", [False, True])
 def test_syndicated_copies_are_clustered_not_lost(tmp_path, drop):
-    from newsflow.pipelines.sample_corpus import write_corpus
+    from newsflow.pipelines.demo.sample_corpus import write_corpus
 
     info = write_corpus(tmp_path / "in", n_articles=24, seed=0)
     output = tmp_path / "out"

@@ -370,7 +370,8 @@ def test_dockerfile_roles():
     launcher = re.search(r"^ENV FLEX_TEMPLATE_PYTHON_PY_FILE=/template/(\S+)$", text, re.M)
     assert launcher and (REPO / launcher.group(1)).is_file()
     assert "COPY --from=launcher /opt/google/dataflow/python_template_launcher" in text
-    assert "pip install --no-cache-dir ." in text
+    assert "pip install --no-cache-dir -c deploy/constraints.txt ." in text
+    assert "COPY deploy/constraints.txt ./deploy/constraints.txt" in text
     assert text.rstrip().splitlines()[-1] == 'ENTRYPOINT ["/opt/apache/beam/boot"]'
 
 

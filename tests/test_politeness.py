@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import threading
-from urllib.robotparser import RobotFileParser
 
 import pytest
 
@@ -13,6 +12,7 @@ from newsflow.transforms.politeness import (
     HostThrottle,
     RobotsCache,
     RobotsPolicy,
+    RobotsRules,
     host_key,
     parse_robots,
     robots_url,
@@ -68,15 +68,6 @@ def server():
 @pytest.fixture
 def clock():
     return FakeClock()
-
-
-@pytest.fixture(autouse=True)
-def _robotparser_never_fetches(monkeypatch):
-    """The standard parser's own fetching would bypass the guarded client."""
-    def refuse(self):
-        raise AssertionError("urllib.robotparser tried to fetch robots.txt itself")
-
-    monkeypatch.setattr(RobotFileParser, "read", refuse)
 
 
 # --------------------------------------------------------------------------- HostThrottle
@@ -316,5 +307,31 @@ def test_robots_url_and_parse():
         "https://news.example:8443/robots.txt"
     assert robots_url("ftp://x/") is None
     parser = parse_robots(b"\xef\xbb\xbfUser-agent: *\nDisallow: /x\n\xff\n")
-    assert not parser.can_fetch("newsflow", "http://a/x/1")
-    assert parser.can_fetch("newsflow", "http://a/y")
+    assert not parser.can_fetch("http://a/x/1", "newsflow")
+    assert parser.can_fetch("http://a/y", "newsflow")
+
+
+#: Rules that ``urllib.robotparser`` got wrong (it allowed all four disallowed URLs below):
+#: wildcards and end anchors in paths, and the longest match winning over file order.
+MODERN_ROBOTS = b"""\
+User-agent: *
+Allow: /
+Disallow: /*.pdf$
+Disallow: /search*
+Disallow: /archive/
+Allow: /archive/public/
+"""
+
+
+@pytest.mark.parametrize("path, allowed", [
+    ("/files/report.pdf", False),         # /*.pdf$
+    ("/search?q=kim", False),             # /search*
+    ("/search/advanced", False),          # /search*
+    ("/archive/2023/story.html", False),  # Disallow /archive/ is longer than Allow /
+    ("/files/report.pdf?download=1", True),   # $ anchors the end: the query follows
+    ("/archive/public/story.html", True),     # the longer Allow wins
+    ("/news/story.html", True),
+])
+def test_robots_wildcards_anchors_and_longest_match(path, allowed):
+    rules = RobotsRules("rules", expires=0.0, parser=parse_robots(MODERN_ROBOTS))
+    assert rules.allowed(f"https://news.example{path}", LOCAL.user_agent) is allowed

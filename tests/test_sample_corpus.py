@@ -8,7 +8,7 @@ from datetime import UTC
 
 import pytest
 
-from newsflow.pipelines.sample_corpus import (
+from newsflow.pipelines.demo.sample_corpus import (
     article_text,
     generate_articles,
     render_html,
@@ -178,8 +178,38 @@ def test_corpus_bytes_are_reproducible(tmp_path):
     assert digest(tmp_path / "a") == digest(tmp_path / "b")
 
 
+#: sha256 over the names and (gunzipped) bytes of ``write_corpus(n_articles=12, seed=0,
+#: boilerplate_kb=8)``, measured before the language data moved from Python dicts to
+#: ``data/*.json``. A deliberate change to the templates or the generator updates it.
+CORPUS_DIGEST = "464e420c49c86d8ce72ea14106bd1df3f728cddc530021f05288f1037c07bceb"
+
+
+def test_corpus_bytes_are_pinned(tmp_path):
+    import gzip
+
+    info = write_corpus(tmp_path, n_articles=12, seed=0, boilerplate_kb=8)
+    digest = hashlib.sha256()
+    for name in info.files:
+        data = (tmp_path / name).read_bytes()
+        digest.update(name.encode() + b"\0" + (gzip.decompress(data) if name.endswith(".gz")
+                                                 else data))
+    assert digest.hexdigest() == CORPUS_DIGEST
+
+
+def test_language_data_is_package_data():
+    from importlib import resources
+
+    from newsflow.pipelines.demo.sample_corpus import LANGUAGE_DATA, LANGUAGES
+
+    data_dir = resources.files("newsflow.pipelines.demo") / "data"
+    assert {p.name for p in data_dir.iterdir() if p.name.endswith(".json")} == {
+        f"{language}.json" for language in LANGUAGES} | {"outlets.json"}
+    for data in LANGUAGE_DATA.values():
+        assert isinstance(data["places"][0], tuple) and data["syndication_edits"]
+
+
 def test_non_article_pages_and_cli(tmp_path, capsys):
-    from newsflow.pipelines.sample_corpus import main
+    from newsflow.pipelines.demo.sample_corpus import main
 
     kinds = {p.kind for p in render_non_articles(0)}
     assert kinds == {"index_page", "consent_wall", "video_page", "near_empty"}

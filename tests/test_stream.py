@@ -15,7 +15,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms.window import TimestampedValue
 
 from newsflow.pipelines import backfill, stream
-from newsflow.pipelines.sample_corpus import generate_articles, render_html
+from newsflow.pipelines.demo.sample_corpus import generate_articles, render_html
 from newsflow.schemas.feeds import FeedSpec
 from newsflow.transforms.feeds import SeenEntries, initial_poll_state
 from newsflow.transforms.fetch import FetchSettings

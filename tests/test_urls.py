@@ -72,6 +72,9 @@ def test_canonical_entry_url_folds_amp_and_mobile(url, expected):
     ("https://m.co.uk/x", "https://m.co.uk/x"),  # co.uk is not a site
     ("https://amp.com.au/x", "https://amp.com.au/x"),
     ("https://m.blogspot.com/x", "https://m.blogspot.com/x"),  # shared hosting suffix
+    # Public suffixes a heuristic misses: the Public Suffix List knows them.
+    ("https://m.uk.com/x", "https://m.uk.com/x"),
+    ("https://m.s3.amazonaws.com/x", "https://m.s3.amazonaws.com/x"),
     ("https://m.com/x", "https://m.com/x"),  # "com" alone is not a site
     ("https://mobile.example.com/x", "https://mobile.example.com/x"),  # not a safe prefix
     ("https://en.m.wikipedia.org/wiki/X", "https://en.m.wikipedia.org/wiki/X"),
@@ -97,3 +100,5 @@ def test_is_registrable_host():
     assert not is_registrable_host("com")
     assert not is_registrable_host("github.io")
     assert not is_registrable_host("10.0.0.1")
+    assert not is_registrable_host("uk.com") and is_registrable_host("shop.uk.com")
+    assert is_registrable_host("example-news.test")  # unknown TLDs: the default rule

@@ -1,10 +1,11 @@
 """Being a good citizen on other people's servers: per-host pacing and robots.txt.
 
 ``HostThrottle`` spaces requests to one host and caps how many run at once. ``RobotsCache``
-fetches robots.txt through ``newsflow.transforms.http.fetch`` (the guarded client: never
-``urllib.robotparser``'s own unguarded fetching), parses it with the standard library and answers
-``allowed(url)``. Status handling follows RFC 9309: 4xx means no rules, 5xx or an unreachable
-server means "disallow everything for now".
+fetches robots.txt through ``newsflow.transforms.http.fetch`` (the guarded client), parses it
+with ``protego`` and answers ``allowed(url)``. Protego follows RFC 9309 where the standard
+library's ``urllib.robotparser`` does not: ``*`` and ``$`` in paths (``/*.pdf$``, ``/search*``)
+and the longest matching rule winning over file order. Status handling follows RFC 9309 too:
+4xx means no rules, 5xx or an unreachable server means "disallow everything for now".
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import urlsplit
-from urllib.robotparser import RobotFileParser
+
+from protego import Protego
 
 from newsflow.transforms.http import FetchError, FetchPolicy, Resolver, fetch
 
@@ -137,7 +139,7 @@ class RobotsRules:
 
     verdict: str
     expires: float
-    parser: RobotFileParser | None = None
+    parser: Protego | None = None
     why: str = ""  # status or fetch error, for logs
 
     def allowed(self, url: str, user_agent: str) -> bool:
@@ -145,7 +147,7 @@ class RobotsRules:
             return True
         if self.verdict == "disallow_all" or self.parser is None:
             return False
-        return self.parser.can_fetch(user_agent, url)
+        return self.parser.can_fetch(url, user_agent)
 
     def crawl_delay(self, user_agent: str) -> float | None:
         if self.parser is None:
@@ -165,11 +167,9 @@ def robots_url(url: str) -> str | None:
         return None
 
 
-def parse_robots(body: bytes) -> RobotFileParser:
-    """A parser loaded from robots.txt bytes (UTF-8, undecodable bytes replaced, BOM dropped)."""
-    parser = RobotFileParser()
-    parser.parse(body.decode("utf-8", errors="replace").lstrip("\ufeff").splitlines())
-    return parser
+def parse_robots(body: bytes) -> Protego:
+    """Rules parsed from robots.txt bytes (UTF-8, undecodable bytes replaced, BOM dropped)."""
+    return Protego.parse(body.decode("utf-8", errors="replace").lstrip("\ufeff"))
 
 
 def rules_from_status(status: int, body: bytes, now: float, policy: RobotsPolicy) -> RobotsRules:

@@ -12,6 +12,7 @@ Two levels:
 
 from __future__ import annotations
 
+import functools
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -43,19 +44,6 @@ _AMP_VALUES = re.compile(r"^(|1|true|yes|amp)$", re.IGNORECASE)
 
 #: Host prefixes that name the mobile/AMP edition of the same site.
 _VARIANT_HOST_PREFIXES = ("amp.", "m.")
-#: Second-level labels under which ccTLDs register names (``co.uk``, ``com.au``): stripping a
-#: prefix must never leave one of these as a "site".
-_CC_SECOND_LEVEL = frozenset(
-    "ac co com edu gob go gov govt gv ltd mil ne net nic or org plc sch nhs police ind info "
-    "biz gen firm web nom id in res".split())
-#: Shared hosting suffixes (Public Suffix List, private section) where each subdomain is a
-#: different site: ``m.blogspot.com`` must not become ``blogspot.com``.
-_SHARED_HOST_SUFFIXES = frozenset((
-    "blogspot.com", "github.io", "gitlab.io", "wordpress.com", "tumblr.com", "substack.com",
-    "appspot.com", "herokuapp.com", "netlify.app", "vercel.app", "pages.dev", "web.app",
-    "firebaseapp.com", "cloudfront.net", "azurewebsites.net", "wixsite.com", "weebly.com",
-    "ghost.io", "medium.com", "livejournal.com", "typepad.com", "squarespace.com",
-))
 _AMP_CACHE_HOSTS = re.compile(r"(^|\.)cdn\.ampproject\.org$|(^|\.)ampproject\.net$")
 _HOSTNAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
 
@@ -100,21 +88,24 @@ def domain_of(url: str | None) -> str | None:
 
 
 def is_registrable_host(host: str) -> bool:
-    """Whether ``host`` can be a site of its own rather than a public suffix.
+    """Whether ``host`` is a site of its own (a registrable domain or below one), not a public
+    suffix such as ``co.uk`` or a shared hosting suffix such as ``blogspot.com``.
 
-    A heuristic stand-in for the Public Suffix List (not installed): at least two labels, not a
-    ccTLD second level such as ``co.uk``, not a shared hosting suffix such as ``blogspot.com``.
-    It only has to be right for the last step of stripping one prefix label.
+    Uses the Public Suffix List snapshot bundled with ``publicsuffixlist`` (ICANN and private
+    sections; nothing is downloaded). Names under TLDs the list does not know (``.test``,
+    ``.example``) follow its default rule: the last label is the suffix.
     """
     host = host.lower().rstrip(".")
     if not _HOSTNAME.match(host) or host.replace(".", "").isdigit():
         return False
-    labels = host.split(".")
-    if len(labels) < 2 or labels[-1].isdigit():
-        return False
-    if len(labels) == 2 and len(labels[1]) == 2 and labels[0] in _CC_SECOND_LEVEL:
-        return False
-    return host not in _SHARED_HOST_SUFFIXES
+    return _public_suffix_list().privatesuffix(host) is not None
+
+
+@functools.cache
+def _public_suffix_list():
+    from publicsuffixlist import PublicSuffixList
+
+    return PublicSuffixList()
 
 
 def unwrap_amp_cache(url: str) -> str:

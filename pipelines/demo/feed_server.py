@@ -1,6 +1,6 @@
 """A local feed server for the demo: realistic feeds on 127.0.0.1 that change over time.
 
-It serves, from generated sample articles (``newsflow.pipelines.sample_corpus``):
+It serves, from generated sample articles (``newsflow.pipelines.demo.sample_corpus``):
 
 - ``/feeds/world.xml`` (RSS, ETag + Last-Modified): a new item every ``step_s`` seconds, the
   last items re-published on every poll; one item links to a 6 MB page, one to a 404 and one
@@ -24,7 +24,7 @@ from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from xml.sax.saxutils import escape
 
-from newsflow.pipelines.sample_corpus import generate_articles, render_html, syndicate
+from newsflow.pipelines.demo.sample_corpus import generate_articles, render_html, syndicate
 
 HUGE_PAGE_BYTES = 6 * 1024 * 1024
 ROBOTS = b"User-agent: *\nDisallow: /private/\n"

@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 from newsflow.pipelines import backfill, stream
-from newsflow.pipelines.demo_feeds import DemoFeeds
-from newsflow.pipelines.sample_corpus import write_corpus
+from newsflow.pipelines.demo.feed_server import DemoFeeds
+from newsflow.pipelines.demo.sample_corpus import write_corpus
 
 
 def run_backfill_demo(root: Path, articles: int) -> int:
