@@ -344,7 +344,7 @@ def poll_kind(before, outputs) -> tuple[str, list]:
 
 
 def poll_track(track: Track, fetcher, deadline: float):
-    from newsflow.transforms.polling import poll_once
+    from newsflow.transforms.feeds.poll import poll_once
 
     if time.monotonic() > deadline:
         return None
@@ -365,7 +365,7 @@ def new_tracks(base_url: str, n_feeds: int) -> list[Track]:
 def warm_up_polling() -> None:
     """Imports (Beam comes with ``polling``) and feedparser's first parse: untimed."""
     from newsflow.transforms.feeds import parse_feed
-    from newsflow.transforms.polling import poll_once  # noqa: F401
+    from newsflow.transforms.feeds.poll import poll_once  # noqa: F401
 
     body = rss_document("warm-up", f"http://{HOST}/", [rss_item(
         "Warm-up", f"http://{HOST}/a.html", "warm-up", False, SIM_START, "Nothing.")])
@@ -569,8 +569,8 @@ def bench_rss_parse(body, headers, feed_url, *, now=None, base_url=None, **_igno
 
 @contextlib.contextmanager
 def fast_feed_parser():
-    """Swap ``parse_feed`` inside ``newsflow.transforms.polling`` (what ``poll_once`` calls)."""
-    import newsflow.transforms.polling as polling
+    """Swap ``parse_feed`` inside ``newsflow.transforms.feeds.poll`` (what ``poll_once`` calls)."""
+    import newsflow.transforms.feeds.poll as polling
 
     original = polling.parse_feed
     polling.parse_feed = bench_rss_parse
@@ -629,7 +629,7 @@ def simulate_one(polls: int, window: int, checkpoints=(), on_checkpoint=None,
     first held ``max_keys`` keys, and the polls done."""
     from newsflow.schemas.feeds import FeedSpec
     from newsflow.transforms.feeds import SeenEntries, initial_poll_state
-    from newsflow.transforms.polling import poll_once
+    from newsflow.transforms.feeds.poll import poll_once
     from newsflow.transforms.stage import MAIN
 
     spec = FeedSpec(url="http://127.0.0.1:9/feeds/long.xml")
@@ -669,7 +669,7 @@ def check_fast_parser(polls: int) -> str:
 
 
 def long_run_part(args) -> None:
-    from newsflow.transforms.feeds import DEFAULT_SEEN_MAX_KEYS, DEFAULT_SEEN_TTL_S
+    from newsflow.transforms.feeds.seen import DEFAULT_SEEN_MAX_KEYS, DEFAULT_SEEN_TTL_S
 
     started = time.perf_counter()
     check = check_fast_parser(args.check_polls)
@@ -714,8 +714,9 @@ def long_run_part(args) -> None:
 
 def many_feeds_part(args) -> None:
     from newsflow.schemas.feeds import FeedSpec
-    from newsflow.transforms.feeds import DEFAULT_SEEN_MAX_KEYS, SeenEntries, initial_poll_state
-    from newsflow.transforms.polling import poll_once
+    from newsflow.transforms.feeds import SeenEntries, initial_poll_state
+    from newsflow.transforms.feeds.poll import poll_once
+    from newsflow.transforms.feeds.seen import DEFAULT_SEEN_MAX_KEYS
 
     rng = random.Random(f"bench-feeds-many:{args.seed}")
     feeds = []

@@ -54,7 +54,7 @@ def catalog_command(command: str, argv: list[str]) -> int:
 def feeds_command(argv: list[str]) -> int:
     import argparse
 
-    from newsflow.transforms.polling import format_feed_status, read_feed_status
+    from newsflow.transforms.feeds.status import format_feed_status, read_feed_status
 
     parser = argparse.ArgumentParser(prog="newsflow feeds", allow_abbrev=False,
                                      description="Feed health written by the stream pipeline.")

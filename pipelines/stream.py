@@ -13,7 +13,6 @@ WARC of every HTTP exchange.
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import threading
@@ -22,7 +21,6 @@ from datetime import UTC, datetime
 
 import apache_beam as beam
 from apache_beam.coders import FastPrimitivesCoder
-from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.transforms.window import FixedWindows
 
@@ -42,16 +40,14 @@ from newsflow.transforms.accounting import (
 )
 from newsflow.transforms.exchanges import ArchiveExchanges
 from newsflow.transforms.extract import ExtractSettings
-from newsflow.transforms.fetch import EXCHANGES, FetchArticles, FetchSettings
-from newsflow.transforms.http import FetchPolicy
-from newsflow.transforms.polling import (
-    STATUS,
-    PollFeeds,
+from newsflow.transforms.feeds.poll import STATUS, PollFeeds, feed_specs
+from newsflow.transforms.feeds.status import (
     WriteFeedStatus,
-    feed_specs,
     format_feed_status,
     read_feed_status,
 )
+from newsflow.transforms.fetch import EXCHANGES, FetchArticles, FetchSettings
+from newsflow.transforms.http import FetchPolicy
 from newsflow.transforms.process import ARTICLES, ProcessArticles, ProcessSettings
 from newsflow.transforms.sinks import (
     RUNS_DIR,
@@ -59,6 +55,7 @@ from newsflow.transforms.sinks import (
     WriteDeadLetters,
     check_commit_id,
     join,
+    read_json_files,
 )
 from newsflow.transforms.stage import DEAD, MAIN, SKIPPED
 
@@ -233,11 +230,7 @@ def local_ticks(p: beam.Pipeline, endpoint: str):
 
 
 def run_summaries(output: str, run_id: str) -> list[dict]:
-    pattern = join(output, RUNS_DIR, f"{run_id}-w*.json")
-    documents = []
-    for metadata in FileSystems.match([pattern])[0].metadata_list:
-        with FileSystems.open(metadata.path) as handle:
-            documents.append(json.loads(handle.read()))
+    documents = read_json_files(join(output, RUNS_DIR, f"{run_id}-w*.json"))
     return sorted(documents, key=lambda d: d["commit_id"])
 
 

@@ -15,8 +15,6 @@ import pytest
 
 from newsflow.schemas.feeds import FeedEntry, FeedSpec, PollOutcome, PollState
 from newsflow.transforms.feeds import (
-    MAX_FAILURE_BACKOFF_S,
-    MAX_RETRY_AFTER_S,
     FeedListError,
     SeenEntries,
     apply_poll_outcome,
@@ -32,11 +30,12 @@ from newsflow.transforms.feeds import (
     jittered,
     load_feed_list,
     parse_feed,
-    parse_retry_after,
     plan_request,
     poll_outcome,
     url_jitter,
 )
+from newsflow.transforms.feeds.schedule import MAX_FAILURE_BACKOFF_S, MAX_RETRY_AFTER_S
+from newsflow.transforms.http import parse_retry_after
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 FEED_URL = "https://example.com/feeds/main.xml"

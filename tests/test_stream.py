@@ -18,15 +18,19 @@ from newsflow.pipelines import backfill, stream
 from newsflow.pipelines.demo.sample_corpus import generate_articles, render_html
 from newsflow.schemas.feeds import FeedSpec
 from newsflow.transforms.feeds import SeenEntries, initial_poll_state
+from newsflow.transforms.feeds.poll import PollFeeds, poll_once
 from newsflow.transforms.fetch import FetchSettings
 from newsflow.transforms.http import FetchError, FetchPolicy, FetchResult
-from newsflow.transforms.polling import PollFeeds, poll_once
 from newsflow.transforms.stage import DEAD, MAIN, SKIPPED
 from tests.conftest import BEAM_TEST_ARGS
 from tests.httpserver import LoopbackServer, error, static
 
 ARTICLES = generate_articles(4, seed=3, languages=("en",))
 HTML = {f"/a/{i}.html": render_html(a, boilerplate_kb=5) for i, a in enumerate(ARTICLES)}
+
+RSS_ONE_ITEM = (b"<?xml version='1.0'?><rss version='2.0'><channel><title>S</title>"
+                b"<item><title>Final</title><link>https://feeds.test/a</link><guid>a</guid>"
+                b"</item></channel></rss>")
 
 
 def rss(server: LoopbackServer, paths: list[str], build: int = 0) -> bytes:
@@ -197,6 +201,29 @@ def test_poll_once_outcomes_are_pure():
     _, _, outputs = poll_once(spec, new_state, SeenEntries(), now + timedelta(hours=1),
                               not_modified, None)
     assert [tag for tag, _ in outputs] == ["exchanges"]
+
+
+@pytest.mark.parametrize("status, body, new_entries, failures", [
+    (203, RSS_ONE_ITEM, 1, 0),  # non-authoritative content is content
+    (204, b"", 0, 0),  # nothing new, not a failure
+    (410, b"gone", 0, 1),
+])
+def test_poller_and_scheduler_agree_on_what_a_status_means(status, body, new_entries,
+                                                           failures):
+    spec = FeedSpec(url="https://feeds.test/rss", headers=(("X-Api-Key", "k"),))
+    now = datetime(2024, 1, 1, tzinfo=UTC)
+    sent = []
+
+    def answer(url, headers):
+        sent.append(headers)
+        return FetchResult(url=url, status=status, headers={}, body=body)
+
+    state, _, outputs = poll_once(spec, initial_poll_state(spec, now), SeenEntries(), now,
+                                  answer, None)
+    assert sum(tag == MAIN for tag, _ in outputs) == new_entries
+    assert sum(tag == DEAD for tag, _ in outputs) == failures
+    assert state.consecutive_failures == failures
+    assert sent == [{"X-Api-Key": "k"}]  # the feed's headers, once
 
 
 def test_feed_list_errors_fail_before_the_job_starts(tmp_path):

@@ -137,6 +137,15 @@ def write_json_atomic(final_path: str, payload) -> int:
     return write_bytes_atomic(final_path, data, "application/json")
 
 
+def read_json_files(pattern: str) -> list:
+    """The parsed JSON documents of every file ``pattern`` matches (local or ``gs://``)."""
+    documents = []
+    for metadata in FileSystems.match([pattern])[0].metadata_list:
+        with FileSystems.open(metadata.path) as handle:
+            documents.append(json.loads(handle.read()))
+    return documents
+
+
 def manifest_path(articles_dir: str, commit_id: str) -> str:
     return join(articles_dir, COMMITS_DIR, f"{check_commit_id(commit_id)}.json")
 
@@ -150,11 +159,7 @@ def write_manifest(articles_dir: str, manifest: dict) -> str:
 
 def read_manifests(articles_dir: str) -> list[dict]:
     """All commit manifests, oldest first (``written_at``, then ``commit_id``)."""
-    pattern = join(articles_dir, COMMITS_DIR, "*.json")
-    manifests = []
-    for metadata in FileSystems.match([pattern])[0].metadata_list:
-        with FileSystems.open(metadata.path) as handle:
-            manifests.append(json.loads(handle.read()))
+    manifests = read_json_files(join(articles_dir, COMMITS_DIR, "*.json"))
     return sorted(manifests, key=lambda m: (m["written_at"], m["commit_id"]))
 
 

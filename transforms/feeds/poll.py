@@ -5,7 +5,7 @@ A source of ticks (``PeriodicImpulse`` on Dataflow, a live ``TestStream`` locall
 DoFn keeps that feed's :class:`PollState` (validators, adaptive interval, failures) and its
 bounded, expiring :class:`SeenEntries`. A feed is fetched only when its own schedule says it is
 due, so ticks only need to be frequent enough for the shortest interval. All decisions are the
-pure functions of ``newsflow.transforms.feeds``; this module only wires them to state and HTTP.
+pure functions of the sibling modules; this module only wires them to state and HTTP.
 
 State must live in the global window: windowing for the sinks happens after polling.
 """
@@ -22,22 +22,23 @@ from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 
 from newsflow.schemas import Skip, dead_letter
 from newsflow.schemas.feeds import FeedSpec
-from newsflow.transforms.feeds import (
-    SeenEntries,
+from newsflow.transforms.feeds.lists import load_feed_list
+from newsflow.transforms.feeds.parse import parse_feed
+from newsflow.transforms.feeds.schedule import (
+    CONTENT,
+    UNCHANGED,
     apply_poll_outcome,
-    feed_status,
-    filter_and_remember,
     initial_poll_state,
     is_due,
     is_unchanged,
-    load_feed_list,
-    parse_feed,
     plan_request,
     poll_outcome,
+    poll_status_kind,
 )
+from newsflow.transforms.feeds.seen import SeenEntries, filter_and_remember
+from newsflow.transforms.feeds.status import feed_status
 from newsflow.transforms.fetch import EXCHANGES, FetchSettings, ThrottledFetcher, exchange_of
 from newsflow.transforms.http import FetchError
-from newsflow.transforms.sinks import WriteWindowFile, join
 from newsflow.transforms.stage import DEAD, MAIN, SKIPPED, OutcomeCounters, route
 
 STATUS = "status"
@@ -82,14 +83,15 @@ def poll_once(spec: FeedSpec, state, seen: SeenEntries, now: datetime, fetcher,
     """One poll of one feed. Returns ``(state, seen, outputs)``; outputs are ``(tag, value)``."""
     outputs = []
     try:
-        result = fetcher(spec.url, {**dict(spec.headers), **plan_request(state, spec)})
+        result = fetcher(spec.url, plan_request(state, spec))
     except FetchError as error:
         outputs.append((DEAD, dead_letter("feed", error.reason, error, spec.url, spec.url)))
         outcome = poll_outcome(None, error=error.reason)
         return apply_poll_outcome(state, spec, outcome, now), seen, outputs
     outputs.append((EXCHANGES, exchange_of(result, None)))
     new, error = [], None
-    if result.status == 200 and not is_unchanged(state, result.body):
+    kind = poll_status_kind(result.status)
+    if kind == CONTENT and not is_unchanged(state, result.body):
         parsed = parse_feed(result.body, result.headers, spec.url, now=now, base_url=result.url)
         new, skipped, seen = filter_and_remember(parsed.entries, seen, now, max_entry_age)
         error = parsed.error
@@ -99,7 +101,7 @@ def poll_once(spec: FeedSpec, state, seen: SeenEntries, now: datetime, fetcher,
         outputs.extend((SKIPPED, Skip("feed", reason, f"{spec.url}#{entry.entry_key}",
                                       entry.raw_link)) for entry, reason in skipped)
         outputs.extend((MAIN, with_topic_hints(entry, spec)) for entry in new)
-    elif result.status in (200, 304):
+    elif kind in (CONTENT, UNCHANGED):  # the same entries as last time: keep them known
         seen = seen.refresh_latest(now)
     else:
         error = f"http_{result.status}"
@@ -175,72 +177,3 @@ class PollFeeds(beam.PTransform):
                 | "PollFeed" >> beam.ParDo(
                     _PollFeedFn(self._settings, self._max_entry_age_s))
                 .with_outputs(SKIPPED, DEAD, STATUS, EXCHANGES, main=MAIN))
-
-
-FEEDS_DIR = "feeds"
-
-
-def status_to_json(status) -> dict:
-    return {k: (v.isoformat() if isinstance(v, datetime) else v)
-            for k, v in dataclasses.asdict(status).items()}
-
-
-def latest_per_feed(rows) -> list[dict]:
-    """The newest row (by ``last_poll_at``) of every feed, sorted by feed URL."""
-    latest: dict[str, dict] = {}
-    for row in rows:
-        previous = latest.get(row["feed_url"])
-        if previous is None or (row["last_poll_at"] or "") >= (previous["last_poll_at"] or ""):
-            latest[row["feed_url"]] = row
-    return sorted(latest.values(), key=lambda r: r["feed_url"])
-
-
-def status_snapshot(statuses) -> bytes:
-    """One window's feed statuses as the JSON snapshot ``newsflow feeds status`` reads."""
-    import json
-
-    rows = latest_per_feed(status_to_json(status) for status in statuses)
-    return json.dumps(rows, indent=2, sort_keys=True).encode()
-
-
-class WriteFeedStatus(beam.PTransform):
-    """Per window, the latest FeedStatus of every feed polled, as ``OUTPUT/feeds/status-*.json``."""
-
-    def __init__(self, output: str, commit_id: str):
-        super().__init__()
-        self._write = WriteWindowFile(join(output, FEEDS_DIR), commit_id,
-                                      "status-{commit_id}.json", status_snapshot,
-                                      "application/json")
-
-    def expand(self, statuses):
-        return statuses | "WriteSnapshot" >> self._write
-
-
-def read_feed_status(output: str) -> list[dict]:
-    """The newest status of every feed across all snapshots under ``OUTPUT/feeds/``."""
-    import json
-
-    from apache_beam.io.filesystems import FileSystems
-
-    rows = []
-    pattern = join(output, FEEDS_DIR, "status-*.json")
-    for metadata in FileSystems.match([pattern])[0].metadata_list:
-        with FileSystems.open(metadata.path) as handle:
-            rows.extend(json.loads(handle.read()))
-    return latest_per_feed(rows)
-
-
-def format_feed_status(rows: list[dict]) -> str:
-    if not rows:
-        return "no feed status yet (has the stream run and closed a window?)"
-    header = f"{'health':<12} {'status':>6} {'fails':>5} {'interval':>9} {'seen':>6}  " \
-             f"{'last poll (UTC)':<20} feed"
-    lines = [header]
-    for row in rows:
-        interval = f"{row['interval_s']:.0f}s" if row.get("interval_s") else "-"
-        last_poll = (row.get("last_poll_at") or "-")[:19]
-        lines.append(f"{row['health']:<12} {row['last_status'] or '-':>6} "
-                     f"{row['consecutive_failures']:>5} {interval:>9} "
-                     f"{row['entries_seen_total']:>6}  {last_poll:<20} {row['feed_url']}"
-                     + (f"  ({row['last_error']})" if row.get("last_error") else ""))
-    return "\n".join(lines)

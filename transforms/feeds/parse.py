@@ -1,0 +1,330 @@
+"""One feed response → :class:`ParsedFeed`: entries with absolute links, dates, tags, keys.
+
+feedparser only ever sees bytes and response headers; size, entity declarations and encodings
+are checked first, and nothing here raises: failures come back as ``ParsedFeed.error``.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import io
+import re
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+from urllib.parse import urljoin, urlsplit
+
+from newsflow.schemas.feeds import (
+    FeedEntry,
+    ParsedFeed,
+)
+from newsflow.transforms.charset import declared_charset, detect_charset, header_charset
+from newsflow.transforms.feeds.schedule import as_utc
+from newsflow.transforms.urls import canonical_entry_url
+
+DEFAULT_MAX_FEED_BYTES = 10 * 1024 * 1024
+DEFAULT_MAX_ENTRIES = 500
+#: Dates before this are parser accidents or placeholders (1970-01-01, 0001-01-01).
+MIN_FEED_DATE = datetime(1990, 1, 1, tzinfo=UTC)
+#: How far ahead of ``now`` a date may be (time-zone mistakes) before it is deemed absurd.
+MAX_FUTURE_SKEW = timedelta(days=2)
+MAX_TITLE_CHARS = 1000
+MAX_SUMMARY_CHARS = 5000
+MAX_TAGS = 50
+MAX_KEY_CHARS = 2048
+
+_DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
+_ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
+_EBCDIC_XML = b"\x4c\x6f\xa7\x94"
+#: RSS <author> is "email (Name)": keep the name.
+_RSS_AUTHOR = re.compile(r"^[^\s@()]+@[^\s@()]+\s*\((.+)\)$")
+_BLOCK_TAGS = frozenset("p br div li ul ol h1 h2 h3 h4 h5 h6 tr td th blockquote pre hr "
+                        "section article header footer table dd dt".split())
+
+
+def parse_feed(body: bytes, headers: Mapping[str, str] | None, feed_url: str, *,
+               max_entries: int = DEFAULT_MAX_ENTRIES, max_bytes: int = DEFAULT_MAX_FEED_BYTES,
+               now: datetime | None = None, base_url: str | None = None) -> ParsedFeed:
+    """Entries of one feed response; never raises, failures come back as ``error``.
+
+    ``headers`` are the HTTP response headers (any case). feedparser only ever sees the bytes
+    (wrapped in a stream, so it cannot mistake them for a URL or a path) and the headers, with
+    ``Content-Location`` made absolute against ``base_url`` (the URL after redirects, e.g.
+    ``FetchResult.url``; default ``feed_url``) so relative links resolve. Checks
+    before feedparser: size (``too_large``) and entity declarations (``unsafe_xml``: billion
+    laughs, external entities). A malformed ("bozo") feed still yields what parsed. ``now``
+    enables the far-future date check; without it only pre-1990 dates are dropped.
+    """
+    if not isinstance(body, bytes | bytearray):
+        return _failed("parse_error", f"body must be bytes, got {type(body).__name__}")
+    body = bytes(body)
+    if len(body) > max_bytes:
+        return _failed("too_large", f"{len(body)} bytes is over the {max_bytes}-byte limit")
+    if not body.strip():
+        return _failed("not_a_feed", "empty body")
+    try:
+        return _parse_checked(body, headers, feed_url, base_url or feed_url, max_entries, now)
+    except Exception as error:  # feedparser has crashed on odd input before: never raise
+        return _failed("parse_error", f"{type(error).__name__}: {error}"[:500])
+
+
+def _parse_checked(body: bytes, headers, feed_url: str, base_url: str, max_entries: int,
+                   now: datetime | None) -> ParsedFeed:
+    import feedparser
+
+    response_headers = feedparser_headers(body, headers, base_url)
+    if declares_entities(body, response_headers):
+        return _failed("unsafe_xml", "the document declares XML entities (DOCTYPE with "
+                                     "<!ENTITY>): refused to avoid entity expansion attacks")
+    result = feedparser.parse(io.BytesIO(body), response_headers=response_headers,
+                              resolve_relative_uris=True, sanitize_html=True)
+    bozo = bool(result.get("bozo"))
+    bozo_reason = _describe(result.get("bozo_exception")) if bozo else None
+    raw_entries = list(result.get("entries") or [])
+    feed_info = result.get("feed") or {}
+    feed_title = _text_field(feed_info, "title", MAX_TITLE_CHARS)
+    if not result.get("version") and not raw_entries:
+        return ParsedFeed(entries=(), bozo=bozo, bozo_reason=bozo_reason, feed_title=feed_title,
+                          error="not_a_feed",
+                          error_detail=f"no RSS/Atom/RDF feed found ({bozo_reason or 'empty'})")
+    entries = _build_entries(raw_entries[:max_entries], feed_url, base_url, now)
+    return ParsedFeed(entries=entries, bozo=bozo, bozo_reason=bozo_reason, feed_title=feed_title,
+                      entries_total=len(raw_entries),
+                      entries_dropped=len(raw_entries) - len(entries))
+
+
+def _failed(reason: str, detail: str) -> ParsedFeed:
+    return ParsedFeed(entries=(), bozo=False, bozo_reason=None, feed_title=None, error=reason,
+                      error_detail=detail)
+
+
+def _describe(error) -> str | None:
+    if error is None:
+        return None
+    return f"{type(error).__name__}: {error}"[:300]
+
+
+def feedparser_headers(body: bytes, headers: Mapping[str, str] | None,
+                       base_url: str) -> dict[str, str]:
+    """The response headers to hand feedparser: lower-case names, an absolute
+    ``content-location`` (relative links resolve against it), a Content-Type, and a detected
+    charset when
+    neither the headers nor the document declare one and the bytes are not UTF-8 (feedparser
+    would otherwise fall back to windows-1252 and produce mojibake: it has no detector here).
+    """
+    result = {str(name).lower(): str(value) for name, value in (headers or {}).items()
+              if value is not None}
+    location = result.get("content-location", "").strip()
+    try:
+        result["content-location"] = urljoin(base_url, location) if location else base_url
+    except ValueError:  # an unparsable Content-Location: the feed URL is the next best base
+        result["content-location"] = base_url
+    # Without a Content-Type feedparser flags every document bozo once any header is given;
+    # application/xml without charset means what no header means: trust the document.
+    content_type = result.setdefault("content-type", "application/xml")
+    if header_charset(content_type) or declared_charset(body) or _utf16_or_32_or_ebcdic(body):
+        return result
+    try:
+        body.decode("utf-8")
+        return result
+    except UnicodeDecodeError:
+        pass
+    charset = detect_charset(body)
+    result["content-type"] = f"{content_type.split(';')[0].strip()}; charset={charset}"
+    return result
+
+
+def _utf16_or_32_or_ebcdic(body: bytes) -> bool:
+    """Encodings feedparser sniffs from the first bytes itself (XML spec appendix F)."""
+    return b"\x00" in body[:4] or body.startswith(_EBCDIC_XML)
+
+
+def declares_entities(body: bytes, headers: Mapping[str, str] | None = None) -> bool:
+    """True when the document has a DOCTYPE and declares an entity anywhere.
+
+    Feeds never need entity declarations, and they are how "billion laughs" (nested internal
+    entities) and XXE (``SYSTEM`` entities) work. feedparser strips most of them but its
+    regexes miss declarations sharing a line with the DOCTYPE and can re-insert declarations
+    found inside comments, so we refuse the document instead. The check runs on the raw bytes,
+    on the bytes with NULs removed (UTF-16/32) and on the UTF-8 text feedparser itself would
+    parse (any other encoding). A literal ``<!ENTITY`` inside CDATA of a document that also has
+    a DOCTYPE is refused too: rare, and safety wins.
+    """
+    views = [body, body.replace(b"\x00", b"")]
+    try:
+        from feedparser.encodings import convert_to_utf8
+
+        views.append(convert_to_utf8(dict(headers or {}), body, {}))
+    except Exception:  # an internal helper of feedparser: the raw views above still apply
+        pass
+    return any(_DOCTYPE.search(view) and _ENTITY_DECL.search(view) for view in views)
+
+
+def _build_entries(raw_entries: list, feed_url: str, base_url: str,
+                   now: datetime | None) -> tuple:
+    drafts = [_entry_draft(raw, feed_url, base_url, now) for raw in raw_entries]
+    # A guid shared by entries with different links is broken (often the channel URL): key
+    # those entries by link instead, or they would all count as "seen" after the first.
+    links_by_guid: dict[str, set] = {}
+    for draft in drafts:
+        if draft and draft["guid"]:
+            links_by_guid.setdefault(draft["guid"], set()).add(draft["link"])
+    entries = []
+    for draft in drafts:
+        if draft is None:
+            continue
+        guid = draft["guid"]
+        shared = guid is not None and len(links_by_guid.get(guid, ())) > 1
+        key = (guid if guid and not shared else None) or draft["link"] or guid \
+            or _content_key(draft["title"], draft["summary"])
+        if key is None:
+            continue
+        entries.append(FeedEntry(entry_key=key, **draft))
+    return tuple(entries)
+
+
+def _entry_draft(raw, feed_url: str, base_url: str, now: datetime | None) -> dict | None:
+    """FeedEntry fields except entry_key, or None for an entry with nothing to identify it."""
+    raw_link = _entry_link(raw, base_url)
+    link = None
+    if raw_link:
+        try:
+            link = canonical_entry_url(raw_link)
+        except ValueError:
+            raw_link = None
+    guid = raw.get("id")
+    guid = guid.strip()[:MAX_KEY_CHARS] if isinstance(guid, str) and guid.strip() else None
+    title = _text_field(raw, "title", MAX_TITLE_CHARS)
+    summary = _text_field(raw, "summary", MAX_SUMMARY_CHARS)
+    if summary is None and raw.get("content"):
+        first = raw["content"][0]
+        summary = _plain_text(first.get("value"), first.get("type"), MAX_SUMMARY_CHARS)
+    if not (guid or link or title or summary):
+        return None
+    return {
+        "feed_url": feed_url, "link": link, "raw_link": raw_link, "guid": guid, "title": title,
+        "summary": summary, "authors": _entry_authors(raw), "tags": _entry_tags(raw),
+        "published_at": feed_time(dict.get(raw, "published_parsed"), now),
+        "updated_at": feed_time(dict.get(raw, "updated_parsed"), now),
+    }
+
+
+def _entry_link(raw, base_url: str) -> str | None:
+    """The article URL: FeedBurner's original link, else ``link``, else an alternate link."""
+    candidates = [raw.get("feedburner_origlink"), raw.get("link")]
+    for link in raw.get("links") or []:
+        if link.get("rel", "alternate") == "alternate":
+            candidates.append(link.get("href"))
+    for candidate in candidates:
+        url = absolute_http_url(candidate, base_url)
+        if url:
+            return url
+    return None
+
+
+def absolute_http_url(value, base: str) -> str | None:
+    """``value`` resolved against ``base`` if the result is an http(s) URL with a host."""
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_KEY_CHARS:
+        return None
+    try:
+        url = urljoin(base, value.strip())
+        parts = urlsplit(url)
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            return None
+        _ = parts.port
+    except ValueError:
+        return None
+    return url
+
+
+def _entry_authors(raw) -> tuple[str, ...]:
+    names = []
+    for author in raw.get("authors") or []:
+        if isinstance(author, Mapping):
+            names.append(author.get("name") or author.get("email"))
+    if not names:
+        names.append(raw.get("author"))
+    cleaned = (_plain_text(name, "text/plain", 200) for name in names)
+    return unique(_RSS_AUTHOR.sub(r"\1", name) for name in cleaned if name)
+
+
+def _entry_tags(raw) -> tuple[str, ...]:
+    tags = set()
+    for tag in raw.get("tags") or []:
+        if isinstance(tag, Mapping):
+            text = _plain_text(tag.get("term") or tag.get("label"), "text/plain", 100)
+            if text:
+                tags.add(text.lower())
+    return tuple(sorted(tags)[:MAX_TAGS])
+
+
+def _content_key(title: str | None, summary: str | None) -> str | None:
+    if not title and not summary:
+        return None
+    digest = hashlib.sha256(f"{title or ''}\x1f{summary or ''}".encode()).hexdigest()
+    return f"hash:{digest[:32]}"
+
+
+def feed_time(parsed, now: datetime | None = None) -> datetime | None:
+    """A feedparser ``*_parsed`` value (UTC struct_time) as an aware UTC datetime, or None
+    when it is missing or absurd (before 1990, or more than 2 days after ``now``)."""
+    if parsed is None:
+        return None
+    try:
+        moment = datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
+    except (OverflowError, ValueError, TypeError, OSError):
+        return None
+    if moment < MIN_FEED_DATE:
+        return None
+    if now is not None and moment > as_utc(now) + MAX_FUTURE_SKEW:
+        return None
+    return moment
+
+
+def _text_field(container, name: str, limit: int) -> str | None:
+    detail = container.get(f"{name}_detail") or {}
+    return _plain_text(container.get(name), detail.get("type"), limit)
+
+
+class _TextCollector(HTMLParser):
+    """Text content of an HTML fragment; blocks become spaces, script/style are dropped."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "style"):
+            self._skip += 1
+        elif tag in _BLOCK_TAGS:
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style"):
+            self._skip = max(0, self._skip - 1)
+        elif tag in _BLOCK_TAGS:
+            self.parts.append(" ")
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.parts.append(data)
+
+
+def _plain_text(value, content_type: str | None, limit: int) -> str | None:
+    """Plain text of a feed text construct: markup stripped unless it is declared plain."""
+    if not isinstance(value, str):
+        return None
+    if content_type != "text/plain" and ("<" in value or "&" in value):
+        collector = _TextCollector()
+        collector.feed(value)
+        collector.close()
+        value = "".join(collector.parts)
+    text = " ".join(value.split())
+    return text[:limit] or None
+
+
+def unique(values: Iterable[str]) -> tuple[str, ...]:
+    """The values in first-seen order, each once."""
+    return tuple(dict.fromkeys(values))
