@@ -144,12 +144,8 @@ def stream_state_bytes(docs: Sequence[EvalDoc]) -> dict:
     """
     from apache_beam.coders import BytesCoder
 
-    from newsflow.transforms.dedup import (
-        _ENTRY_CODER,
-        DEFAULT_CONFIG,
-        Fingerprinter,
-        stream_order_key,
-    )
+    from newsflow.transforms.dedup import DEFAULT_CONFIG, Fingerprinter, stream_order_key
+    from newsflow.transforms.dedup.stream import _ENTRY_CODER
 
     fingerprinter = Fingerprinter(DEFAULT_CONFIG)
     entries = shingle_bytes = counted = 0

@@ -1,0 +1,338 @@
+"""Streaming dedup: stateful Beam stages keyed by LSH band, article and candidate, with state
+expiring after the horizon (72 h of event time by default)."""
+
+from __future__ import annotations
+
+import bisect
+import typing
+
+import apache_beam as beam
+from apache_beam.coders import BytesCoder, PickleCoder, StrUtf8Coder, TupleCoder, VarIntCoder
+from apache_beam.metrics import Metrics
+from apache_beam.transforms.timeutil import TimeDomain
+from apache_beam.transforms.userstate import (
+    BagStateSpec,
+    ReadModifyWriteStateSpec,
+    TimerSpec,
+    on_timer,
+)
+from apache_beam.transforms.window import GlobalWindows, TimestampedValue
+from apache_beam.utils.timestamp import Timestamp
+
+from newsflow.schemas.records import Article
+from newsflow.transforms.dedup._shared import _FingerprinterDoFn, _outputs
+from newsflow.transforms.dedup.clusters import label_article
+from newsflow.transforms.dedup.config import DEFAULT_CONFIG, NAMESPACE, DedupConfig
+from newsflow.transforms.dedup.signatures import is_near_duplicate, shingle_array, stream_order_key
+
+# Stages, each a stateful DoFn in the global window:
+#   _BandStateFn    key: LSH band key (and one exact-text key) -> earlier articles of the bucket
+#   _CollectFn      key: article -> union of its candidates; sends verification requests
+#   _VerifyStateFn  key: candidate article -> keeps its shingles for `horizon`, answers requests
+#   _DecideFn       key: article -> earliest verified candidate, the labelled article
+# Band state holds only (event micros, article_id) per bucket; the shingles of an article are
+# held once, by _VerifyStateFn, until its event time + horizon.
+
+_REQUESTS, _SHORT = "requests", "short"
+_ENTRY_CODER = TupleCoder([VarIntCoder(), StrUtf8Coder()])
+#: Key types of the stateful stages, so Beam picks deterministic key coders.
+_BAND_KV = typing.Tuple[int, typing.Any]  # noqa: UP006 - Beam type hints
+_ARTICLE_KV = typing.Tuple[typing.Tuple[int, str], typing.Any]  # noqa: UP006
+
+
+# State and timer specs live at module level: Beam finds them through the parameter defaults.
+_BAND_PENDING = BagStateSpec("pending", PickleCoder())  # newcomers waiting for the watermark
+_BAND_ENTRIES = BagStateSpec("entries", _ENTRY_CODER)  # (event micros, article_id) per article
+_BAND_WAKE = TimerSpec("wake", TimeDomain.WATERMARK)
+_HELD_ARTICLE = ReadModifyWriteStateSpec("article", PickleCoder())
+_REPORTS = BagStateSpec("reports", PickleCoder())
+_SHINGLES = ReadModifyWriteStateSpec("shingles", BytesCoder())
+_WAITING = BagStateSpec("waiting", PickleCoder())
+_VERIFY_EXPIRE = TimerSpec("expire", TimeDomain.WATERMARK)
+_ANSWERS = BagStateSpec("answers", PickleCoder())
+_MEMBERS = ReadModifyWriteStateSpec("members", VarIntCoder())
+_MEMBERS_EXPIRE = TimerSpec("expire", TimeDomain.WATERMARK)
+_StateParam, _TimerParam = beam.DoFn.StateParam, beam.DoFn.TimerParam
+_BAND_PENDING_PARAM, _BAND_ENTRIES_PARAM = _StateParam(_BAND_PENDING), _StateParam(_BAND_ENTRIES)
+_BAND_WAKE_PARAM = _TimerParam(_BAND_WAKE)
+_HELD_ARTICLE_PARAM, _REPORTS_PARAM = _StateParam(_HELD_ARTICLE), _StateParam(_REPORTS)
+_SHINGLES_PARAM, _WAITING_PARAM = _StateParam(_SHINGLES), _StateParam(_WAITING)
+_VERIFY_EXPIRE_PARAM = _TimerParam(_VERIFY_EXPIRE)
+_ANSWERS_PARAM = _StateParam(_ANSWERS)
+_MEMBERS_PARAM, _MEMBERS_EXPIRE_PARAM = _StateParam(_MEMBERS), _TimerParam(_MEMBERS_EXPIRE)
+
+
+def _gather(message, held, bag, expected_at: int):
+    """Hold an ``("article", ...)`` message and bag every other one; once the bag holds as
+    many as the article's field ``expected_at`` says, release the state and return
+    ``(article, received)``, else None."""
+    if message[0] == "article":
+        held.write(message[1:])
+    else:
+        bag.add(message[1:])
+    article = held.read()
+    if article is None:
+        return None
+    received = list(bag.read())
+    if len(received) < article[expected_at]:
+        return None
+    held.clear()
+    bag.clear()
+    return article, received
+
+
+def _wake_time(pending: list, entries: list, horizon: int) -> int | None:
+    times = [key[0] for key, _ in pending] + [key[0] + horizon for key in entries]
+    return min(times) if times else None
+
+
+class _StreamFingerprintFn(_FingerprinterDoFn):
+    """Article -> (order key, article, fingerprint); short texts go out labelled canonical."""
+
+    def process(self, article: Article, timestamp=beam.DoFn.TimestampParam):
+        key = stream_order_key(timestamp.micros, article.article_id)
+        fp = self._fingerprinter.fingerprint(article.article_id, key, article.text)
+        if fp is None:
+            self._short.inc()
+            yield beam.pvalue.TaggedOutput(_SHORT, label_article(article, article.article_id, 1.0))
+        else:
+            yield key, article, fp
+
+
+def _band_messages(signed):
+    """One message per LSH band plus one for the exact-text bucket."""
+    key, _, fp = signed
+    for band_key in fp.band_keys:
+        yield band_key, (key, False)
+    yield fp.exact_key, (key, True)
+
+
+def _article_message(signed):
+    key, article, fp = signed
+    return key, ("article", article, fp.shingles, len(fp.band_keys) + 1)
+
+
+def _register_message(signed):
+    key, _, fp = signed
+    return key, ("register", fp.shingles)
+
+
+class _BandStateFn(beam.DoFn):
+    """Per LSH bucket: report the earlier articles to each newcomer, in event-time order.
+
+    Newcomers wait in PENDING until the watermark passes their timestamp, then are handled
+    sorted by (event time, id): on-time data is therefore compared in the same order in every
+    bucket, whatever order it arrived in. ENTRIES older than ``horizon`` are dropped by the
+    same event-time timer. A bucket that already holds ``max_bucket_size`` entries stops
+    storing (counted ``skipped_oversized_bucket``) but still reports.
+    """
+
+    def __init__(self, config: DedupConfig):
+        self._horizon = config.horizon_micros
+        self._max_bucket = config.max_bucket_size
+        self._max_candidates = config.max_candidates
+        self._oversized = Metrics.counter(NAMESPACE, "skipped_oversized_bucket")
+
+    def process(self, element, pending=_BAND_PENDING_PARAM, entries=_BAND_ENTRIES_PARAM,
+                wake=_BAND_WAKE_PARAM):
+        pending.add(element[1])
+        wake.set(Timestamp(micros=_wake_time(list(pending.read()), list(entries.read()),
+                                             self._horizon)))
+
+    @on_timer(_BAND_WAKE)
+    def on_wake(self, fired=beam.DoFn.TimestampParam, pending=_BAND_PENDING_PARAM,
+                entries=_BAND_ENTRIES_PARAM, wake=_BAND_WAKE_PARAM):
+        now = fired.micros
+        waiting = list(pending.read())
+        due = sorted(item for item in waiting if item[0][0] <= now)
+        later = [item for item in waiting if item[0][0] > now]
+        stored = sorted(tuple(entry) for entry in entries.read())
+        live = [entry for entry in stored if entry[0] + self._horizon > now]
+        for key, is_exact in due:
+            earlier = [entry for entry in live
+                       if entry < key and entry[0] + self._horizon > key[0]
+                       and entry[1] != key[1]]
+            yield key, ("report", is_exact, tuple(earlier[: self._max_candidates]))
+            if len(live) < self._max_bucket:
+                bisect.insort(live, key)
+            else:
+                self._oversized.inc()
+        pending.clear()
+        for item in later:
+            pending.add(item)
+        if live != stored:
+            entries.clear()
+            for entry in live:
+                entries.add(entry)
+        next_wake = _wake_time(later, live, self._horizon)
+        if next_wake is not None:
+            wake.set(Timestamp(micros=next_wake))
+
+
+class _CollectFn(beam.DoFn):
+    """Per article: wait for every bucket's report, then ask each candidate to verify it.
+
+    Exact-text matches need no verification (similarity 1.0). At most ``max_candidates``
+    earliest near candidates are asked. Every bucket reports exactly once per article, so the
+    state is always released; no timer is needed.
+    """
+
+    def __init__(self, config: DedupConfig):
+        self._max_candidates = config.max_candidates
+        self._candidates = Metrics.counter(NAMESPACE, "candidates")
+
+    def process(self, element, held=_HELD_ARTICLE_PARAM, reports=_REPORTS_PARAM):
+        key, message = element
+        gathered = _gather(message, held, reports, expected_at=2)
+        if gathered is not None:
+            yield from self._dispatch(key, *gathered)
+
+    def _dispatch(self, key, article, received):
+        article_row, shingle_bytes, _ = article
+        exact = {entry for is_exact, found in received if is_exact for entry in found}
+        near = {entry for is_exact, found in received if not is_exact for entry in found}
+        near = sorted(near - exact)[: self._max_candidates]
+        self._candidates.inc(len(near) + len(exact))
+        for candidate in near:
+            yield beam.pvalue.TaggedOutput(_REQUESTS,
+                                           (candidate, ("request", key, shingle_bytes)))
+        best_exact = (min(exact), 1.0) if exact else None
+        yield key, ("article", article_row, len(near), best_exact)
+
+
+class _VerifyStateFn(beam.DoFn):
+    """Per article: keep its shingles for ``horizon`` and verify later articles against them.
+
+    A request that overtakes the article's own registration waits for it.
+    """
+
+    def __init__(self, config: DedupConfig):
+        self._config = config
+        self._verified = Metrics.counter(NAMESPACE, "verified_pairs")
+
+    def process(self, element, stored=_SHINGLES_PARAM, waiting=_WAITING_PARAM,
+                expire=_VERIFY_EXPIRE_PARAM):
+        key, message = element
+        expire.set(Timestamp(micros=key[0] + self._config.horizon_micros))
+        if message[0] == "register":
+            stored.write(message[1])
+            for requester, requester_shingles in waiting.read():
+                yield self._answer(key, message[1], requester, requester_shingles)
+            waiting.clear()
+            return
+        _, requester, requester_shingles = message
+        own = stored.read()
+        if own is None:
+            waiting.add((requester, requester_shingles))
+        else:
+            yield self._answer(key, own, requester, requester_shingles)
+
+    def _answer(self, key, own: bytes, requester, requester_shingles: bytes):
+        ok, similarity = is_near_duplicate(shingle_array(requester_shingles), shingle_array(own),
+                                           self._config)
+        if ok:
+            self._verified.inc()
+        return requester, ("answer", key, ok, similarity)
+
+    @on_timer(_VERIFY_EXPIRE)
+    def on_expire(self, key=beam.DoFn.KeyParam, stored=_SHINGLES_PARAM, waiting=_WAITING_PARAM):
+        for requester, _ in waiting.read():
+            yield requester, ("answer", key, False, 0.0)
+        stored.clear()
+        waiting.clear()
+
+
+class _DecideFn(beam.DoFn):
+    """Per article: once every answer is in, point to the earliest verified candidate.
+
+    Every request is answered exactly once (after expiry with "not verified"), so the state is
+    always released.
+    """
+
+    def process(self, element, held=_HELD_ARTICLE_PARAM, answers=_ANSWERS_PARAM):
+        key, message = element
+        gathered = _gather(message, held, answers, expected_at=1)
+        if gathered is not None:
+            yield self._decide(key, *gathered)
+
+    @staticmethod
+    def _decide(key, article, received):
+        article_row, _, best_exact = article
+        matches = [(candidate, similarity) for candidate, ok, similarity in received if ok]
+        if best_exact is not None:
+            matches.append(best_exact)
+        cluster_id, similarity = key[1], 1.0
+        if matches:
+            best, similarity = min(matches)
+            cluster_id = best[1]
+        return TimestampedValue(label_article(article_row, cluster_id, similarity),
+                               Timestamp(micros=key[0]))
+
+
+class _ClusterSizeFn(beam.DoFn):
+    """Per canonical: count the rows pointing at it while it can still gain members
+    (distribution ``largest_cluster``: its max is the largest cluster)."""
+
+    def __init__(self, config: DedupConfig):
+        self._horizon = config.horizon_micros
+        self._sizes = Metrics.distribution(NAMESPACE, "largest_cluster")
+
+    def process(self, element, timestamp=beam.DoFn.TimestampParam, members=_MEMBERS_PARAM,
+                expire=_MEMBERS_EXPIRE_PARAM):
+        total = (members.read() or 1) + element[1]
+        members.write(total)
+        self._sizes.update(total)
+        expire.set(Timestamp(micros=timestamp.micros + self._horizon))
+
+    @on_timer(_MEMBERS_EXPIRE)
+    def on_expire(self, members=_MEMBERS_PARAM):
+        members.clear()
+
+
+class DeduplicateStream(beam.PTransform):
+    """Streaming deduplication: each article is compared with earlier articles of its bands.
+
+    ``articles | "Deduplicate" >> DeduplicateStream(config)``. The canonical is the first
+    article by event time (ties by ``article_id``) among articles still within ``horizon``;
+    a duplicate points to the earliest earlier article it verifies against. Articles are
+    handled once the watermark passes their timestamp, so on-time data is deterministic; an
+    article arriving behind the watermark is only compared with articles of *earlier* event
+    time, so a late original never turns an already emitted canonical into a duplicate (both
+    stay canonical). Output is in the global window, with the input timestamps. State per
+    article: one (micros, id) entry per band for ``horizon``, plus its shingles once.
+    ``drop_duplicates`` works as in :class:`DeduplicateArticles`.
+    """
+
+    def __init__(self, config: DedupConfig | None = None, drop_duplicates: bool = False):
+        super().__init__()
+        self._config = config or DEFAULT_CONFIG
+        self._drop = drop_duplicates
+
+    def expand(self, articles):
+        config = self._config
+        signed = (articles
+                  | "GlobalWindow" >> beam.WindowInto(GlobalWindows())
+                  | "Fingerprint" >> beam.ParDo(_StreamFingerprintFn(config)).with_outputs(
+                      _SHORT, main="signed"))
+        reports = (signed.signed
+                   | "FanOutToBands" >> beam.FlatMap(_band_messages).with_output_types(
+                       _BAND_KV)
+                   | "MatchWithinBand" >> beam.ParDo(_BandStateFn(config)))
+        collected = ((signed.signed | "ArticleMessages" >> beam.Map(_article_message), reports)
+                     | "MergeReports" >> beam.Flatten().with_output_types(_ARTICLE_KV)
+                     | "CollectCandidates" >> beam.ParDo(_CollectFn(config)).with_outputs(
+                         _REQUESTS, main="decide"))
+        answers = ((signed.signed | "RegisterShingles" >> beam.Map(_register_message),
+                    collected[_REQUESTS])
+                   | "MergeRequests" >> beam.Flatten().with_output_types(_ARTICLE_KV)
+                   | "VerifyCandidates" >> beam.ParDo(_VerifyStateFn(config)))
+        decided = ((collected.decide, answers)
+                   | "MergeAnswers" >> beam.Flatten().with_output_types(_ARTICLE_KV)
+                   | "ChooseCanonical" >> beam.ParDo(_DecideFn()))
+        _ = (decided
+             | "Duplicates" >> beam.Filter(lambda article: article.is_duplicate)
+             | "KeyByCluster" >> beam.Map(lambda article: (article.cluster_id, 1)
+                                          ).with_output_types(typing.Tuple[str, int])  # noqa: UP006
+             | "CountClusterMembers" >> beam.ParDo(_ClusterSizeFn(config)))
+        labelled = (decided, signed[_SHORT]) | "WithShortArticles" >> beam.Flatten()
+        return _outputs(labelled, self._drop)
