@@ -15,6 +15,7 @@ from newsflow.schemas.records import (
     DeadLetter,
     Draft,
     Exchange,
+    PageFacts,
     RawRecord,
     Skip,
     dead_letter,
@@ -23,6 +24,6 @@ from newsflow.schemas.records import (
 __all__ = [
     "ARTICLE_SCHEMA", "Article", "DATE_SOURCES", "DeadLetter", "Draft", "Exchange", "FIELDS",
     "FIELDS_ADDED",
-    "PARTITION_COLUMNS", "RawRecord", "SCHEMA_VERSION", "Skip", "UNDATED_PARTITION",
+    "PARTITION_COLUMNS", "PageFacts", "RawRecord", "SCHEMA_VERSION", "Skip", "UNDATED_PARTITION",
     "article_schema", "dead_letter",
 ]

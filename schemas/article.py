@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _UTC_US = pa.timestamp("us", tz="UTC")
 
@@ -32,10 +32,14 @@ FIELDS: dict[str, tuple[pa.DataType, bool, str]] = {
                                  "first line of a text dump when it reads as a headline."),
     "text": (pa.string(), False, "Cleaned article body: paragraphs separated by a blank line, "
                                  "boilerplate, dateline and wire credit removed."),
-    "published_at": (_UTC_US, True, "Publication time in UTC; null when no trustworthy date was "
-                                     "found. Date-only values are midnight UTC."),
+    "published_at": (_UTC_US, True, "Publication instant in UTC; null when no trustworthy date "
+                                     "was found. A day-only date is 00:00 UTC of that calendar "
+                                     "day (`published_precision` = `day`)."),
     "date_source": (pa.string(), True, "Where published_at came from: feed, archive_record, "
-                                       "text_dump_prefix, page_metadata, url or text."),
+                                       "text_dump_prefix, json_ld, opengraph, itemprop, meta, "
+                                       "time_element, json_ld_created, itemprop_created, "
+                                       "htmldate, url or text (rows before schema 4: "
+                                       "page_metadata for any page date)."),
     "fetched_at": (_UTC_US, True, "When the page was captured (WARC-Date, feed fetch time, "
                                    "JSONL fetched_at); never used as a publication date."),
     "language": (pa.string(), False, "langdetect code, lower-case (en, de, zh-cn); `und` when "
@@ -80,11 +84,23 @@ FIELDS.update({
                                           "`topics`."),
 })
 
+FIELDS.update({
+    "published_offset_min": (pa.int16(), True, "UTC offset, in minutes, that the source stated "
+                                               "with published_at (e.g. -300 for New York in "
+                                               "winter); null when the source gave none. The "
+                                               "publisher's local time is published_at plus it."),
+    "published_precision": (pa.string(), True, "`time` when the source gave a time of day, "
+                                               "`day` when it gave only a date."),
+    "modified_at": (_UTC_US, True, "Last modification the page declares (JSON-LD "
+                                   "dateModified, article:modified_time...), in UTC."),
+})
+
 #: Schema version -> the columns it added (all nullable after version 1).
 FIELDS_ADDED: dict[int, tuple[str, ...]] = {
     1: tuple(FIELDS)[: tuple(FIELDS).index("schema_version") + 1],
     2: ("cluster_id", "duplicate_of", "is_duplicate", "similarity"),
     3: ("topics", "tagger_version"),
+    4: ("published_offset_min", "published_precision", "modified_at"),
 }
 
 

@@ -36,6 +36,26 @@ class RawRecord:
 
 
 @dataclass(frozen=True)
+class PageFacts:
+    """What an HTML page declares about itself, as the page wrote it, with where it said it.
+
+    Filled by ``newsflow.transforms.metadata`` from JSON-LD, OpenGraph/``<meta>``, microdata,
+    ``<time>`` elements, headlines and bylines; later steps weigh the candidates (dates,
+    titles, authors, page type) so every chosen value keeps its provenance.
+    """
+
+    types: tuple[str, ...] = ()  # og:type and JSON-LD @type values, lower-case
+    dates: tuple[tuple[str, str], ...] = ()  # (DATE_SOURCES name, raw value): publication
+    modified: tuple[tuple[str, str], ...] = ()  # (source, raw value): last modification
+    titles: tuple[tuple[str, str], ...] = ()  # (json_ld | og | twitter | itemprop | title | h1,
+    #                                            text)
+    site_names: tuple[str, ...] = ()  # og:site_name, JSON-LD publisher / WebSite name...
+    authors: tuple[tuple[str, str, str], ...] = ()  # (json_ld | meta | itemprop | byline,
+    #                                                   name or byline, person | organization
+    #                                                   | unknown)
+
+
+@dataclass(frozen=True)
 class Draft:
     """An article in the making: the raw record plus what each processing stage found so far."""
 
@@ -46,13 +66,15 @@ class Draft:
     authors: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     site_name: str | None = None
-    page_type: str | None = None  # og:type as trafilatura reports it (article, website, video)
-    page_date: datetime | None = None  # publication date from the page's metadata
+    page: PageFacts | None = None  # what the HTML declares (None for text records)
     wire: str | None = None
     dateline: str | None = None
     removed: tuple[str, ...] = ()  # boilerplate kinds the cleaner removed
     published_at: datetime | None = None
+    published_offset_min: int | None = None
+    published_precision: str | None = None  # "time" | "day"
     date_source: str | None = None
+    modified_at: datetime | None = None
     language: str = "und"
     language_prob: float | None = None
 
@@ -92,6 +114,9 @@ class Article:
     similarity: float | None = None
     topics: tuple[str, ...] | None = None
     tagger_version: str | None = None
+    published_offset_min: int | None = None
+    published_precision: str | None = None
+    modified_at: datetime | None = None
 
     def replace(self, **changes) -> Article:
         return dataclasses.replace(self, **changes)
@@ -125,6 +150,7 @@ class Skip:
     reason: str
     source_ref: str
     url: str | None = None
+    raw: str | None = None  # the input, only when the run keeps skipped raw input
 
 
 @dataclass(frozen=True)
@@ -148,14 +174,23 @@ class Exchange:
 
 MAX_DEAD_LETTER_RAW = 1_000_000
 
-#: Where ``published_at`` came from, strongest first. ``None`` means undated.
+#: Where ``published_at`` came from (``date_source``). ``None`` means undated. How they are
+#: weighed against each other: ``newsflow.transforms.dates``.
 DATE_SOURCES = (
     "feed",  # the feed entry's published/updated date
     "archive_record",  # a date field of the archive record (JSONL ``published_at``)
     "text_dump_prefix",  # the `` date YYYY-MM-DD `` prefix of a text dump
-    "page_metadata",  # <meta>/JSON-LD/OpenGraph publication date in the HTML
+    "json_ld",  # JSON-LD datePublished (or a video's uploadDate) of the page's article
+    "opengraph",  # <meta property="article:published_time"> and its OpenGraph variants
+    "itemprop",  # microdata itemprop="datePublished"
+    "meta",  # other publication <meta> tags (pubdate, dc.date, parsely-pub-date, ...)
+    "time_element",  # <time datetime> (or hAtom "published") near the headline
+    "headline_date",  # a date shown in the lines under the headline ("Posted 2019-01-21 13:49")
+    "json_ld_created",  # JSON-LD dateCreated
+    "itemprop_created",  # microdata itemprop="dateCreated"
+    "htmldate",  # htmldate's guess, asked only when the page declares no date
     "url",  # a /YYYY/MM/DD/ path in the URL
-    "text",  # a date written in the article's first lines
+    "text",  # a "Published: <date>" line in the article's first lines
 )
 
 
@@ -182,5 +217,5 @@ def dead_letter(stage: str, reason: str, error: str | BaseException, source_ref:
 
 __all__ = [
     "Article", "DATE_SOURCES", "DeadLetter", "Draft", "Exchange", "MAX_DEAD_LETTER_RAW",
-    "RawRecord", "Skip", "dead_letter",
+    "PageFacts", "RawRecord", "Skip", "dead_letter",
 ]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from newsflow.schemas import Draft, RawRecord
+from newsflow.schemas import Draft, PageFacts, RawRecord
 from newsflow.transforms.classify import display_length, non_article_reason, word_count
 
 ARTICLE = ("The city council approved the new budget on Tuesday after a long debate about "
@@ -11,8 +11,20 @@ ARTICLE = ("The city council approved the new budget on Tuesday after a long deb
 
 def draft(text: str, url: str | None = "https://news.test/2024/05/01/budget",
           page_type: str | None = "article", kind: str = "html") -> Draft:
+    """``page_type``: the og:type (and JSON-LD types, comma-separated) the page declares."""
     record = RawRecord(url=url, body="", body_kind=kind, source_format="warc", source_ref="r")
-    return Draft(record=record, text=text, page_type=page_type)
+    types = tuple(page_type.split(",")) if page_type else ()
+    return Draft(record=record, text=text, page=PageFacts(types=types))
+
+
+PROSE = "\n".join(
+    f"Paragraph {i}: the city council approved the new budget on Tuesday after a long debate "
+    "about schools, roads, the harbour and the price of public transport for families." for i in
+    range(5))
+PRICE_TABLE = "\n".join(["Modell", "Preis", "Speicher", "iPhone 16", "949 Euro", "128 GB",
+                         "iPhone 16 Pro", "1199 Euro", "256 GB", "Pixel 9", "899 Euro",
+                         "128 GB"])
+HEADLINES = "\n".join(f"Headline number {i} about the news" for i in range(12))
 
 
 @pytest.mark.parametrize("text, url, page_type, reason", [
@@ -26,6 +38,21 @@ def draft(text: str, url: str | None = "https://news.test/2024/05/01/budget",
     ("Watch the full interview with the mayor.", "https://news.test/video/123", None,
      "video_page"),
     (ARTICLE, "https://news.test/clip", "video.other", "video_page"),
+    # the page's own declaration and a real body beat URL words and short lines
+    (PROSE, "https://www.taipeitimes.test/News/front/archives/2024/10/16/2003825372",
+     "article,newsarticle", None),
+    (PROSE, "https://news.test/archive/63076", "article", None),
+    (ARTICLE + "\n" + PRICE_TABLE, "https://heise.test/news/iphone-preise-9912345.html",
+     "article,newsarticle", None),
+    (ARTICLE + "\n" + HEADLINES, "https://news.test/2024/05/01/story", "blogposting", None),
+    # without a declaration, URL words count when the text is no prose body...
+    (HEADLINES, "https://news.test/archive/2024", None, "index_page"),
+    # ...but not against several prose paragraphs
+    (PROSE, "https://news.test/archive/63076", None, None),
+    (PROSE, "https://news.test/", "website,collectionpage", "index_page"),
+    (ARTICLE, "https://news.test/list", "website,itemlist", "index_page"),
+    (ARTICLE, "https://news.test/watch/9", "video.other,videoobject", "video_page"),
+    (PROSE, "https://news.test/video/9", "article,newsarticle,videoobject", None),
     ("We use cookies to improve your experience. Accept all or manage your consent.",
      "https://news.test/a", None, "consent_wall"),
     ("Short teaser only.", "https://news.test/a", "article", "too_short"),

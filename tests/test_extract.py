@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 import pytest
 
 from newsflow.schemas import DeadLetter, Draft, RawRecord, Skip
-from newsflow.transforms.dates import parse_iso_datetime
-from newsflow.transforms.extract import ExtractSettings, ExtractStep
+from newsflow.transforms.dates import resolve_publication
+from newsflow.transforms.extract import ExtractSettings, ExtractStep, draft_from_extraction
 from newsflow.transforms.extractor import ExtractionTimeout, ExtractorProcess, extract_html
 from newsflow.transforms.process import article_id, canonical_url
 
@@ -22,15 +22,20 @@ PAGE = """<html><head><title>Kim tours plant | Daily Test</title>
 
 
 def test_extract_html_metadata():
-    result = extract_html(PAGE, "https://daily.test/x?utm_source=feed")
-    assert result["title"] == "Kim tours plant"
-    assert result["authors"] == ("Jane Doe",)
-    assert result["site_name"] == "Daily Test"
-    # from metadata, not the "July 1, 2024" display date (htmldate keeps the day only)
-    assert parse_iso_datetime(result["date"]) == datetime(2023, 9, 15, tzinfo=UTC)
-    assert set(result["tags"]) == {"Politics", "Asia"}
-    assert result["url"] == "https://daily.test/2023/09/15/kim-tours-plant/"
-    assert "toured an aircraft plant" in result["text"]
+    record = RawRecord(url="https://daily.test/x?utm_source=feed", body=PAGE, body_kind="html",
+                       source_format="warc", source_ref="r")
+    draft = draft_from_extraction(record, extract_html(PAGE, record.url))
+    assert draft.title == "Kim tours plant"  # without the " | Daily Test" site suffix
+    assert draft.authors == ("Jane Doe",)
+    assert draft.site_name == "Daily Test"
+    # the declared instant with its offset, not the "July 1, 2024" display date
+    publication = resolve_publication(draft, datetime(2026, 1, 1, tzinfo=UTC))
+    assert publication.published_at == datetime(2023, 9, 14, 23, 30, tzinfo=UTC)
+    assert (publication.offset_min, publication.source) == (540, "opengraph")
+    assert set(draft.tags) == {"Politics", "Asia"}
+    assert draft.canonical_url == "https://daily.test/2023/09/15/kim-tours-plant/"
+    assert "toured an aircraft plant" in draft.text
+    assert "article" in draft.page.types
 
 
 def test_cross_site_canonical_does_not_steal_the_originals_id():
@@ -47,11 +52,14 @@ def test_cross_site_canonical_does_not_steal_the_originals_id():
 def test_extractor_process_times_out_and_recovers():
     extractor = ExtractorProcess()
     try:
-        assert extractor.extract(PAGE, None, timeout_s=60)["title"] == "Kim tours plant"
+        def headline(result):
+            return dict(result["page"]["titles"])["h1"]
+
+        assert headline(extractor.extract(PAGE, None, timeout_s=60)) == "Kim tours plant"
         huge = PAGE.replace("</article>", "<p>word </p>" * 200_000 + "</article>")
         with pytest.raises(ExtractionTimeout):
             extractor.extract(huge, None, timeout_s=0.05)
-        assert extractor.extract(PAGE, None, timeout_s=60)["title"] == "Kim tours plant"
+        assert headline(extractor.extract(PAGE, None, timeout_s=60)) == "Kim tours plant"
     finally:
         extractor.close()
 

@@ -1,5 +1,21 @@
 """Tell articles from pages that are not: index/section pages, video pages, consent walls and
-near-empty pages become counted skips (``skipped_<reason>``), never article rows."""
+near-empty pages become counted skips (``skipped_<reason>``), never article rows.
+
+The page's own declarations decide first, the shape of the extracted text next, URL words last:
+
+1. Consent wall: a short text made mostly of cookie/consent wording.
+2. A page that declares itself an article (JSON-LD ``NewsArticle``/``Article``/
+   ``BlogPosting``/..., ``og:type=article``) and has a real body (at least
+   ``MIN_ARTICLE_CHARS`` and ``MIN_ARTICLE_WORDS``) is an article, whatever its URL says
+   (``/archive/63076``) and however many short lines it holds (a price table).
+3. Video page: it declares a video (``og:type=video.*``, a JSON-LD ``VideoObject`` without an
+   article type), or its URL says video and the text is short.
+4. Index page (HTML only): the site's front page, a declared listing (``CollectionPage``,
+   ``ItemList``...), or a text made mostly of short lines; an index word in the URL
+   (``/category/``, ``/tag/``, ``/archive/``...) counts only when the text is not a body of
+   prose paragraphs either.
+5. Too short: less than a real body.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +23,7 @@ import re
 from urllib.parse import urlsplit
 
 from newsflow.schemas import Draft, Skip
+from newsflow.transforms.metadata import ARTICLE_TYPES, INDEX_TYPES, VIDEO_TYPES
 from newsflow.transforms.stage import ApplyStep, Step
 
 MIN_ARTICLE_CHARS = 250
@@ -16,8 +33,8 @@ _CONSENT = re.compile(
     r"manage (?:your )?(?:consent|privacy)|before you continue|your privacy choices|"
     r"consent to (?:the use of|our use of)|privacy settings)\b", re.IGNORECASE)
 _CONSENT_MAX_CHARS = 2000
+_FRONT_PAGE = re.compile(r"^/(?:[a-z]{2}(?:-[a-z]{2})?/)?(?:index(?:\.\w+)?)?/?$", re.IGNORECASE)
 _INDEX_PATH = re.compile(
-    r"/index(?:\.\w+)?/?$|"  # a site's index page; /index.php/art/123 is a front controller
     r"/(?:category|categories|tag|tags|topic|topics|section|sections|"
     r"archive|archives|list|search|page/\d+|author)(?:/|$|[._-])", re.IGNORECASE)
 #: Han, kana and other scripts written without spaces: a character carries about as much as a
@@ -26,6 +43,11 @@ _UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u
 _VIDEO_PATH = re.compile(r"/(?:videos?|watch|tv|live-?stream)(?:/|$)", re.IGNORECASE)
 _VIDEO_MAX_CHARS = 800
 _SHORT_LINE_CHARS = 60
+#: A prose paragraph: this long (display length), and at least this many of them make a body
+#: of prose that outweighs index words in the URL.
+_PROSE_LINE_CHARS = 150
+_PROSE_MIN_LINES = 3
+_PROSE_MIN_SHARE = 0.5
 
 
 def _path(url: str | None) -> str:
@@ -47,23 +69,64 @@ def word_count(text: str) -> int:
     return len(text.split()) + len(_UNSPACED.findall(text)) // 2
 
 
+def declared_types(draft: Draft) -> set[str]:
+    return set(draft.page.types) if draft.page is not None else set()
+
+
+def declares_article(types: set[str]) -> bool:
+    return bool(types & ARTICLE_TYPES)
+
+
+def declares_video(types: set[str]) -> bool:
+    return bool(types & VIDEO_TYPES) and not declares_article(types)
+
+
+def declares_index(types: set[str]) -> bool:
+    return bool(types & (INDEX_TYPES - {"website"})) and not declares_article(types)
+
+
+def has_body(text: str) -> bool:
+    return display_length(text) >= MIN_ARTICLE_CHARS and word_count(text) >= MIN_ARTICLE_WORDS
+
+
+def is_prose(lines: list[str]) -> bool:
+    """Several long paragraphs that carry most of the text."""
+    lengths = [display_length(line) for line in lines]
+    prose = [n for n in lengths if n >= _PROSE_LINE_CHARS]
+    return len(prose) >= _PROSE_MIN_LINES and sum(prose) >= _PROSE_MIN_SHARE * sum(lengths)
+
+
+def mostly_short(lines: list[str]) -> bool:
+    return len(lines) >= 8 and \
+        sum(display_length(line) < _SHORT_LINE_CHARS for line in lines) / len(lines) > 0.7
+
+
+def is_consent_wall(text: str, lines: list[str]) -> bool:
+    if len(text) > _CONSENT_MAX_CHARS or not _CONSENT.search(text):
+        return False
+    consent = sum(len(line) for line in lines if _CONSENT.search(line))
+    return consent * 2 >= sum(len(line) for line in lines) or not has_body(text)
+
+
 def non_article_reason(draft: Draft) -> str | None:
     """Why this page is not an article (a skip reason), or None when it is one."""
     text = draft.text
-    page_type = (draft.page_type or "").lower()
-    path = _path(draft.canonical_url or draft.record.url)
-    if len(text) <= _CONSENT_MAX_CHARS and _CONSENT.search(text):
-        return "consent_wall"
-    if page_type.startswith("video") or (_VIDEO_PATH.search(path) and
-                                         len(text) < _VIDEO_MAX_CHARS):
-        return "video_page"
     lines = [line for line in text.split("\n") if line.strip()]
-    mostly_short = len(lines) >= 8 and \
-        sum(display_length(line) < _SHORT_LINE_CHARS for line in lines) / len(lines) > 0.7
-    if draft.record.body_kind == "html" and (path == "/" or _INDEX_PATH.search(path) or
-                                             mostly_short):
-        return "index_page"
-    if display_length(text) < MIN_ARTICLE_CHARS or word_count(text) < MIN_ARTICLE_WORDS:
+    types = declared_types(draft)
+    path = _path(draft.canonical_url or draft.record.url)
+    if is_consent_wall(text, lines):
+        return "consent_wall"
+    body = has_body(text)
+    if body and declares_article(types):
+        return None
+    if declares_video(types) or (_VIDEO_PATH.search(path) and len(text) < _VIDEO_MAX_CHARS):
+        return "video_page"
+    if draft.record.body_kind == "html":
+        prose = is_prose(lines)
+        if _FRONT_PAGE.match(path) or declares_index(types) or \
+                (mostly_short(lines) and not prose) or (_INDEX_PATH.search(path) and not prose):
+            return "index_page"
+    if not body:
         return "too_short"
     return None
 

@@ -1,33 +1,85 @@
-"""Publication dates: parse candidates from every source, keep the strongest plausible one.
+"""Publication instants: every source's candidate, parsed with its offset, chosen by agreement.
 
-A date is plausible when it is not before 1990 and not after the capture time (or now, when
-the capture time is unknown) plus ``FUTURE_TOLERANCE``, which absorbs time-zone slop of
-date-only values. Page display dates (a "Monday, July 1, 2024" header, i.e. the day the page
-was rendered or crawled) are never candidates: cleaning removes them and only explicit
-"Published ..." lines count as text dates.
+Candidates come from the record (feed entry, archive record, text-dump prefix), from what the
+page declares (JSON-LD ``datePublished`` then ``dateCreated``, OpenGraph
+``article:published_time``, ``itemprop=datePublished``, other publication ``<meta>`` tags,
+``<time datetime>`` near the headline), from the URL, from an explicit "Published: <date>" line
+of the text and, only when the page declares nothing, from htmldate.
+
+Every value is parsed with what it says about time zones: an explicit offset (``+09:00``,
+``-0500``, ``Z``, ``EET``) gives the instant and ``offset_min``; a wall-clock time without one
+is *naive* (taken as UTC, offset unknown); a date without a time (or at exactly midnight
+without an offset) has precision ``day``, the instant 00:00 UTC of that calendar day, so the
+``dt`` partition is that day.
+
+The choice (:func:`choose_publication`), in words:
+
+1. Drop implausible candidates: before 1990, or after the capture time (or now, when it is
+   unknown) plus ``FUTURE_TOLERANCE``.
+2. Two candidates *agree* when they name the same minute (a naive time also agrees with an
+   instant whose local wall-clock reads the same, since a naive time is usually one of the two),
+   or when a day equals the other's local (or UTC) calendar day.
+3. Each candidate's support is the sum of the reliability weights (``RELIABILITY``) of the
+   candidates agreeing with it, itself included; the best-supported candidate wins (ties: its
+   own weight, then source order).
+4. Among the winner and the candidates agreeing with it, the most informative one is reported:
+   a time with an offset, then an exact instant without one (feed, epoch), then a naive time,
+   then a day; ties go to reliability. So a naive ``article:published_time`` that agrees with a
+   JSON-LD value carrying ``-05:00`` is stored with that offset.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from newsflow.schemas import DATE_SOURCES, Draft
 from newsflow.transforms.stage import ApplyStep, Step
+from newsflow.transforms.timestamps import DAY, ParsedDate, find_date_in_text, parse_date_value
 
 EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 FUTURE_TOLERANCE = timedelta(days=1)
+AGREEMENT = timedelta(minutes=1)
+
+#: How much a source is trusted on its own (step 3 of the rule). Record-level dates are what
+#: the operator's source declared; structured page dates are the publisher's own statement;
+#: URL days, free-text dates and htmldate's guesses are weak.
+RELIABILITY = {
+    "feed": 5, "archive_record": 5, "text_dump_prefix": 5,
+    "json_ld": 4, "opengraph": 4, "itemprop": 4,
+    "time_element": 3, "meta": 3,
+    "json_ld_created": 2, "itemprop_created": 2, "headline_date": 2, "htmldate": 2, "url": 2,
+    "text": 1,
+}
 
 _URL_DATE = re.compile(
     r"/((?:19|20)\d{2})[/-](0[1-9]|1[0-2])[/-](0[1-9]|[12]\d|3[01])(?:/|[-_.]|$)")
 _URL_COMPACT_DATE = re.compile(r"/((?:19|20)\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?:/|$)")
-_MONTHS = {m: i for i, m in enumerate(
-    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)}
-_MONTH_NAME = r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?"
+
 _TEXT_DATE = re.compile(
-    r"^(?:first\s+)?(?:published|posted)(?:\s+on)?\s*:?\s*(?:[A-Z][a-z]+day,?\s+)?"
-    r"(?:" + _MONTH_NAME + r"\s+(\d{1,2}),?\s+(\d{4})|(\d{1,2})\s+" + _MONTH_NAME +
-    r",?\s+(\d{4})|(\d{4})-(\d{2})-(\d{2}))", re.IGNORECASE)
+    r"^(?:first\s+)?(?:published|posted)(?:\s+on)?\s*:?\s*(?P<rest>.{6,60})$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class DateCandidate:
+    source: str  # a DATE_SOURCES name
+    date: ParsedDate
+
+    @property
+    def weight(self) -> int:
+        return RELIABILITY.get(self.source, 1)
+
+
+@dataclass(frozen=True)
+class Publication:
+    """The chosen publication date of one draft."""
+
+    published_at: datetime | None = None
+    offset_min: int | None = None
+    precision: str | None = None
+    source: str | None = None
+    modified_at: datetime | None = None
 
 
 def parse_iso_datetime(value, strict: bool = False) -> datetime | None:
@@ -79,17 +131,9 @@ def date_from_text(text: str, max_lines: int = 5) -> datetime | None:
         match = _TEXT_DATE.match(line.strip())
         if not match:
             continue
-        groups = match.groups()
-        try:
-            if groups[0]:
-                return datetime(int(groups[2]), _MONTHS[groups[0][:3].lower()], int(groups[1]),
-                                tzinfo=UTC)
-            if groups[3]:
-                return datetime(int(groups[5]), _MONTHS[groups[4][:3].lower()], int(groups[3]),
-                                tzinfo=UTC)
-            return datetime(int(groups[6]), int(groups[7]), int(groups[8]), tzinfo=UTC)
-        except (ValueError, KeyError):
-            return None
+        parsed = find_date_in_text(match.group("rest"))
+        if parsed is not None:
+            return parsed.instant.replace(hour=0, minute=0, second=0)
     return None
 
 
@@ -98,31 +142,92 @@ def is_plausible(candidate: datetime, fetched_at: datetime | None, now: datetime
     return EARLIEST <= candidate <= latest
 
 
-def choose_published_at(candidates: dict[str, datetime | None], fetched_at: datetime | None,
-                        now: datetime) -> tuple[datetime | None, str | None]:
-    """The first plausible candidate in ``DATE_SOURCES`` order, with its source name."""
-    for source in DATE_SOURCES:
-        candidate = candidates.get(source)
-        if candidate is not None and is_plausible(candidate, fetched_at, now):
-            return candidate, source
-    return None, None
+def agree(a: ParsedDate, b: ParsedDate) -> bool:
+    """Whether two statements can be the same publication (rule step 2)."""
+    if a.precision == DAY or b.precision == DAY:
+        day, other = (a, b) if a.precision == DAY else (b, a)
+        return day.instant.date() in {other.local.date(), other.instant.date()}
+    if abs(a.instant - b.instant) <= AGREEMENT:
+        return True
+    if a.naive or b.naive:
+        naive, other = (a, b) if a.naive else (b, a)
+        return abs(naive.instant - other.local.replace(tzinfo=UTC)) <= AGREEMENT
+    return False
 
 
-def date_candidates(draft: Draft) -> dict[str, datetime | None]:
-    """Every source's candidate publication date for one draft, keyed by DATE_SOURCES name."""
+def choose_publication(candidates: list[DateCandidate], fetched_at: datetime | None,
+                       now: datetime) -> DateCandidate | None:
+    """The publication date by agreement and reliability (see the module docstring)."""
+    plausible = [c for c in candidates if is_plausible(c.date.instant, fetched_at, now)]
+    if not plausible:
+        return None
+    agreeing = [[other for other in plausible if agree(candidate.date, other.date)]
+                for candidate in plausible]
+    best = max(range(len(plausible)), key=lambda i: (
+        sum(c.weight for c in agreeing[i]), plausible[i].weight, -i))
+    group = agreeing[best]
+    return max(group, key=lambda c: (c.date.informative, c.weight, -group.index(c)))
+
+
+def choose_modified(candidates: list[DateCandidate], fetched_at: datetime | None,
+                    now: datetime) -> datetime | None:
+    plausible = [c for c in candidates if is_plausible(c.date.instant, fetched_at, now)]
+    if not plausible:
+        return None
+    return max(plausible, key=lambda c: (c.weight, c.date.informative)).date.instant
+
+
+def _parsed(pairs, sources: set[str] | None = None) -> list[DateCandidate]:
+    out = []
+    for source, raw in pairs:
+        if source not in DATE_SOURCES:
+            continue
+        parsed = parse_date_value(raw)
+        if parsed is not None:
+            out.append(DateCandidate(source, parsed))
+    return out
+
+
+def date_candidates(draft: Draft) -> list[DateCandidate]:
+    """Every source's candidate publication date for one draft."""
     record = draft.record
-    candidates: dict[str, datetime | None] = {
-        "page_metadata": draft.page_date,
-        "url": date_from_url(draft.canonical_url) or date_from_url(record.url),
-        "text": date_from_text(draft.text),
-    }
-    if record.published_source:
-        candidates[record.published_source] = record.published_at
+    candidates: list[DateCandidate] = []
+    if record.published_at is not None and record.published_source:
+        stated = parse_date_value(record.published_at)
+        if stated is not None:
+            if record.published_source == "text_dump_prefix" or (
+                    stated.instant.time() == datetime.min.time() and stated.offset_min == 0):
+                stated = ParsedDate(stated.instant, None, DAY)  # a stored day, not a midnight
+            elif stated.offset_min == 0:
+                # readers hand over UTC instants: the source's own offset is not known
+                stated = ParsedDate(stated.instant, None, stated.precision)
+            candidates.append(DateCandidate(record.published_source, stated))
+    if draft.page is not None:
+        candidates.extend(_parsed(draft.page.dates))
+    url_day = date_from_url(draft.canonical_url) or date_from_url(record.url)
+    if url_day is not None:
+        candidates.append(DateCandidate("url", ParsedDate(url_day, None, DAY)))
+    text_day = date_from_text(draft.text)
+    if text_day is not None:
+        candidates.append(DateCandidate("text", ParsedDate(text_day, None, DAY)))
     return candidates
 
 
+def resolve_publication(draft: Draft, now: datetime) -> Publication:
+    """The draft's publication instant, offset, precision and source, and its modified time."""
+    fetched_at = draft.record.fetched_at
+    chosen = choose_publication(date_candidates(draft), fetched_at, now)
+    modified = choose_modified(_parsed(draft.page.modified), fetched_at, now) \
+        if draft.page is not None else None
+    if chosen is None:
+        return Publication(modified_at=modified)
+    return Publication(published_at=chosen.date.instant, offset_min=chosen.date.offset_min,
+                       precision=chosen.date.precision, source=chosen.source,
+                       modified_at=modified)
+
+
 class ResolveDatesStep(Step):
-    """Draft -> Draft with ``published_at`` (UTC) and ``date_source`` chosen.
+    """Draft -> Draft with ``published_at`` (UTC), its offset, precision and source chosen.
 
     ``now`` bounds future dates when the fetch time is unknown (default: the clock).
     """
@@ -133,14 +238,16 @@ class ResolveDatesStep(Step):
         self._now = now
 
     def apply(self, draft: Draft) -> Draft:
-        now = self._now or datetime.now(UTC)
-        published, source = choose_published_at(date_candidates(draft), draft.record.fetched_at,
-                                                now)
-        return draft.replace(published_at=published, date_source=source)
+        publication = resolve_publication(draft, self._now or datetime.now(UTC))
+        return draft.replace(published_at=publication.published_at,
+                             published_offset_min=publication.offset_min,
+                             published_precision=publication.precision,
+                             date_source=publication.source,
+                             modified_at=publication.modified_at)
 
 
 class ResolveDates(ApplyStep):
-    """Draft -> Draft with ``published_at`` (UTC) and ``date_source`` chosen."""
+    """Draft -> Draft with ``published_at`` (UTC), its offset, precision and source chosen."""
 
     def __init__(self, now: datetime | None = None):
         super().__init__(ResolveDatesStep(now))

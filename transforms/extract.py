@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from newsflow.schemas import DeadLetter, Draft, RawRecord, Skip, dead_letter
-from newsflow.transforms.dates import parse_iso_datetime
+from newsflow.schemas import DeadLetter, Draft, PageFacts, RawRecord, Skip, dead_letter
+from newsflow.transforms.authors import resolve_authors
 from newsflow.transforms.extractor import (
     ExtractionFailed,
     ExtractionTimeout,
@@ -20,6 +20,7 @@ from newsflow.transforms.extractor import (
     extract_html,
 )
 from newsflow.transforms.stage import ApplyStep, Step
+from newsflow.transforms.titles import choose_title, site_keys
 
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_MAX_HTML_CHARS = 5_000_000
@@ -37,11 +38,21 @@ def draft_from_text_record(record: RawRecord) -> Draft:
 
 
 def draft_from_extraction(record: RawRecord, extracted: dict) -> Draft:
+    """A draft from the extracted text and what the page declares: headline without site
+    furniture, authors (and a wire agency named as author), site name, canonical URL, tags."""
+    page = extracted["page"]
+    url = page["canonical_url"] or record.url
+    keys = site_keys(page["site_names"], url)
+    authors, wire = resolve_authors(page["authors"], keys)
+    facts = PageFacts(types=page["types"], dates=page["dates"], modified=page["modified"],
+                      titles=page["titles"], site_names=page["site_names"],
+                      authors=page["authors"])
     return Draft(record=record, text=extracted["text"],
-                 title=extracted["title"] or record.title,
-                 canonical_url=extracted["url"], authors=extracted["authors"],
-                 tags=record.tags + extracted["tags"], site_name=extracted["site_name"],
-                 page_type=extracted["page_type"], page_date=parse_iso_datetime(extracted["date"]))
+                 title=choose_title(page["titles"], page["site_names"], url, record.title),
+                 canonical_url=page["canonical_url"], authors=authors,
+                 tags=record.tags + page["tags"],
+                 site_name=page["site_names"][0] if page["site_names"] else None,
+                 page=facts, wire=wire)
 
 
 def check_size(record: RawRecord, settings: ExtractSettings) -> DeadLetter | None:
@@ -76,12 +87,13 @@ class ExtractStep(Step):
         too_large = check_size(record, self._settings)
         if too_large:
             return too_large
+        want_date = record.published_at is None  # htmldate only when nothing else may date it
         try:
             if self._extractor is None:
-                extracted = extract_html(record.body, record.url)
+                extracted = extract_html(record.body, record.url, want_date)
             else:
                 extracted = self._extractor.extract(record.body, record.url,
-                                                    self._settings.timeout_s)
+                                                    self._settings.timeout_s, want_date)
         except ExtractionTimeout as exc:
             return dead_letter("extract", "extract_timeout", exc, record.source_ref,
                                record.url, record.body)

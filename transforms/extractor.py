@@ -19,28 +19,54 @@ import sys
 _FRAME = struct.Struct(">I")
 
 
-def _split_keywords(values) -> tuple[str, ...]:
-    out = []
-    for value in values or ():
-        out.extend(part.strip() for part in str(value).split(","))
-    return tuple(part for part in out if part)
+#: htmldate's output format: keeps the time of day and, when htmldate found one, the offset.
+HTMLDATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 
 
-def extract_html(html: str, url: str | None) -> dict | None:
-    """trafilatura's text and metadata for one page, as plain picklable values (or None)."""
+def fallback_date(tree, url: str | None) -> str | None:
+    """htmldate's original-publication guess, for pages that declare no date themselves.
+
+    A bare January 1st is dropped: it is what htmldate makes of a lone year (a copyright line).
+    """
+    from htmldate import find_date
+
+    found = find_date(tree, url=url, original_date=True, extensive_search=True,
+                      outputformat=HTMLDATE_FORMAT)
+    if found and found[4:19] == "-01-01T00:00:00":
+        return None
+    return found
+
+
+def extract_html(html: str, url: str | None, want_date: bool = True) -> dict | None:
+    """Main text and the page's own metadata, as plain picklable values (or None).
+
+    The page is parsed once: the metadata reader and htmldate read the tree, trafilatura
+    extracts from it (it works on its own copy). trafilatura's metadata pass is not run: the
+    page's declarations are read by ``newsflow.transforms.metadata`` with their provenance.
+    ``want_date`` False skips the htmldate fallback (the record carries its own date).
+    """
     import trafilatura
+    from trafilatura.utils import load_html
 
+    from newsflow.transforms.metadata import read_page_metadata
+    from newsflow.transforms.timestamps import parse_date_value
+
+    tree = load_html(html)
+    if tree is None:
+        return None
+    page = read_page_metadata(tree, url)
+    page["dates"] = tuple((source, value) for source, value in page["dates"]
+                          if parse_date_value(value) is not None)
     document = trafilatura.bare_extraction(
-        html, url=url, with_metadata=True, include_comments=False, include_tables=False,
-        deduplicate=False,
-        date_extraction_params={"extensive_search": False, "original_date": True})
+        tree, url=page["canonical_url"] or url, with_metadata=False, include_comments=False,
+        include_tables=False, deduplicate=False)
     if document is None or not (document.text or "").strip():
         return None
-    authors = tuple(a.strip() for a in (document.author or "").split(";") if a.strip())
-    return {"text": document.text, "title": document.title, "url": document.url,
-            "authors": authors, "site_name": document.sitename,
-            "tags": _split_keywords(document.categories) + _split_keywords(document.tags),
-            "date": document.date, "page_type": document.pagetype}
+    if want_date and not page["dates"]:
+        found = fallback_date(tree, page["canonical_url"] or url)
+        if found:
+            page["dates"] = (("htmldate", found),)
+    return {"text": document.text, "page": page}
 
 
 class ExtractionTimeout(Exception):
@@ -74,16 +100,17 @@ def _read_frame(stream):
 
 
 def serve(stdin=None, stdout=None) -> None:
-    """Child loop: read ``(html, url)`` frames, answer ``("ok", result)`` or ``("error", msg)``."""
+    """Child loop: read ``(html, url, want_date)`` frames, answer ``("ok", result)`` or
+    ``("error", msg)``."""
     stdin = stdin or sys.stdin.buffer
     stdout = stdout or sys.stdout.buffer
     while True:
         try:
-            html, url = _read_frame(stdin)
+            html, url, want_date = _read_frame(stdin)
         except EOFError:
             return
         try:
-            answer = ("ok", extract_html(html, url))
+            answer = ("ok", extract_html(html, url, want_date))
         except Exception as exc:  # noqa: BLE001 - reported to the parent as this page's error
             answer = ("error", f"{type(exc).__name__}: {exc}")
         _write_frame(stdout, answer)
@@ -103,11 +130,12 @@ class ExtractorProcess:
             [sys.executable, "-m", "newsflow.transforms.extractor"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"})
 
-    def extract(self, html: str, url: str | None, timeout_s: float) -> dict | None:
+    def extract(self, html: str, url: str | None, timeout_s: float,
+                want_date: bool = True) -> dict | None:
         if self._process is None or self._process.poll() is not None:
             self._start()
         try:
-            _write_frame(self._process.stdin, (html, url))
+            _write_frame(self._process.stdin, (html, url, want_date))
         except (BrokenPipeError, OSError) as exc:
             self.close()
             raise ExtractionFailed("extractor process died") from exc

@@ -75,6 +75,8 @@ def build_article(draft: Draft, versions: tuple[tuple[str, str], ...],
     return Article(
         article_id=article_id(url, text_hash), url=url, domain=domain_of(url),
         title=draft.title, text=draft.text, published_at=draft.published_at,
+        published_offset_min=draft.published_offset_min,
+        published_precision=draft.published_precision, modified_at=draft.modified_at,
         date_source=draft.date_source, fetched_at=record.fetched_at, language=draft.language,
         language_prob=draft.language_prob, wire=draft.wire, dateline=draft.dateline,
         authors=draft.authors, tags=normalize_tags(draft.tags), site_name=draft.site_name,

@@ -1,0 +1,549 @@
+"""What an HTML page declares about itself, read once from the parsed tree.
+
+JSON-LD (``@graph``, lists, nested ``mainEntity``, ``@id`` references), OpenGraph and other
+``<meta>`` tags, microdata (``itemprop``), ``<time datetime>`` near the headline, headlines and
+bylines. Values come back as the page wrote them, each with the name of where it was found, so
+later steps can weigh them (``newsflow.transforms.dates``, ``titles``, ``authors``,
+``classify``) and the provenance stays visible.
+
+This module imports only lxml, the standard library and ``timestamps``: it runs inside the
+extraction child process (``newsflow.transforms.extractor``), on the tree trafilatura then
+extracts from.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from urllib.parse import urljoin
+
+from newsflow.transforms.timestamps import find_date_in_text
+
+#: JSON-LD ``@type`` values that declare a page to be one article (schema.org Article and its
+#: subtypes that news sites use).
+ARTICLE_TYPES = frozenset(t.lower() for t in (
+    "Article", "NewsArticle", "BlogPosting", "ReportageNewsArticle", "AnalysisNewsArticle",
+    "OpinionNewsArticle", "ReviewNewsArticle", "BackgroundNewsArticle", "AskPublicNewsArticle",
+    "LiveBlogPosting", "SatiricalArticle", "TechArticle", "ScholarlyArticle", "Report",
+    "SocialMediaPosting", "Blog", "Review"))
+#: Types that declare a listing rather than one story.
+INDEX_TYPES = frozenset(t.lower() for t in (
+    "CollectionPage", "ItemList", "SearchResultsPage", "ProfilePage", "WebSite"))
+VIDEO_TYPES = frozenset(("videoobject", "video", "video.other", "video.movie", "video.episode",
+                         "video.tv_show", "clip"))
+
+#: <meta> names/properties (lower-case) that carry the publication date, by source name.
+PUBLISHED_META = {
+    "opengraph": ("article:published_time", "og:published_time", "og:article:published_time",
+                  "article:published", "og:pubdate"),
+    "meta": ("pubdate", "publishdate", "publish-date", "publish_date", "published_time",
+             "published-date", "date", "dc.date", "dc.date.issued", "dc.date.created",
+             "dcterms.date", "dcterms.issued", "dcterms.created", "citation_publication_date",
+             "citation_date", "sailthru.date", "parsely-pub-date", "article.published",
+             "article_date_original", "original-publish-date", "publication_date",
+             "rnews:datepublished", "datepublished", "cxenseparse:recs:publishtime",
+             "vr:published_time", "date.release", "displaydate", "release_date",
+             "article.created", "created", "datecreated", "epoch-publish-date",
+             "ptime", "pdate", "publishedat", "firstpublishedat"),
+}
+MODIFIED_META = ("article:modified_time", "og:updated_time", "article:updated_time",
+                 "datemodified", "last-modified", "dc.date.modified", "dcterms.modified",
+                 "article_date_updated", "lastmod", "utime", "sailthru.lastmodified")
+_TITLE_META = ("og:title", "twitter:title")
+_SITE_META = ("og:site_name", "application-name", "dc.publisher", "publisher",
+              "al:ios:app_name", "twitter:app:name:iphone")
+_AUTHOR_META = ("author", "article:author", "dc.creator", "dcterms.creator", "byl",
+                "sailthru.author", "parsely-author", "article_author", "citation_author",
+                "cxenseparse:author", "author_name", "og:article:author")
+_TAG_META = ("article:tag", "article:section", "news_keywords", "keywords", "parsely-section",
+             "parsely-tags", "sailthru.tags")
+
+_BYLINE_HINT = re.compile(r"byline|author|writer|byl\b|firma|autor|journalist|reporter",
+                          re.IGNORECASE)
+_NOT_BYLINE = re.compile(r"comment|avatar|img|image|photo|bio|about|related|more|list|login|"
+                         r"follow|social|share|date|time|widget|popular",
+                         re.IGNORECASE)
+_HEADLINE_HINT = re.compile(r"entry-title|(?:^|[\s_-])headline(?:$|[\s_-])", re.IGNORECASE)
+_DATE_HINT = re.compile(r"date|time|publish|posted|submitted|datum|fecha|meta|info|byline",
+                        re.IGNORECASE)
+_COMMENTS = re.compile(r"comment|disqus|respon|discussion|forum", re.IGNORECASE)
+_WS = re.compile(r"\s+")
+_MAX_VALUE_CHARS = 400
+_MAX_BYLINE_CHARS = 200
+#: How far (in elements, document order) a <time> or byline may be from the headline.
+_NEAR_HEADLINE_BEFORE = 20
+_NEAR_HEADLINE_AFTER = 250
+_MAX_DATE_TEXT_CHARS = 120
+_MAX_HEADLINE_DATES = 2
+_MAX_H1 = 3
+_MAX_JSONLD_CHARS = 2_000_000
+
+
+@dataclass
+class _Collected:
+    """Elements of interest, gathered in one pass over the tree."""
+
+    metas: list
+    scripts: list
+    titles: list
+    h1s: list
+    links: list
+    times: list
+    itemprops: list
+    bylines: list
+    headlines: list
+    dated: list
+
+
+def clean_value(value) -> str:
+    """Whitespace-collapsed text, capped; non-strings give ''."""
+    if not isinstance(value, str):
+        return ""
+    return _WS.sub(" ", value).strip()[:_MAX_VALUE_CHARS]
+
+
+def _collect(tree) -> _Collected:
+    found = _Collected([], [], [], [], [], [], [], [], [], [])
+    nodes = tree.xpath(
+        "//meta|//script[@type='application/ld+json' or @type='application/json+ld']|//title|"
+        "//h1|//link[@rel]|//time|//*[@itemprop]|//abbr[@title]|"
+        "//*[contains(@class,'entry-title') or contains(@class,'headline')]|"
+        "//*[contains(@class,'date') or contains(@class,'time') or contains(@class,'publish') "
+        "or contains(@class,'posted') or contains(@class,'submitted') or "
+        "contains(@class,'datum') or contains(@class,'fecha') or contains(@class,'meta') or "
+        "contains(@class,'info')]|"
+        "//*[@rel='author' or contains(@class,'yline') or contains(@class,'uthor') or "
+        "contains(@id,'yline') or contains(@id,'uthor') or contains(@class,'writer') or "
+        "contains(@class,'firma') or contains(@class,'autor')]")
+    for node in nodes:
+        tag = node.tag if isinstance(node.tag, str) else ""
+        if tag == "meta":
+            found.metas.append(node)
+        elif tag == "script":
+            found.scripts.append(node)
+        elif tag == "title":
+            found.titles.append(node)
+        elif tag == "link":
+            found.links.append(node)
+        else:
+            if tag == "h1":
+                found.h1s.append(node)
+            hint = f"{node.get('class', '')} {node.get('id', '')}"
+            if tag != "h1" and _HEADLINE_HINT.search(hint):
+                found.headlines.append(node)
+            if _DATE_HINT.search(hint) and tag not in ("time", "abbr", "meta"):
+                found.dated.append(node)
+            if tag in ("time", "abbr"):
+                found.times.append(node)
+            if node.get("itemprop"):
+                found.itemprops.append(node)
+            if node.get("rel") == "author" or _BYLINE_HINT.search(hint):
+                found.bylines.append(node)
+    return found
+
+
+# ---------------------------------------------------------------- JSON-LD
+
+
+def _load_json(text: str):
+    text = text.strip()
+    if text.startswith("<!--"):
+        text = text[4:]
+    if text.endswith("-->"):
+        text = text[:-3]
+    text = text.strip().removeprefix("//<![CDATA[").removesuffix("//]]>").strip()
+    if not text or len(text) > _MAX_JSONLD_CHARS:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    # common breakage: raw newlines/tabs inside strings, trailing commas
+    repaired = re.sub(r"[\x00-\x1f]", " ", text)
+    repaired = re.sub(r",\s*([}\]])", r"\1", repaired)
+    try:
+        return json.loads(repaired)
+    except ValueError:
+        return None
+
+
+def _types_of(entity: dict) -> tuple[str, ...]:
+    raw = entity.get("@type")
+    values = raw if isinstance(raw, list) else [raw]
+    out = []
+    for value in values:
+        if isinstance(value, str) and value:
+            out.append(value.rsplit("/", 1)[-1].rsplit(":", 1)[-1].lower())
+    return tuple(out)
+
+
+def _flatten(data, out: list, depth: int = 0) -> None:
+    """Every typed JSON-LD object, including ``@graph`` members and nested main entities."""
+    if depth > 6:
+        return
+    if isinstance(data, list):
+        for item in data:
+            _flatten(item, out, depth + 1)
+        return
+    if not isinstance(data, dict):
+        return
+    if "@graph" in data:
+        _flatten(data["@graph"], out, depth + 1)
+    if "@type" in data:
+        out.append(data)
+    for key in ("mainEntity", "mainEntityOfPage", "itemReviewed"):
+        nested = data.get(key)
+        if isinstance(nested, dict) and "@type" in nested:
+            _flatten(nested, out, depth + 1)
+
+
+def jsonld_entities(scripts) -> list[dict]:
+    entities: list[dict] = []
+    for script in scripts:
+        data = _load_json(script.text or "")
+        if data is not None:
+            _flatten(data, entities)
+    return entities
+
+
+def _resolve(value, by_id: dict):
+    if isinstance(value, dict) and set(value) <= {"@id", "@type"} and value.get("@id") in by_id:
+        return by_id[value["@id"]]
+    return value
+
+
+def _names(value, by_id: dict) -> list[tuple[str, str]]:
+    """``(name, kind)`` of a JSON-LD person/organization value (string, object or list);
+    kind is ``person``, ``organization`` or ``unknown``."""
+    items = value if isinstance(value, list) else [value]
+    out = []
+    for item in items[:20]:
+        item = _resolve(item, by_id)
+        if isinstance(item, str):
+            out.append((clean_value(item), "unknown"))
+        elif isinstance(item, dict):
+            name = item.get("name")
+            if isinstance(name, list):
+                name = name[0] if name else None
+            if isinstance(name, dict):
+                name = name.get("@value")
+            types = _types_of(item)
+            kind = "person" if "person" in types else (
+                "organization" if any("organization" in t or t == "corporation" for t in types)
+                else "unknown")
+            if isinstance(name, str):
+                out.append((clean_value(name), kind))
+    return [(name, kind) for name, kind in out if name]
+
+
+def _text_of(value) -> str:
+    if isinstance(value, list):
+        value = value[0] if value else ""
+    if isinstance(value, dict):
+        value = value.get("@value") or value.get("name") or ""
+    return clean_value(value) if isinstance(value, str) else ""
+
+
+def _keywords(value) -> list[str]:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    if isinstance(value, list):
+        return [clean_value(v) for v in value if isinstance(v, str) and v.strip()]
+    return []
+
+
+def _main_article(entities: list[dict], url: str | None) -> dict | None:
+    articles = [e for e in entities if set(_types_of(e)) & ARTICLE_TYPES]
+    if not articles:
+        return None
+    if url and len(articles) > 1:
+        bare = url.split("#", 1)[0].rstrip("/")
+        for entity in articles:
+            own = entity.get("url") or entity.get("@id") or ""
+            page = entity.get("mainEntityOfPage")
+            if isinstance(page, dict):
+                page = page.get("@id") or page.get("url") or ""
+            if any(isinstance(v, str) and v.split("#", 1)[0].rstrip("/") == bare
+                   for v in (own, page)):
+                return entity
+    with_dates = [e for e in articles if e.get("datePublished") or e.get("headline")]
+    return (with_dates or articles)[0]
+
+
+# ---------------------------------------------------------------- the page
+
+
+def _meta_key(node) -> str:
+    return (node.get("property") or node.get("name") or node.get("itemprop") or
+            node.get("http-equiv") or "").strip().lower()
+
+
+def _element_text(node) -> str:
+    return clean_value(" ".join(node.itertext()))
+
+
+def _headline_variants(h1) -> list[str]:
+    """The whole headline text and the text of each child element: a headline element often
+    holds a kicker, the site name or the byline next to the headline itself."""
+    variants = [_element_text(h1)]
+    own = clean_value(h1.text or "")
+    if own:
+        variants.append(own)
+    for child in h1:
+        if isinstance(child.tag, str):
+            text = _element_text(child)
+            if text:
+                variants.append(text)
+    # a <br> splits headline from byline
+    lines, current = [], [h1.text or ""]
+    for child in h1.iter():
+        if child is h1:
+            continue
+        if child.tag == "br":
+            lines.append("".join(current))
+            current = [child.tail or ""]
+        elif isinstance(child.tag, str):
+            current.append(child.text or "")
+            current.append(child.tail or "")
+    lines.append("".join(current))
+    if len(lines) > 1:
+        variants.extend(clean_value(line) for line in lines)
+    seen, out = set(), []
+    for variant in variants:
+        if variant and variant not in seen:
+            seen.add(variant)
+            out.append(variant)
+    return out
+
+
+def _in_comments(node) -> bool:
+    for ancestor in node.iterancestors():
+        hint = f"{ancestor.get('class', '')} {ancestor.get('id', '')}"
+        if _COMMENTS.search(hint):
+            return True
+    return False
+
+
+def _doc_positions(tree, nodes) -> dict:
+    """Document-order index of each node (one pass)."""
+    wanted = {id(n) for n in nodes}
+    positions = {}
+    if not wanted:
+        return positions
+    for index, element in enumerate(tree.iter()):
+        if id(element) in wanted:
+            positions[id(element)] = index
+            if len(positions) == len(wanted):
+                break
+    return positions
+
+
+def read_page_metadata(tree, url: str | None = None) -> dict:
+    """Everything the page declares, as plain picklable values.
+
+    Keys: ``canonical_url``; ``types`` (og:type and JSON-LD types, lower-case); ``dates`` and
+    ``modified`` (``(source, raw)`` candidates, strongest source first); ``titles``
+    (``(source, text)``); ``site_names``; ``authors`` (``(source, name, kind)``); ``tags``.
+    """
+    found = _collect(tree)
+    metas: dict[str, list[str]] = {}
+    for node in found.metas:
+        key = _meta_key(node)
+        content = node.get("content")
+        if key and content is not None:
+            metas.setdefault(key, []).append(content)
+
+    def meta(*keys: str) -> list[str]:
+        return [clean_value(v) for key in keys for v in metas.get(key, ()) if clean_value(v)]
+
+    entities = jsonld_entities(found.scripts)
+    by_id = {e["@id"]: e for e in entities if isinstance(e.get("@id"), str)}
+    article = _main_article(entities, url)
+    types: list[str] = []
+    og_type = meta("og:type")
+    if og_type:
+        types.append(og_type[0].lower())
+    for entity in entities:
+        types.extend(_types_of(entity))
+
+    dates: list[tuple[str, str]] = []
+    modified: list[tuple[str, str]] = []
+    titles: list[tuple[str, str]] = []
+    authors: list[tuple[str, str, str]] = []
+    site_names: list[str] = []
+    tags: list[str] = []
+
+    # JSON-LD: the article entity, else a WebPage or video carrying the dates
+    dated = article
+    if dated is None:
+        for entity in entities:
+            if set(_types_of(entity)) & ({"webpage", "itempage"} | VIDEO_TYPES) and (
+                    entity.get("datePublished") or entity.get("uploadDate")):
+                dated = entity
+                break
+    if dated is not None:
+        for key, source in (("datePublished", "json_ld"), ("uploadDate", "json_ld"),
+                            ("dateCreated", "json_ld_created")):
+            value = _text_of(dated.get(key))
+            if value:
+                dates.append((source, value))
+        value = _text_of(dated.get("dateModified"))
+        if value:
+            modified.append(("json_ld", value))
+    if article is not None:
+        headline = _text_of(article.get("headline")) or _text_of(article.get("name"))
+        if headline:
+            titles.append(("json_ld", headline))
+        for key in ("author", "creator"):
+            for name, kind in _names(article.get(key), by_id):
+                authors.append(("json_ld", name, kind))
+        for name, _ in _names(article.get("publisher"), by_id):
+            site_names.append(name)
+        for key in ("keywords", "articleSection"):
+            tags.extend(_keywords(article.get(key)))
+    for entity in entities:
+        entity_types = set(_types_of(entity))
+        if "website" in entity_types and isinstance(entity.get("name"), str):
+            site_names.append(clean_value(entity["name"]))
+        elif entity_types & {"newsmediaorganization", "organization"} and entity is not article:
+            if isinstance(entity.get("name"), str) and len(site_names) < 4:
+                site_names.append(clean_value(entity["name"]))
+
+    # OpenGraph and other <meta>
+    for source, keys in PUBLISHED_META.items():
+        for key in keys:
+            dates.extend((source, value) for value in meta(key))
+    for key in MODIFIED_META:
+        modified.extend(("meta", value) for value in meta(key))
+    for key in _TITLE_META:
+        titles.extend((key.split(":")[0], value) for value in meta(key))
+    site_names[:0] = meta("og:site_name")
+    site_names.extend(meta(*_SITE_META[1:]))
+    for key in _AUTHOR_META:
+        authors.extend(("meta", value, "unknown") for value in meta(key))
+    for key in _TAG_META:
+        for value in meta(key):
+            tags.extend(part.strip() for part in value.split(",") if part.strip())
+    for key in ("parsely-page", "parsely-metadata"):
+        for value in metas.get(key, ()):
+            data = _load_json(value)
+            if isinstance(data, dict) and isinstance(data.get("pub_date"), str):
+                dates.append(("meta", clean_value(data["pub_date"])))
+
+    # microdata
+    for node in found.itemprops:
+        prop = node.get("itemprop", "").strip().lower()
+        if prop not in ("datepublished", "datecreated", "datemodified", "headline", "author",
+                        "publisher"):
+            continue
+        if _in_comments(node):
+            continue
+        value = clean_value(node.get("content") or node.get("datetime") or
+                            (node.get("title") if node.tag == "abbr" else None) or
+                            _element_text(node))
+        if not value:
+            continue
+        if prop == "datepublished":
+            dates.append(("itemprop", value))
+        elif prop == "datecreated":
+            dates.append(("itemprop_created", value))
+        elif prop == "datemodified":
+            modified.append(("itemprop", value))
+        elif prop == "headline" and node.get("content"):
+            titles.append(("itemprop", value))
+        elif prop == "author" and len(value) <= _MAX_BYLINE_CHARS:
+            inner = node.xpath(".//*[@itemprop='name']")
+            name = clean_value(inner[0].get("content") or _element_text(inner[0])) if inner \
+                else value
+            authors.append(("itemprop", name, "unknown"))
+
+    # headlines
+    for node in found.titles[:1]:
+        text = _element_text(node)
+        if text:
+            titles.append(("title", text))
+    h1_variants = []
+    shown = found.h1s[:_MAX_H1] or found.headlines[:1]
+    for node in shown:
+        variants = _headline_variants(node)
+        if variants:
+            h1_variants.append(variants)
+    for variants in h1_variants:
+        titles.extend(("h1", variant) for variant in variants)
+
+    # <time datetime> and hAtom "published" near the headline, bylines near the headline
+    headline = shown[0] if shown else None
+    near = [n for n in found.times + found.bylines + found.dated[:200] if not _in_comments(n)]
+    near_ids = {id(n) for n in near}
+    positions = _doc_positions(tree, near + ([headline] if headline is not None else []))
+    anchor = positions.get(id(headline)) if headline is not None else None
+
+    def is_near(node, before: int = _NEAR_HEADLINE_BEFORE) -> bool:
+        if anchor is None:
+            return any(a.tag in ("article", "header", "main") for a in node.iterancestors())
+        offset = positions.get(id(node), -10**9) - anchor
+        return -before <= offset <= _NEAR_HEADLINE_AFTER
+
+    for node in found.times:
+        if id(node) in near_ids and is_near(node):
+            classes = (node.get("class") or "").lower()
+            if node.tag == "abbr" and "published" not in classes:
+                continue
+            if "updated" in classes or "modified" in classes:
+                value = clean_value(node.get("datetime") or node.get("title") or "")
+                if value:
+                    modified.append(("time_element", value))
+                continue
+            value = clean_value(node.get("datetime") or node.get("title") or
+                                _element_text(node))
+            if value:
+                dates.append(("time_element", value))
+                break
+    shown_dates = 0
+    for node in found.dated:
+        if shown_dates >= _MAX_HEADLINE_DATES:
+            break
+        if id(node) not in near_ids or not is_near(node, before=0) or len(node) > 8:
+            continue
+        text = _element_text(node)
+        if text and len(text) <= _MAX_DATE_TEXT_CHARS and any(ch.isdigit() for ch in text) \
+                and find_date_in_text(text) is not None:
+            dates.append(("headline_date", text))
+            shown_dates += 1
+    bylines = 0
+    for node in found.bylines:
+        if bylines >= 2 or id(node) not in near_ids or not is_near(node):
+            continue
+        hint = f"{node.get('class', '')} {node.get('id', '')}"
+        if node.get("rel") != "author" and _NOT_BYLINE.search(hint) and \
+                not re.search(r"byline|author-?name|name", hint, re.IGNORECASE):
+            continue
+        text = _element_text(node)
+        if text and len(text) <= _MAX_BYLINE_CHARS:
+            authors.append(("byline", text, "unknown"))
+            bylines += 1
+
+    canonical = None
+    for node in found.links:
+        if "canonical" in (node.get("rel") or "").lower().split() and node.get("href"):
+            canonical = node.get("href").strip()
+            break
+    if not canonical:
+        og_url = meta("og:url")
+        canonical = og_url[0] if og_url else None
+    if canonical and url:
+        canonical = urljoin(url, canonical)
+    if canonical and not canonical.lower().startswith(("http://", "https://")):
+        canonical = None
+
+    return {
+        "canonical_url": canonical,
+        "types": tuple(dict.fromkeys(types)),
+        "dates": tuple(dict.fromkeys(dates)),
+        "modified": tuple(dict.fromkeys(modified)),
+        "titles": tuple(dict.fromkeys(titles)),
+        "site_names": tuple(dict.fromkeys(n for n in site_names if n)),
+        "authors": tuple(dict.fromkeys(authors)),
+        "tags": tuple(dict.fromkeys(t for t in tags if t))[:50],
+    }
