@@ -153,3 +153,72 @@ def test_page_date_lines_in_four_languages_are_removed(line):
 ])
 def test_title_case_datelines_need_an_agency(line, dateline, wire):
     assert extract_dateline([line])[1:] == (dateline, wire)
+
+
+def test_japanese_article_ending_with_short_paragraphs_keeps_them():
+    paragraphs = [
+        "政府は１５日、新しい経済対策を閣議決定した。物価高に対応するため、家計への支援を拡充する。",
+        "対策の規模は約２０兆円となる。",
+        "首相は記者会見で「国民の生活を守る」と述べた。",
+        "野党は財源の説明が不十分だと批判した。",
+        "補正予算案は来週にも国会に提出される。",
+    ]
+    result = clean_text("\n".join(paragraphs))
+    assert result.text.split("\n\n") == paragraphs and "link_list" not in result.removed
+
+
+def test_chinese_and_thai_paragraphs_are_not_link_lists():
+    chinese = ["外交部发言人表示，中方愿同各方加强沟通。", "双方同意继续保持对话。",
+               "会谈在友好气氛中进行。", "（编辑：王辉）"]
+    assert clean_text("\n".join(chinese)).text.split("\n\n") == chinese
+    thai = ["ผู้สื่อข่าวรายงานว่าเมื่อวันที่ 21 มกราคม เจ้าหน้าที่ตำรวจได้ตรวจสอบพื้นที่",
+            "ครอบครัวยังไม่ขอให้สัมภาษณ์", "ตำรวจเร่งหาเบาะแส", "เจ้าหน้าที่ยืนยันผลดีเอ็นเอ"]
+    assert clean_text("\n".join(thai)).text.split("\n\n") == thai
+
+
+def test_lesen_sie_auch_box_inside_the_article_removes_only_the_box():
+    body = [
+        "Apple hat am Montag neue iPhones vorgestellt, die ab Freitag im Handel sind.",
+        "Die Preise steigen im Vergleich zum Vorjahr um bis zu 100 Euro, teilte der Konzern mit.",
+        "Lesen Sie auch",
+        "iPhone 15 im Test: Lohnt sich das Upgrade?",
+        "Die besten Smartphones unter 300 Euro",
+        "Analysten erwarten dennoch eine hohe Nachfrage, vor allem nach dem Pro-Modell.",
+        "Der Marktanteil von Apple in Deutschland liegt bei rund 35 Prozent, so die Marktforscher.",
+    ]
+    result = clean_text("\n".join(body))
+    assert result.text.split("\n\n") == body[:2] + body[5:]
+    assert "related_box" in result.removed
+
+
+def test_related_marker_followed_only_by_links_is_the_tail():
+    body = ["The council approved the budget on Tuesday after a long and heated debate.",
+            "It takes effect in January, officials said.",
+            "Related stories", "Budget row deepens", "Mayor faces vote", "See all news"]
+    result = clean_text("\n".join(body))
+    assert result.text.split("\n\n") == body[:2] and "related_tail" in result.removed
+
+
+def test_read_more_lines_repeats_and_bylines():
+    text = "\n".join([
+        "By Jane Doe and Max Roe",
+        "The council approved the budget on Tuesday after a long and heated debate.",
+        "Read more: Budget row deepens as mayor faces vote",
+        "The council approved the budget on Tuesday after a long and heated debate.",
+        "It takes effect in January, officials said.",
+        "jane.doe@daily.test",
+        "(END)",
+    ])
+    result = clean_text(text)
+    assert result.text.split("\n\n") == [
+        "The council approved the budget on Tuesday after a long and heated debate.",
+        "It takes effect in January, officials said."]
+    assert result.authors == ("Jane Doe", "Max Roe")
+    assert {"byline", "related_link", "repeated_paragraph", "end_marker"} <= set(result.removed)
+
+
+def test_a_byline_line_naming_known_authors_goes():
+    text = "Autori:Anna Ūdre(LTV Ziņu dienesta redaktore)\nNorvēģijas glābšanas komanda " \
+           "četras dienas pēc tam atradusi piekto bojāgājušo, vēsta vietējie mediji."
+    result = clean_text(text, authors=("Anna Ūdre",))
+    assert result.text.startswith("Norvēģijas") and "byline" in result.removed

@@ -149,12 +149,12 @@ def _ends_sentence(line: str) -> bool:
 
 
 def is_link_shaped(line: str, in_box: bool = False) -> bool:
-    """Short and not a sentence: a headline or a link. A bulleted line counts unless it ends
-    with a full stop. Outside a related-links box, lines in scripts without sentence
-    punctuation are never taken for links (their ends say nothing)."""
+    """Short and not a sentence: a headline or a link. A bulleted line, or a line in a
+    related-links box, counts unless it ends with a full stop. Outside a box, lines in scripts
+    without sentence punctuation are never taken for links (their ends say nothing)."""
     if display_length(line) > _LINK_LIST_MAX_CHARS:
         return False
-    if _BULLET.match(line):
+    if _BULLET.match(line) or in_box:  # headlines may ask or exclaim, they don't stop
         return not line.rstrip(_CLOSERS).endswith((".", "。", "．"))
     if not in_box and _UNPUNCTUATED_SCRIPT.search(line):
         return False
@@ -315,10 +315,10 @@ def clean_text(text: str, title: str | None = None,
     lines, title = _strip_head(lines, title, removed)
     kept = []
     for line in lines:
-        if len(line) <= _JUNK_MAX_CHARS and _JUNK_LINE.match(line):
-            removed.append("share_or_subscribe")
-        elif len(line) <= _INLINE_RELATED_MAX_CHARS and _INLINE_RELATED.match(line):
+        if len(line) <= _INLINE_RELATED_MAX_CHARS and _INLINE_RELATED.match(line):
             removed.append("related_link")
+        elif len(line) <= _JUNK_MAX_CHARS and _JUNK_LINE.match(line):
+            removed.append("share_or_subscribe")
         elif _END_MARKER.match(line) or _EMAIL_ONLY.match(line):
             removed.append("end_marker")
         elif title and kept and _same_text(line, title):

@@ -208,8 +208,9 @@ def jsonld_entities(scripts) -> list[dict]:
 
 
 def _resolve(value, by_id: dict):
-    if isinstance(value, dict) and set(value) <= {"@id", "@type"} and value.get("@id") in by_id:
-        return by_id[value["@id"]]
+    """A ``{"@id": ...}`` reference completed with the entity it points to."""
+    if isinstance(value, dict) and isinstance(value.get("@id"), str) and value["@id"] in by_id:
+        return {**by_id[value["@id"]], **value}
     return value
 
 
