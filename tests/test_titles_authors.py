@@ -46,7 +46,8 @@ def test_the_shown_headline_wins_when_metadata_agrees():
     titles = [("og", "米朝首脳直通電話 習氏に挑むトランプ戦術の成否（写真＝ロイター）"),
               ("h1", "米朝首脳直通電話 習氏に挑むトランプ戦術の成否 編集委員 中沢克二"),
               ("h1", "米朝首脳直通電話 習氏に挑むトランプ戦術の成否"), ("h1", "編集委員 中沢克二")]
-    assert choose_title(titles, ["日本経済新聞 電子版"]) == "米朝首脳直通電話 習氏に挑むトランプ戦術の成否"
+    assert choose_title(titles, ["日本経済新聞 電子版"]) == \
+        "米朝首脳直通電話 習氏に挑むトランプ戦術の成否"
 
 
 def test_logo_headlines_and_generic_page_titles():
