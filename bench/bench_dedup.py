@@ -138,7 +138,7 @@ def run_beam(docs: Sequence[EvalDoc], workdir: str) -> tuple[dict[str, str], dic
 def stream_state_bytes(docs: Sequence[EvalDoc]) -> dict:
     """Bytes DeduplicateStream keeps per article for ``horizon``, by its own state coders.
 
-    Per article: one (event micros, article_id) entry in each of its ``bands`` + 1 buckets
+    Per article: one (event micros, article_id, n) entry in each of its ``bands`` + 1 buckets
     (_BandStateFn) and its shingles once (_VerifyStateFn). Transient state (an article waiting
     for the watermark, for its reports and answers) is released within the watermark delay.
     """

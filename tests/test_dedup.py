@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import apache_beam as beam
@@ -474,3 +475,127 @@ def test_stream_drop_duplicates():
                     label="Canonicals")
         assert_that(result.skipped | beam.Map(lambda s: (s.stage, s.reason, s.source_ref)),
                     equal_to([("dedup", "duplicate", "eval.jsonl:copy")]), label="Skips")
+
+
+# --------------------------------------------------------------------------------------------
+# Beam streaming: records sharing event time and article_id (one link listed twice)
+
+
+def test_stream_keeps_every_record_sharing_event_time_and_id():
+    base = _text(5, paragraphs=8)
+    first = make_article("same", base)
+    other_feed = first.replace(source_ref="feed2#x", feed_url="https://two.test/rss")
+    other_guid = first.replace(source_ref="feed1#y", text=resyndicate(base))
+    identical = make_article("twin", _text(9, paragraphs=8))
+    stream = (BeamTestStream()
+              .add_elements([_at(first, T0), _at(other_feed, T0), _at(other_guid, T0),
+                             _at(identical, T0), _at(identical, T0),
+                             _at(make_article("copy", base), T0 + timedelta(minutes=1))])
+              .advance_watermark_to((T0 + timedelta(minutes=10)).timestamp())
+              .advance_watermark_to_infinity())
+    with BeamTestPipeline(options=_stream_options()) as pipeline:
+        out = (pipeline | stream | DeduplicateStream()
+               | beam.Map(lambda a: (a.article_id, a.source_ref, a.cluster_id, a.is_duplicate)))
+        # records of one id are never candidates of each other; a later copy points to the id
+        assert_that(out, equal_to([
+            ("same", "eval.jsonl:same", "same", False), ("same", "feed2#x", "same", False),
+            ("same", "feed1#y", "same", False), ("twin", "eval.jsonl:twin", "twin", False),
+            ("twin", "eval.jsonl:twin", "twin", False),
+            ("copy", "eval.jsonl:copy", "same", True)]))
+
+
+def test_stream_give_up_timer_releases_incomplete_and_orphaned_state():
+    """Collect state is released by its timer even when a report never comes."""
+    from newsflow.transforms.dedup.stream import _RECORD_KV, _CollectFn
+
+    config = DedupConfig(horizon=timedelta(hours=1))
+    micros = int(T0.timestamp() * 1_000_000)
+    held, orphan = (micros, "held", 0), (micros, "orphan", 0)
+    row = make_article("held", _text(1))
+    stream = (BeamTestStream()
+              .add_elements([_at((held, ("article", row, b"", 3)), T0),
+                             _at((held, ("report", False, ())), T0),
+                             _at((orphan, ("report", False, ())), T0)])
+              .advance_watermark_to((T0 + timedelta(hours=3)).timestamp())
+              .advance_watermark_to_infinity())
+    with BeamTestPipeline(options=_stream_options()) as pipeline:
+        collected = (pipeline | stream
+                     | beam.Map(lambda kv: kv).with_output_types(_RECORD_KV)
+                     | beam.ParDo(_CollectFn(config)).with_outputs("requests", main="decide"))
+        # the held record goes on with the one report it got; the orphan report is dropped
+        assert_that(collected.decide, equal_to([(held, ("article", row, 0, None))]))
+
+
+class _Bag:
+    """Stands in for a Beam bag state in pure tests of the give-up helper."""
+
+    def __init__(self, *values):
+        self.values = list(values)
+
+    def read(self):
+        return list(self.values)
+
+    def clear(self):
+        self.values = []
+
+
+class _Value(_Bag):
+    def read(self):
+        return self.values[0] if self.values else None
+
+
+def test_give_up_releases_held_record_and_drops_orphans():
+    from newsflow.transforms.dedup.stream import _give_up
+
+    counter = Counter()
+    counter.inc = lambda: counter.update(["released"])
+    held, bag = _Value(("row", b"", 3)), _Bag((False, ()))
+    assert _give_up(held, bag, counter) == (("row", b"", 3), [(False, ())])
+    assert held.read() is None and bag.read() == []
+    orphans = _Bag((False, ()), (True, ()))
+    assert _give_up(_Value(), orphans, counter) is None
+    assert orphans.read() == [] and counter["released"] == 2
+
+
+def _feed(server, items) -> bytes:
+    body = "".join(f"<item><title>{guid}</title><link>{server.url(path)}</link>"
+                   f"<guid>{guid}</guid></item>" for path, guid in items)
+    return (f"<?xml version='1.0'?><rss version='2.0'><channel><title>T</title>"
+            f"<link>{server.url('/')}</link>{body}</channel></rss>").encode()
+
+
+def test_stream_pipeline_window_balances_when_a_link_is_listed_twice(tmp_path):
+    """Two feeds list one link, one of them twice under two guids: 3 records of one article
+    (and one other article) in one tick become 4 rows, and the window's summary balances."""
+    import pyarrow.dataset as ds
+
+    from newsflow.pipelines import stream as stream_pipeline
+    from newsflow.pipelines.demo.sample_corpus import generate_articles, render_html
+    from tests.httpserver import LoopbackServer, static
+    from tests.test_stream import _ticks, stream_args
+
+    output = tmp_path / "out"
+    pages = generate_articles(2, seed=4, languages=("en",))
+    with LoopbackServer() as server:
+        for index, page in enumerate(pages):
+            server.route(f"/a/{index}.html", static(render_html(page, boilerplate_kb=2),
+                                                    content_type="text/html; charset=utf-8"))
+        rss = "application/rss+xml"
+        server.route("/one.xml", static(_feed(server, [("/a/0.html", "x"), ("/a/0.html", "y"),
+                                                       ("/a/1.html", "z")]), content_type=rss))
+        server.route("/two.xml", static(_feed(server, [("/a/0.html", "x")]), content_type=rss))
+        feeds = tmp_path / "feeds.txt"
+        feeds.write_text(f"{server.url('/one.xml')}\n{server.url('/two.xml')}\n")
+        options = PipelineOptions(["--runner=BundleBasedDirectRunner", "--streaming",
+                                   *stream_args(feeds, output, "--window=60", "--no_robots")])
+        with beam.Pipeline(options=options) as pipeline:
+            outputs = stream_pipeline.build(pipeline, options,
+                                            ticks=pipeline | _ticks(0, 30, 90),
+                                            run_id="stream-c")
+            assert_that(outputs["summary"] | beam.Map(
+                lambda s: (s["read"], s["written"], s["duplicates"], s["balanced"])),
+                equal_to([(4, 4, 0, True)]))
+    rows = ds.dataset(output / "articles", format="parquet", partitioning="hive").to_table()
+    ids = sorted(rows.column("article_id").to_pylist())
+    assert len(set(ids)) == 2 and rows.num_rows == 4
+    assert sorted(rows.column("cluster_id").to_pylist()) == ids

@@ -197,8 +197,8 @@ def deduplicate_stream_records(records: Iterable[tuple[str, int, str]],
     resolutions: dict[str, tuple[str, float]] = {}
     candidates = verified = skipped_short = oversized = 0
     for key, text in keyed:
-        resolutions[key[-1]] = (key[-1], 1.0)
-        fp = fingerprinter.fingerprint(key[-1], key, text)
+        resolutions[key[1]] = (key[1], 1.0)
+        fp = fingerprinter.fingerprint(key[1], key, text)
         if fp is None:
             skipped_short += 1
             continue
@@ -206,7 +206,7 @@ def deduplicate_stream_records(records: Iterable[tuple[str, int, str]],
         for bucket_key, is_exact in [(k, False) for k in fp.band_keys] + [(fp.exact_key, True)]:
             bucket = buckets[bucket_key]
             bucket[:] = [e for e in bucket if e[0] + horizon > key[0]]  # expired entries go
-            earlier = [e for e in bucket if e[-1] != key[-1]]
+            earlier = [e for e in bucket if e[1] != key[1]]
             (exact if is_exact else near).update(earlier[: config.max_candidates])
             if len(bucket) < config.max_bucket_size:
                 bisect.insort(bucket, key)
@@ -223,7 +223,7 @@ def deduplicate_stream_records(records: Iterable[tuple[str, int, str]],
         stored[key] = fp.shingle_array
         if matches:
             best, similarity = min(matches)
-            resolutions[key[-1]] = (best[-1], similarity)
+            resolutions[key[1]] = (best[1], similarity)
     sizes = _cluster_sizes(resolutions)
     duplicates = sum(1 for i, (c, _) in resolutions.items() if c != i)
     stats = DedupStats(articles=len(resolutions), candidates=candidates, verified_pairs=verified,

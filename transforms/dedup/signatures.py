@@ -143,7 +143,7 @@ def exact_key(normalized: str) -> int:
 # Fingerprints and order
 
 #: Total order of articles: the smaller key is the canonical. Batch: (undated, micros, id);
-#: streaming: (event-time micros, id).
+#: streaming: (event-time micros, id, n), n numbering records that share time and id.
 OrderKey = tuple
 
 
@@ -157,9 +157,10 @@ def batch_order_key(published_at: datetime | None, article_id: str) -> OrderKey:
     return (0, micros, article_id)
 
 
-def stream_order_key(event_micros: int, article_id: str) -> OrderKey:
-    """First seen (event time) first, ties by article_id."""
-    return (int(event_micros), article_id)
+def stream_order_key(event_micros: int, article_id: str, number: int = 0) -> OrderKey:
+    """First seen (event time) first, ties by article_id, then by the record's number among
+    records sharing both (one link listed twice in a tick)."""
+    return (int(event_micros), article_id, int(number))
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Streaming dedup: stateful Beam stages keyed by LSH band, article and candidate, with state
+"""Streaming dedup: stateful Beam stages keyed by record, LSH band and candidate, with state
 expiring after the horizon (72 h of event time by default)."""
 
 from __future__ import annotations
@@ -26,36 +26,49 @@ from newsflow.transforms.dedup.config import DEFAULT_CONFIG, NAMESPACE, DedupCon
 from newsflow.transforms.dedup.signatures import is_near_duplicate, shingle_array, stream_order_key
 
 # Stages, each a stateful DoFn in the global window:
-#   _BandStateFn    key: LSH band key (and one exact-text key) -> earlier articles of the bucket
-#   _CollectFn      key: article -> union of its candidates; sends verification requests
-#   _VerifyStateFn  key: candidate article -> keeps its shingles for `horizon`, answers requests
-#   _DecideFn       key: article -> earliest verified candidate, the labelled article
-# Band state holds only (event micros, article_id) per bucket; the shingles of an article are
-# held once, by _VerifyStateFn, until its event time + horizon.
+#   _AdmitFn        key: (event micros, article_id) -> numbers the records sharing it, so every
+#                   record gets its own key (micros, article_id, n); fingerprints them
+#   _BandStateFn    key: LSH band key (and one exact-text key) -> earlier records of the bucket
+#   _CollectFn      key: record -> union of its candidates; sends verification requests
+#   _VerifyStateFn  key: candidate record -> keeps its shingles for `horizon`, answers requests
+#   _DecideFn       key: record -> earliest verified candidate, the labelled article
+# Band state holds only (event micros, article_id, n) per bucket; the shingles of a record are
+# held once, by _VerifyStateFn, until its event time + horizon. Collect and Decide release
+# their state when complete, and a give-up timer releases it in any case.
 
 _REQUESTS, _SHORT = "requests", "short"
-_ENTRY_CODER = TupleCoder([VarIntCoder(), StrUtf8Coder()])
+_ENTRY_CODER = TupleCoder([VarIntCoder(), StrUtf8Coder(), VarIntCoder()])
 #: Key types of the stateful stages, so Beam picks deterministic key coders.
 _BAND_KV = typing.Tuple[int, typing.Any]  # noqa: UP006 - Beam type hints
-_ARTICLE_KV = typing.Tuple[typing.Tuple[int, str], typing.Any]  # noqa: UP006
+_ADMIT_KV = typing.Tuple[typing.Tuple[int, str], typing.Any]  # noqa: UP006
+_RECORD_KV = typing.Tuple[typing.Tuple[int, str, int], typing.Any]  # noqa: UP006
 
 
 # State and timer specs live at module level: Beam finds them through the parameter defaults.
+_ADMIT_PENDING = BagStateSpec("pending", PickleCoder())  # records waiting for the watermark
+_ADMIT_COUNT = ReadModifyWriteStateSpec("count", VarIntCoder())  # records numbered so far
+_ADMIT_WAKE = TimerSpec("wake", TimeDomain.WATERMARK)
 _BAND_PENDING = BagStateSpec("pending", PickleCoder())  # newcomers waiting for the watermark
 _BAND_ENTRIES = BagStateSpec("entries", _ENTRY_CODER)  # (event micros, article_id) per article
 _BAND_WAKE = TimerSpec("wake", TimeDomain.WATERMARK)
 _HELD_ARTICLE = ReadModifyWriteStateSpec("article", PickleCoder())
 _REPORTS = BagStateSpec("reports", PickleCoder())
+_COLLECT_GIVE_UP = TimerSpec("give_up", TimeDomain.WATERMARK)
 _SHINGLES = ReadModifyWriteStateSpec("shingles", BytesCoder())
 _WAITING = BagStateSpec("waiting", PickleCoder())
 _VERIFY_EXPIRE = TimerSpec("expire", TimeDomain.WATERMARK)
 _ANSWERS = BagStateSpec("answers", PickleCoder())
+_DECIDE_GIVE_UP = TimerSpec("give_up", TimeDomain.WATERMARK)
 _MEMBERS = ReadModifyWriteStateSpec("members", VarIntCoder())
 _MEMBERS_EXPIRE = TimerSpec("expire", TimeDomain.WATERMARK)
 _StateParam, _TimerParam = beam.DoFn.StateParam, beam.DoFn.TimerParam
+_ADMIT_PENDING_PARAM, _ADMIT_COUNT_PARAM = _StateParam(_ADMIT_PENDING), _StateParam(_ADMIT_COUNT)
+_ADMIT_WAKE_PARAM = _TimerParam(_ADMIT_WAKE)
 _BAND_PENDING_PARAM, _BAND_ENTRIES_PARAM = _StateParam(_BAND_PENDING), _StateParam(_BAND_ENTRIES)
 _BAND_WAKE_PARAM = _TimerParam(_BAND_WAKE)
 _HELD_ARTICLE_PARAM, _REPORTS_PARAM = _StateParam(_HELD_ARTICLE), _StateParam(_REPORTS)
+_COLLECT_GIVE_UP_PARAM, _DECIDE_GIVE_UP_PARAM = (_TimerParam(_COLLECT_GIVE_UP),
+                                                 _TimerParam(_DECIDE_GIVE_UP))
 _SHINGLES_PARAM, _WAITING_PARAM = _StateParam(_SHINGLES), _StateParam(_WAITING)
 _VERIFY_EXPIRE_PARAM = _TimerParam(_VERIFY_EXPIRE)
 _ANSWERS_PARAM = _StateParam(_ANSWERS)
@@ -65,7 +78,8 @@ _MEMBERS_PARAM, _MEMBERS_EXPIRE_PARAM = _StateParam(_MEMBERS), _TimerParam(_MEMB
 def _gather(message, held, bag, expected_at: int):
     """Hold an ``("article", ...)`` message and bag every other one; once the bag holds as
     many as the article's field ``expected_at`` says, release the state and return
-    ``(article, received)``, else None."""
+    ``(article, received)``, else None. Keys are unique per record, so one key never holds
+    two articles."""
     if message[0] == "article":
         held.write(message[1:])
     else:
@@ -81,22 +95,79 @@ def _gather(message, held, bag, expected_at: int):
     return article, received
 
 
+def _give_up_time(key, horizon: int) -> Timestamp:
+    """When a record's Collect/Decide state is released whatever has arrived: every message
+    for it is due by the end of its candidates' horizon (at most its own event time +
+    horizon), so this timer only fires for messages that can no longer complete."""
+    return Timestamp(micros=key[0] + 2 * horizon)
+
+
+def _give_up(held, bag, counter):
+    """Release what a give-up timer finds: ``(article, received)`` or None (orphans counted)."""
+    article, received = held.read(), list(bag.read())
+    held.clear()
+    bag.clear()
+    counter.inc()
+    return (article, received) if article is not None else None
+
+
 def _wake_time(pending: list, entries: list, horizon: int) -> int | None:
     times = [key[0] for key, _ in pending] + [key[0] + horizon for key in entries]
     return min(times) if times else None
 
 
-class _StreamFingerprintFn(_FingerprinterDoFn):
-    """Article -> (order key, article, fingerprint); short texts go out labelled canonical."""
+def _record_order(article: Article) -> tuple:
+    """Fixed order of records sharing (event time, article_id): equal tuples are equal rows."""
+    return (article.source_ref, article.content_hash, article.feed_url or "", article.url or "",
+            article.fetched_at.isoformat() if article.fetched_at else "", article.text)
 
-    def process(self, article: Article, timestamp=beam.DoFn.TimestampParam):
-        key = stream_order_key(timestamp.micros, article.article_id)
-        fp = self._fingerprinter.fingerprint(article.article_id, key, article.text)
-        if fp is None:
-            self._short.inc()
-            yield beam.pvalue.TaggedOutput(_SHORT, label_article(article, article.article_id, 1.0))
-        else:
-            yield key, article, fp
+
+def _admit_key(article: Article, timestamp=beam.DoFn.TimestampParam):
+    return (timestamp.micros, article.article_id), article
+
+
+class _AdmitFn(_FingerprinterDoFn):
+    """Per (event time, article_id): give every record its own key, then fingerprint it.
+
+    The same link can arrive twice in one tick (two feeds of an outlet, or one feed under two
+    guids): both records share event time and article_id. They wait here until the watermark
+    passes their time, are numbered in a fixed order (:func:`_record_order`) and go on as
+    (micros, article_id, n), so no later stage mixes them up and each leaves as its own row.
+    The count is kept until event time + horizon (a late record continues the numbering, and no
+    key (micros, article_id, n) is alive after that). Short texts leave labelled canonical.
+    """
+
+    def __init__(self, config: DedupConfig):
+        super().__init__(config)
+        self._horizon = config.horizon_micros
+
+    def process(self, element, pending=_ADMIT_PENDING_PARAM, wake=_ADMIT_WAKE_PARAM):
+        (micros, _), article = element
+        pending.add(article)
+        wake.set(Timestamp(micros=micros))
+
+    @on_timer(_ADMIT_WAKE)
+    def on_wake(self, key=beam.DoFn.KeyParam, pending=_ADMIT_PENDING_PARAM,
+                count=_ADMIT_COUNT_PARAM, wake=_ADMIT_WAKE_PARAM):
+        micros, article_id = key
+        waiting = sorted(pending.read(), key=_record_order)
+        if not waiting:  # the horizon is over: no key of this (micros, article_id) is alive
+            count.clear()
+            return
+        pending.clear()
+        first = count.read() or 0
+        count.write(first + len(waiting))
+        wake.set(Timestamp(micros=micros + self._horizon))
+        timestamp = Timestamp(micros=micros)
+        for number, article in enumerate(waiting, start=first):
+            record_key = stream_order_key(micros, article_id, number)
+            fp = self._fingerprinter.fingerprint(article_id, record_key, article.text)
+            if fp is None:
+                self._short.inc()
+                yield beam.pvalue.TaggedOutput(_SHORT, TimestampedValue(
+                    label_article(article, article_id, 1.0), timestamp))
+            else:
+                yield TimestampedValue((record_key, article, fp), timestamp)
 
 
 def _band_messages(signed):
@@ -170,20 +241,35 @@ class _BandStateFn(beam.DoFn):
 
 
 class _CollectFn(beam.DoFn):
-    """Per article: wait for every bucket's report, then ask each candidate to verify it.
+    """Per record: wait for every bucket's report, then ask each candidate to verify it.
 
     Exact-text matches need no verification (similarity 1.0). At most ``max_candidates``
-    earliest near candidates are asked. Every bucket reports exactly once per article, so the
-    state is always released; no timer is needed.
+    earliest near candidates are asked. Every bucket reports exactly once per record, so the
+    state is released when the last report arrives; a give-up timer releases it in any case
+    (``released_incomplete``: the record goes on with the reports it has; or, with no record,
+    the orphaned reports are dropped).
     """
 
     def __init__(self, config: DedupConfig):
+        self._horizon = config.horizon_micros
         self._max_candidates = config.max_candidates
         self._candidates = Metrics.counter(NAMESPACE, "candidates")
+        self._incomplete = Metrics.counter(NAMESPACE, "released_incomplete")
 
-    def process(self, element, held=_HELD_ARTICLE_PARAM, reports=_REPORTS_PARAM):
+    def process(self, element, held=_HELD_ARTICLE_PARAM, reports=_REPORTS_PARAM,
+                give_up=_COLLECT_GIVE_UP_PARAM):
         key, message = element
         gathered = _gather(message, held, reports, expected_at=2)
+        if gathered is None:
+            give_up.set(_give_up_time(key, self._horizon))
+        else:
+            give_up.clear()
+            yield from self._dispatch(key, *gathered)
+
+    @on_timer(_COLLECT_GIVE_UP)
+    def on_give_up(self, key=beam.DoFn.KeyParam, held=_HELD_ARTICLE_PARAM,
+                   reports=_REPORTS_PARAM):
+        gathered = _give_up(held, reports, self._incomplete)
         if gathered is not None:
             yield from self._dispatch(key, *gathered)
 
@@ -243,15 +329,31 @@ class _VerifyStateFn(beam.DoFn):
 
 
 class _DecideFn(beam.DoFn):
-    """Per article: once every answer is in, point to the earliest verified candidate.
+    """Per record: once every answer is in, point to the earliest verified candidate.
 
     Every request is answered exactly once (after expiry with "not verified"), so the state is
-    always released.
+    released with the last answer; the give-up timer releases it in any case (missing answers
+    count as "not verified").
     """
 
-    def process(self, element, held=_HELD_ARTICLE_PARAM, answers=_ANSWERS_PARAM):
+    def __init__(self, config: DedupConfig):
+        self._horizon = config.horizon_micros
+        self._incomplete = Metrics.counter(NAMESPACE, "released_incomplete")
+
+    def process(self, element, held=_HELD_ARTICLE_PARAM, answers=_ANSWERS_PARAM,
+                give_up=_DECIDE_GIVE_UP_PARAM):
         key, message = element
         gathered = _gather(message, held, answers, expected_at=1)
+        if gathered is None:
+            give_up.set(_give_up_time(key, self._horizon))
+        else:
+            give_up.clear()
+            yield self._decide(key, *gathered)
+
+    @on_timer(_DECIDE_GIVE_UP)
+    def on_give_up(self, key=beam.DoFn.KeyParam, held=_HELD_ARTICLE_PARAM,
+                   answers=_ANSWERS_PARAM):
+        gathered = _give_up(held, answers, self._incomplete)
         if gathered is not None:
             yield self._decide(key, *gathered)
 
@@ -298,8 +400,10 @@ class DeduplicateStream(beam.PTransform):
     handled once the watermark passes their timestamp, so on-time data is deterministic; an
     article arriving behind the watermark is only compared with articles of *earlier* event
     time, so a late original never turns an already emitted canonical into a duplicate (both
-    stay canonical). Output is in the global window, with the input timestamps. State per
-    article: one (micros, id) entry per band for ``horizon``, plus its shingles once.
+    stay canonical). Records sharing event time and ``article_id`` (one link listed twice)
+    are numbered and each leaves as its own row, labelled alike. Output is in the global
+    window, with the input timestamps. State per record: one (micros, id, n) entry per band
+    for ``horizon``, plus its shingles once.
     ``drop_duplicates`` works as in :class:`DeduplicateArticles`.
     """
 
@@ -312,23 +416,24 @@ class DeduplicateStream(beam.PTransform):
         config = self._config
         signed = (articles
                   | "GlobalWindow" >> beam.WindowInto(GlobalWindows())
-                  | "Fingerprint" >> beam.ParDo(_StreamFingerprintFn(config)).with_outputs(
+                  | "KeyByEventTimeAndId" >> beam.Map(_admit_key).with_output_types(_ADMIT_KV)
+                  | "Fingerprint" >> beam.ParDo(_AdmitFn(config)).with_outputs(
                       _SHORT, main="signed"))
         reports = (signed.signed
                    | "FanOutToBands" >> beam.FlatMap(_band_messages).with_output_types(
                        _BAND_KV)
                    | "MatchWithinBand" >> beam.ParDo(_BandStateFn(config)))
         collected = ((signed.signed | "ArticleMessages" >> beam.Map(_article_message), reports)
-                     | "MergeReports" >> beam.Flatten().with_output_types(_ARTICLE_KV)
+                     | "MergeReports" >> beam.Flatten().with_output_types(_RECORD_KV)
                      | "CollectCandidates" >> beam.ParDo(_CollectFn(config)).with_outputs(
                          _REQUESTS, main="decide"))
         answers = ((signed.signed | "RegisterShingles" >> beam.Map(_register_message),
                     collected[_REQUESTS])
-                   | "MergeRequests" >> beam.Flatten().with_output_types(_ARTICLE_KV)
+                   | "MergeRequests" >> beam.Flatten().with_output_types(_RECORD_KV)
                    | "VerifyCandidates" >> beam.ParDo(_VerifyStateFn(config)))
         decided = ((collected.decide, answers)
-                   | "MergeAnswers" >> beam.Flatten().with_output_types(_ARTICLE_KV)
-                   | "ChooseCanonical" >> beam.ParDo(_DecideFn()))
+                   | "MergeAnswers" >> beam.Flatten().with_output_types(_RECORD_KV)
+                   | "ChooseCanonical" >> beam.ParDo(_DecideFn(config)))
         _ = (decided
              | "Duplicates" >> beam.Filter(lambda article: article.is_duplicate)
              | "KeyByCluster" >> beam.Map(lambda article: (article.cluster_id, 1)
