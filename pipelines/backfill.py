@@ -36,6 +36,7 @@ from newsflow.transforms.sinks import (
     RUNS_DIR,
     WriteArticles,
     WriteDeadLetters,
+    WriteSkipped,
     commit_id_for_inputs,
     join,
 )
@@ -103,7 +104,8 @@ def build(p: beam.Pipeline, options: PipelineOptions, progress_dir: str | None =
     settings = ProcessSettings(
         extract=ExtractSettings(timeout_s=processing.extract_timeout,
                                 max_html_chars=processing.max_html_chars),
-        ingested_at=ingested_at, now=ingested_at)
+        ingested_at=ingested_at, now=ingested_at,
+        keep_skipped_raw=processing.keep_skipped_raw)
 
     reshuffle = opts.reshuffle_records == "yes" or (
         opts.reshuffle_records == "auto" and not is_local_runner(options))
@@ -117,6 +119,7 @@ def build(p: beam.Pipeline, options: PipelineOptions, progress_dir: str | None =
     manifests = articles | "WriteArticles" >> WriteArticles(
         output, commit_id, "backfill", processing.shards_per_partition, run_info)
     dead | "WriteDeadLetters" >> WriteDeadLetters(output, commit_id)
+    skipped | "WriteSkipped" >> WriteSkipped(output, commit_id)
     summary = ((read[RECORDS], skipped, dead, articles)
                | "SummarizeRun" >> SummarizeRun()
                | "WriteRunSummary" >> WriteRunSummary(output, commit_id, run_info))

@@ -70,6 +70,11 @@ class ProcessingOptions(PipelineOptions):
                             dest="drop_duplicates",
                             help="Write canonical articles only; duplicates become counted "
                                  "skips (skipped_duplicate) instead of rows.")
+        parser.add_argument("--keep_skipped_raw", "--keep-skipped-raw", action="store_true",
+                            dest="keep_skipped_raw",
+                            help="Keep each skipped page's input in OUTPUT/skipped/ (capped "
+                                 "at 1 MB), so the skipped lines can be replayed as a "
+                                 "JSONL backfill input.")
 
 
 def deduplicate(articles, options: PipelineOptions, streaming: bool):

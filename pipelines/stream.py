@@ -53,6 +53,7 @@ from newsflow.transforms.sinks import (
     RUNS_DIR,
     WriteArticles,
     WriteDeadLetters,
+    WriteSkipped,
     check_commit_id,
     join,
     read_json_files,
@@ -156,7 +157,8 @@ def build(p: beam.Pipeline, options: PipelineOptions, ticks=None,
     fetched = polled[MAIN] | "FetchArticles" >> FetchArticles(settings)
     processed = fetched[MAIN] | "ProcessArticles" >> ProcessArticles(ProcessSettings(
         extract=ExtractSettings(timeout_s=processing.extract_timeout,
-                                max_html_chars=processing.max_html_chars)))
+                                max_html_chars=processing.max_html_chars),
+        keep_skipped_raw=processing.keep_skipped_raw))
 
     # dedup state lives in the global window, like the poll state: window afterwards
     deduplicated, dedup_skipped = deduplicate(processed[ARTICLES], options, streaming=True)
@@ -179,6 +181,7 @@ def build(p: beam.Pipeline, options: PipelineOptions, ticks=None,
     manifests = articles | "WriteArticles" >> WriteArticles(
         output, run_id, "stream", processing.shards_per_partition, run_info)
     dead | "WriteDeadLetters" >> WriteDeadLetters(output, run_id)
+    skipped | "WriteSkipped" >> WriteSkipped(output, run_id)
     exchanges | "ArchiveExchanges" >> ArchiveExchanges(output, run_id)
     statuses | "WriteFeedStatus" >> WriteFeedStatus(output, run_id)
     summary = ((records, skipped, dead, articles)

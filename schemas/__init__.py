@@ -19,11 +19,12 @@ from newsflow.schemas.records import (
     RawRecord,
     Skip,
     dead_letter,
+    skip_with_raw,
 )
 
 __all__ = [
     "ARTICLE_SCHEMA", "Article", "DATE_SOURCES", "DeadLetter", "Draft", "Exchange", "FIELDS",
     "FIELDS_ADDED",
     "PARTITION_COLUMNS", "PageFacts", "RawRecord", "SCHEMA_VERSION", "Skip", "UNDATED_PARTITION",
-    "article_schema", "dead_letter",
+    "article_schema", "dead_letter", "skip_with_raw",
 ]

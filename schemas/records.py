@@ -144,13 +144,20 @@ class DeadLetter:
 
 @dataclass(frozen=True)
 class Skip:
-    """A record deliberately not turned into an article, counted under ``skipped_<reason>``."""
+    """A record deliberately not turned into an article, counted under ``skipped_<reason>`` and
+    written to ``OUTPUT/skipped/`` so skips can be listed and replayed.
+
+    ``raw`` is the record's body, kept only when the run asks for it (``--keep_skipped_raw``),
+    capped like a dead letter's; ``raw_kind`` says whether it is ``html`` or ``text``.
+    """
 
     stage: str
     reason: str
     source_ref: str
     url: str | None = None
-    raw: str | None = None  # the input, only when the run keeps skipped raw input
+    raw: str | None = None
+    raw_kind: str | None = None
+    raw_truncated: bool = False
 
 
 @dataclass(frozen=True)
@@ -194,6 +201,13 @@ DATE_SOURCES = (
 )
 
 
+def skip_with_raw(skip: Skip, record: RawRecord) -> Skip:
+    """``skip`` carrying ``record``'s body (capped at ``MAX_DEAD_LETTER_RAW`` characters)."""
+    truncated = len(record.body) > MAX_DEAD_LETTER_RAW
+    return dataclasses.replace(skip, raw=record.body[:MAX_DEAD_LETTER_RAW],
+                               raw_kind=record.body_kind, raw_truncated=truncated)
+
+
 def dead_letter(stage: str, reason: str, error: str | BaseException, source_ref: str,
                 url: str | None = None, raw: str | bytes | None = None) -> DeadLetter:
     """Build a :class:`DeadLetter`, encoding and capping the raw input so it always serializes."""
@@ -217,5 +231,5 @@ def dead_letter(stage: str, reason: str, error: str | BaseException, source_ref:
 
 __all__ = [
     "Article", "DATE_SOURCES", "DeadLetter", "Draft", "Exchange", "MAX_DEAD_LETTER_RAW",
-    "PageFacts", "RawRecord", "Skip", "dead_letter",
+    "PageFacts", "RawRecord", "Skip", "dead_letter", "skip_with_raw",
 ]

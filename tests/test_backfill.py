@@ -131,6 +131,35 @@ def test_mixed_inputs_conserve_every_record(tmp_path, samples_dir):
     assert len(dead) == summary["dead_letters"]
     assert all(d["stage"] and d["reason"] and d["source_ref"] for d in dead)
     assert any(d["raw"] == "{broken" for d in dead)
+    skipped = [json.loads(line) for path in (output / "skipped").glob("*.jsonl")
+               for line in path.read_text().splitlines()]
+    assert len(skipped) == summary["skipped"]
+    by_reason = {}
+    for line in skipped:
+        key = f"{line['stage']}:{line['reason']}"
+        by_reason[key] = by_reason.get(key, 0) + 1
+    assert by_reason == summary["skipped_by_reason"]
+    assert all(line["source_ref"] and "html" not in line for line in skipped)  # no raw by default
+
+
+def test_skips_keep_their_input_on_request_and_replay(tmp_path):
+    index = "<html><head><title>Politics</title></head><body><ul>" + "".join(
+        f"<li><a href='/p/{i}'>Headline number {i} of the politics section</a></li>"
+        for i in range(14)) + "</ul></body></html>"
+    (tmp_path / "in.jsonl").write_text("\n".join([
+        json.dumps({"url": "https://a.test/", "html": index}),
+        json.dumps({"url": "https://a.test/2", "text": "Short."}),
+    ]) + "\n")
+    first = run_backfill([str(tmp_path / "in.jsonl")], tmp_path / "out", "--keep_skipped_raw")
+    assert first["skipped_by_reason"] == {"classify:index_page": 1, "classify:too_short": 1}
+    lines = [json.loads(line) for path in (tmp_path / "out" / "skipped").glob("*.jsonl")
+             for line in path.read_text().splitlines()]
+    assert {line["url"]: "html" in line for line in lines} == {"https://a.test/": True,
+                                                                "https://a.test/2": False}
+    assert [line["text"] for line in lines if "text" in line] == ["Short."]
+    # the skipped lines are themselves backfill input: replaying gives the same outcomes
+    replay = run_backfill([str(tmp_path / "out" / "skipped" / "*.jsonl")], tmp_path / "again")
+    assert replay["skipped_by_reason"] == first["skipped_by_reason"]
 
 
 def test_cli_rejects_unknown_flags_and_missing_inputs(tmp_path, capsys):

@@ -97,6 +97,11 @@ def test_live_stream_commits_windows_while_running(tmp_path):
     assert total["dead_letters_by_reason"]["feed:http_500"] >= 1
     assert total["skipped_by_reason"]["fetch:robots_disallowed"] == 1
     assert total["skipped_by_reason"]["feed:seen"] >= 5
+    skipped = [json.loads(line) for path in (output / "skipped").glob("skipped-*-w*.jsonl")
+               for line in path.read_text().splitlines()]
+    assert len(skipped) == total["skipped"]  # every skip of every window is written
+    assert {"url": server.url("/private/x.html"), "reason": "robots_disallowed"}.items() <= \
+        next(line for line in skipped if line["reason"] == "robots_disallowed").items()
     rows = ds.dataset(output / "articles", format="parquet", partitioning="hive").to_table()
     assert rows.num_rows == 3
     assert set(rows.column("feed_url").to_pylist()) == {f"{server.base_url}/feed.xml"}

@@ -114,6 +114,7 @@ class ProcessSettings:
     now: datetime | None = None  # upper bound for dates when the fetch time is unknown
     taxonomy_path: str | None = None  # topic taxonomy; None: the packaged taxonomy.yaml
     tagger_factory: Callable[[], TopicTagger] | None = None  # your own topic model instead
+    keep_skipped_raw: bool = False  # skips carry the record's body, for replay
 
 
 def processing_steps(settings: ProcessSettings | None = None) -> list[tuple[str, Step]]:
@@ -148,7 +149,7 @@ class ProcessArticles(beam.PTransform):
         skipped, dead = [], []
         current = records
         for label, step in processing_steps(self._settings):
-            outputs = current | label >> ApplyStep(step)
+            outputs = current | label >> ApplyStep(step, self._settings.keep_skipped_raw)
             skipped.append(outputs[SKIPPED])
             dead.append(outputs[DEAD])
             current = outputs[MAIN]

@@ -5,6 +5,7 @@ Layout under ``OUTPUT``::
     articles/dt=YYYY-MM-DD/lang=xx/part-<commit_id>-<shard>.parquet
     articles/_commits/<commit_id>.json      # the commit point, written last
     dead_letter/dead-<commit_id>-<shard>.jsonl
+    skipped/skipped-<commit_id>.jsonl       # every skip: stage, reason, source_ref, url
     runs/<commit_id>.json                   # the run summary (read = written + ... )
 
 Every file is written under a dot-prefixed temporary name in its final directory and renamed;
@@ -38,11 +39,13 @@ from newsflow.schemas import (
     UNDATED_PARTITION,
     Article,
     DeadLetter,
+    Skip,
 )
 
 ARTICLES_DIR = "articles"
 COMMITS_DIR = "_commits"
 DEAD_LETTER_DIR = "dead_letter"
+SKIPPED_DIR = "skipped"
 RUNS_DIR = "runs"
 
 _LANG = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})?$")
@@ -348,3 +351,37 @@ class WriteWindowFile(beam.PTransform):
                 | "KeyWindow" >> beam.Map(lambda element: (None, element))
                 | "GroupWindow" >> beam.GroupByKey()
                 | "WriteFile" >> beam.ParDo(self._fn))
+
+
+def skip_to_json(skip: Skip) -> dict:
+    """One skipped line: stage, reason, source_ref, url; with kept raw input also ``html`` or
+    ``text`` (so the line is itself a backfill JSONL record) and ``raw_truncated``."""
+    line = {"stage": skip.stage, "reason": skip.reason, "source_ref": skip.source_ref,
+            "url": skip.url}
+    if skip.raw is not None:
+        line[skip.raw_kind or "text"] = skip.raw
+        line["raw_truncated"] = skip.raw_truncated
+    return line
+
+
+def skips_to_jsonl(skips) -> bytes:
+    """Skips as JSON lines, ordered by source so a rerun writes the same bytes."""
+    ordered = sorted(skips, key=lambda s: (s.source_ref, s.stage, s.reason, s.url or ""))
+    return "".join(json.dumps(skip_to_json(s), sort_keys=True, ensure_ascii=False) + "\n"
+                   for s in ordered).encode()
+
+
+class WriteSkipped(beam.PTransform):
+    """Skips as JSONL under ``OUTPUT/skipped/skipped-<commit_id>.jsonl``, one file per commit:
+    every skipped record can be listed and, with ``--keep_skipped_raw``, replayed
+    (``newsflow backfill --input 'OUTPUT/skipped/*.jsonl'``)."""
+
+    def __init__(self, output: str, commit_id: str):
+        super().__init__()
+        self._directory = join(output, SKIPPED_DIR)
+        self._commit_id = check_commit_id(commit_id)
+
+    def expand(self, skips):
+        return skips | "WriteFile" >> WriteWindowFile(
+            self._directory, self._commit_id, "skipped-{commit_id}.jsonl", skips_to_jsonl,
+            "application/x-ndjson")

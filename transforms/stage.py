@@ -23,7 +23,7 @@ from collections.abc import Iterator, Sequence
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from newsflow.schemas import DeadLetter, RawRecord, Skip, dead_letter
+from newsflow.schemas import DeadLetter, RawRecord, Skip, dead_letter, skip_with_raw
 
 LOG = logging.getLogger(__name__)
 
@@ -136,9 +136,18 @@ def route(outcome, counters: OutcomeCounters):
     return outcome
 
 
+def with_skipped_raw(outcome, element):
+    """A skip of a record (or draft) carrying the record's body, for replay."""
+    record = element if isinstance(element, RawRecord) else getattr(element, "record", None)
+    if isinstance(outcome, Skip) and outcome.raw is None and isinstance(record, RawRecord):
+        return skip_with_raw(outcome, record)
+    return outcome
+
+
 class _ApplyStepFn(beam.DoFn):
-    def __init__(self, step: Step):
+    def __init__(self, step: Step, keep_skipped_raw: bool = False):
         self._step = step
+        self._keep_skipped_raw = keep_skipped_raw
         self._processed = Metrics.counter(step.name, "processed")
 
     def setup(self):
@@ -151,23 +160,30 @@ class _ApplyStepFn(beam.DoFn):
 
     def process(self, element):
         outcome = apply_step(self._step, element)
+        if self._keep_skipped_raw:
+            outcome = with_skipped_raw(outcome, element)
         self._processed.inc()
         yield route(outcome, self._counters)
 
 
 class ApplyStep(beam.PTransform):
-    """Run one :class:`Step` on every element: outputs ``main``, ``skipped``, ``dead_letters``."""
+    """Run one :class:`Step` on every element: outputs ``main``, ``skipped``, ``dead_letters``.
 
-    def __init__(self, step: Step):
+    ``keep_skipped_raw``: skips carry the record's body (``--keep_skipped_raw``).
+    """
+
+    def __init__(self, step: Step, keep_skipped_raw: bool = False):
         super().__init__()
         self._step = step
+        self._keep_skipped_raw = keep_skipped_raw
 
     def expand(self, pcoll):
-        return pcoll | "Apply" >> beam.ParDo(_ApplyStepFn(self._step)).with_outputs(
+        return pcoll | "Apply" >> beam.ParDo(
+            _ApplyStepFn(self._step, self._keep_skipped_raw)).with_outputs(
             SKIPPED, DEAD, main=MAIN)
 
 
 __all__ = [
     "DEAD", "MAIN", "SKIPPED", "ApplyStep", "OutcomeCounters", "Step", "apply_step", "is_final",
-    "route", "run_steps", "source_of", "steps_ready",
+    "route", "run_steps", "source_of", "steps_ready", "with_skipped_raw",
 ]
