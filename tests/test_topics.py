@@ -24,9 +24,9 @@ from newsflow.schemas import SCHEMA_VERSION, Article
 from newsflow.transforms import topics
 from newsflow.transforms.stage import MAIN
 from newsflow.transforms.topics import (
-    DEFAULT_TAXONOMY,
     RuleTopicTagger,
     TagTopics,
+    TagTopicsStep,
     TopicTagger,
     category_topics,
     evaluate_tagger,
@@ -36,10 +36,11 @@ from newsflow.transforms.topics import (
     parse_taxonomy,
     pick_topics,
     score_article,
+    shipped_taxonomy_text,
     tag_article,
     term_regex,
 )
-from tests.conftest import BEAM_TEST_ARGS
+from tests.conftest import BEAM_TEST_ARGS, REPO
 
 LABELLED = Path(__file__).parent / "data" / "topics_labelled.jsonl"
 MAIN_LANGUAGES = ("en", "de", "fr", "es")
@@ -194,8 +195,7 @@ def test_bad_regex_term_is_refused():
 
 
 def test_shipped_taxonomy_is_documented_and_multilingual():
-    with open(DEFAULT_TAXONOMY, encoding="utf-8") as handle:
-        data = yaml.safe_load(handle)
+    data = yaml.safe_load(shipped_taxonomy_text())
     assert data["version"]
     assert {"politics", "economy", "defence", "science", "sport"} <= set(data["topics"])
     for name, spec in data["topics"].items():
@@ -211,10 +211,28 @@ def test_shipped_taxonomy_is_documented_and_multilingual():
 
 def test_importing_the_module_does_not_read_the_taxonomy(monkeypatch):
     calls = []
-    monkeypatch.setattr(topics, "load_taxonomy", lambda path=DEFAULT_TAXONOMY: calls.append(path))
+    monkeypatch.setattr(topics, "load_taxonomy", lambda path=None: calls.append(path))
     transform = TagTopics()
     pickle.loads(pickle.dumps(transform))
     assert calls == []
+
+
+def test_pickled_transform_holds_no_path_of_the_checkout():
+    """A job launched from a checkout must not send the launcher's taxonomy path to workers:
+    the shipped taxonomy is package data, read on the worker."""
+    import base64
+    import bz2
+
+    from apache_beam.internal import pickler
+
+    payload = bz2.decompress(base64.b64decode(pickler.dumps(TagTopics())))
+    for form in (pickle.dumps(TagTopics()), payload):
+        assert str(REPO).encode() not in form and b"taxonomy.yaml" not in form
+    step = pickler.loads(pickler.dumps(TagTopicsStep()))  # what a worker gets
+    step.setup()
+    tagged = step.apply(article("Parliament passes the budget after a coalition vote",
+                                "The government and the opposition voted on the budget."))
+    assert "politics" in tagged.topics
 
 
 # --------------------------------------------------------------------------------------------

@@ -22,15 +22,13 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from importlib import resources
 
 from newsflow.schemas import Article
 from newsflow.transforms.stage import ApplyStep, Step
 
 LOG = logging.getLogger(__name__)
 
-#: The taxonomy shipped with newsflow (packaged with ``transforms/data/*``).
-DEFAULT_TAXONOMY = str(Path(__file__).resolve().parent / "data" / "taxonomy.yaml")
 #: Language key whose rules apply to articles in every language (acronyms, brand names).
 ANY_LANGUAGE = "any"
 _TAG_MAX_CHARS = 100
@@ -194,9 +192,21 @@ def parse_taxonomy(data: Mapping) -> Taxonomy:
                     aliases=tuple((alias, tuple(sorted(t))) for alias, t in aliases.items()))
 
 
-def load_taxonomy(path: str = DEFAULT_TAXONOMY) -> Taxonomy:
-    """Read and compile a taxonomy file (local path or any Beam filesystem URL)."""
+def shipped_taxonomy_text() -> str:
+    """The taxonomy shipped with newsflow: package data ``transforms/data/taxonomy.yaml``, read
+    with importlib.resources wherever the code runs (a launcher's checkout path never has to
+    exist on a worker)."""
+    return (resources.files("newsflow.transforms") / "data" / "taxonomy.yaml").read_text(
+        encoding="utf-8")
+
+
+def load_taxonomy(path: str | None = None) -> Taxonomy:
+    """Read and compile a taxonomy file (local path or any Beam filesystem URL); None: the one
+    shipped with newsflow."""
     import yaml
+
+    if path is None:
+        return parse_taxonomy(yaml.safe_load(shipped_taxonomy_text()))
     from apache_beam.io.filesystems import FileSystems
 
     with FileSystems.open(path, compression_type="uncompressed") as handle:
@@ -279,7 +289,7 @@ class RuleTopicTagger(TopicTagger):
 
     name = "newsflow-rules"
 
-    def __init__(self, taxonomy: Taxonomy | str = DEFAULT_TAXONOMY):
+    def __init__(self, taxonomy: Taxonomy | str | None = None):
         self.taxonomy = taxonomy if isinstance(taxonomy, Taxonomy) else load_taxonomy(taxonomy)
         self.version = self.taxonomy.version
 
@@ -355,8 +365,7 @@ class TagTopicsStep(Step):
                  taxonomy_path: str | None = None):
         if tagger_factory is not None and taxonomy_path is not None:
             raise ValueError("pass either tagger_factory or taxonomy_path, not both")
-        self._tagger_factory = tagger_factory or _RuleTaggerFactory(
-            taxonomy_path or DEFAULT_TAXONOMY)
+        self._tagger_factory = tagger_factory or _RuleTaggerFactory(taxonomy_path)
 
     def setup(self):
         self._tagger = self._tagger_factory()
@@ -388,17 +397,18 @@ class TagTopics(ApplyStep):
 
 @dataclass(frozen=True)
 class _RuleTaggerFactory:
-    """Picklable factory: only the path travels to workers; the file is read in setup."""
+    """Picklable factory: only the path (None: the shipped taxonomy) travels to workers; the
+    file is read in setup."""
 
-    taxonomy_path: str
+    taxonomy_path: str | None
 
     def __call__(self) -> RuleTopicTagger:
         return RuleTopicTagger(self.taxonomy_path)
 
 
 __all__ = [
-    "ANY_LANGUAGE", "DEFAULT_TAXONOMY", "RuleSettings", "RuleTopicTagger", "TagTopics",
-    "TagTopicsStep", "Taxonomy", "TopicTagger", "category_topics", "fold", "load_taxonomy",
-    "normalize_tags", "parse_taxonomy", "pick_topics", "score_article", "tag_article",
+    "ANY_LANGUAGE", "RuleSettings", "RuleTopicTagger", "TagTopics", "TagTopicsStep", "Taxonomy",
+    "TopicTagger", "category_topics", "fold", "load_taxonomy", "normalize_tags",
+    "parse_taxonomy", "pick_topics", "score_article", "shipped_taxonomy_text", "tag_article",
     "term_regex",
 ]
