@@ -12,14 +12,24 @@ from __future__ import annotations
 import logging
 import sys
 import tempfile
-import threading
-import time
 from datetime import UTC, datetime
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from newsflow.pipelines.console import (
+    describe_dry_run,
+    format_sample_rows,
+    is_dry_run,
+    local_worker_processes,
+    output_problem,
+    progress_interval,
+    progress_line,
+    run_in_background,
+    sample_rows,
+    stop_run,
+)
 from newsflow.pipelines.options import (
     OutputOptions,
     ProcessingOptions,
@@ -47,11 +57,13 @@ DESCRIPTION = "Read archive dumps and write clean, dated, language-tagged Parque
 
 
 class BackfillOptions(PipelineOptions):
+    REQUIRED = ("input",)
+
     @classmethod
     def _add_argparse_args(cls, parser):
         parser.add_argument("--input", action="append", default=[],
                             help="Glob of input files (local or gs://); repeat the flag or "
-                                 "separate globs with commas. Required.")
+                                 "separate globs with commas.")
         parser.add_argument("--format", default="auto", choices=("auto",) + FORMATS,
                             help="Input format; 'auto' detects it per file from the extension, "
                                  "then the content.")
@@ -128,29 +140,19 @@ def build(p: beam.Pipeline, options: PipelineOptions, progress_dir: str | None =
             "files": len(files)}
 
 
-def run_with_progress(pipeline: beam.Pipeline, progress_dir: str, total_files: int,
-                      every_s: float = 10.0) -> None:
-    """Run to completion, printing files done and records/s every ``every_s`` seconds."""
-    failure: list[BaseException] = []
-
-    def target():
-        try:
-            pipeline.run().wait_until_finish()
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
-            failure.append(exc)
-
-    worker = threading.Thread(target=target, name="newsflow-backfill")
-    started = time.monotonic()
-    worker.start()
-    while worker.is_alive():
-        worker.join(every_s)
-        if worker.is_alive():
+def run_with_progress(pipeline: beam.Pipeline, progress_dir: str | None, total_files: int,
+                      every_s: float | None = None) -> None:
+    """Run to completion, printing files done, records/s and an ETA every ``every_s`` seconds
+    (on a terminal or not: long runs in CI or cron show progress too). Ctrl-C raises
+    ``KeyboardInterrupt`` here, in this process only (see ``run_in_background``)."""
+    def report(elapsed: float) -> None:
+        if progress_dir:
             files, records = read_progress(progress_dir)
-            elapsed = time.monotonic() - started
-            print(f"progress: {files}/{total_files} files, {records} records read, "
-                  f"{records / elapsed:.0f} records/s", file=sys.stderr, flush=True)
-    if failure:
-        raise failure[0]
+            print(progress_line(files, total_files, records, elapsed), file=sys.stderr,
+                  flush=True)
+
+    run_in_background(lambda: pipeline.run().wait_until_finish(), report,
+                      every_s or progress_interval(), local_worker_processes(pipeline.options))
 
 
 def load_summary(output: str, commit_id: str) -> dict:
@@ -160,26 +162,57 @@ def load_summary(output: str, commit_id: str) -> dict:
         return json.loads(handle.read())
 
 
+def interrupted(output: str, commit_id: str) -> str:
+    """The one line printed after Ctrl-C: what this run committed, what it did not."""
+    from newsflow.transforms.catalog import committed_files
+
+    if any(f.commit_id == commit_id for f in committed_files(output)):
+        return (f"interrupted: commit {commit_id} was already complete in {output}; "
+                "only the run summary may be missing")
+    return (f"interrupted: nothing of this run was committed (commit {commit_id}); files it "
+            f"had started are ignored by readers and replaced when the same command runs again")
+
+
 def run(argv: list[str] | None = None) -> int:
     options = parse_strict(list(sys.argv[1:] if argv is None else argv), OPTION_CLASSES,
                            "newsflow backfill", DESCRIPTION)
     opts = options.view_as(BackfillOptions)
     output = options.view_as(OutputOptions).output
-    if not input_patterns(opts.input) or not output:
-        print("error: --input and --output are required (see --help)", file=sys.stderr)
+    if not input_patterns(opts.input):
+        print("error: --input names no glob (see --help)", file=sys.stderr)
+        return 2
+    dry_run = is_dry_run(options)
+    problem = None if dry_run else output_problem(output)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory(prefix="newsflow-progress-") as progress_dir:
+        local = is_local_runner(options)
         try:
             pipeline = beam.Pipeline(options=options)
-            outputs = build(pipeline, options,
-                            progress_dir if is_local_runner(options) else None)
+            outputs = build(pipeline, options, progress_dir if local else None)
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-        run_with_progress(pipeline, progress_dir, outputs["files"])
+        except KeyboardInterrupt:
+            print("interrupted before the run started: nothing was written", file=sys.stderr)
+            return 130
+        if dry_run:
+            print(describe_dry_run(pipeline, "backfill"))
+            return 0
+        try:
+            run_with_progress(pipeline, progress_dir if local else None, outputs["files"])
+        except KeyboardInterrupt:
+            stop_run()
+            print(interrupted(output, outputs["commit_id"]), file=sys.stderr)
+            return 130
     summary = load_summary(output, outputs["commit_id"])
     print(format_summary(summary))
-    print(f"output: {join(output, 'articles')}  (commit {outputs['commit_id']})")
+    samples = sample_rows(output, outputs["commit_id"])
+    if samples:
+        print(f"\n{len(samples)} of {summary['written'] + summary['duplicates']} rows written:")
+        print(format_sample_rows(samples))
+    print(f"\noutput: {join(output, 'articles')}  (commit {outputs['commit_id']})")
     if not summary["balanced"]:
         print("error: records were lost between reading and writing", file=sys.stderr)
         return 1

@@ -30,18 +30,22 @@ PIPELINES = {
 STREAMING = frozenset({"stream"})
 
 
-def store_true_flags() -> set[str]:
-    """Option strings of every ``store_true`` flag of every imported options class."""
-    from newsflow.pipelines.options import _all_option_classes
+def store_true_flags(options_classes=None) -> set[str]:
+    """Option strings of every ``store_true`` flag of ``options_classes`` (default: those of
+    every pipeline here) and of Beam's own options classes."""
+    from newsflow.pipelines.options import known_flags_parser
 
-    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
-    for cls in _all_option_classes():
-        try:
-            cls._add_argparse_args(parser)
-        except argparse.ArgumentError:
-            continue  # declared twice: already registered
+    if options_classes is None:
+        options_classes = tuple(cls for name in PIPELINES for cls in pipeline_options(name))
+    parser = known_flags_parser(options_classes)
     return {option for action in parser._actions
             if isinstance(action, argparse._StoreTrueAction) for option in action.option_strings}
+
+
+def pipeline_options(name: str) -> tuple:
+    """The options classes of pipeline ``name``."""
+    module_name, options_name = PIPELINES[name]
+    return tuple(getattr(importlib.import_module(module_name), options_name))
 
 
 def boolean_flags(argv: list[str], flags: set[str]) -> list[str]:
@@ -67,11 +71,11 @@ def launch(argv: list[str], name: str | None = None):
     name = name or os.environ.get("NEWSFLOW_PIPELINE", "backfill")
     if name not in PIPELINES:
         raise SystemExit(f"error: unknown NEWSFLOW_PIPELINE {name!r} (known: {sorted(PIPELINES)})")
-    module_name, options_name = PIPELINES[name]
-    module = importlib.import_module(module_name)
-    argv = boolean_flags(list(argv), store_true_flags())
-    options = parse_strict(argv, getattr(module, options_name), f"newsflow {name}",
-                           module.DESCRIPTION, local_defaults=False)
+    module = importlib.import_module(PIPELINES[name][0])
+    options_classes = pipeline_options(name)
+    argv = boolean_flags(list(argv), store_true_flags(options_classes))
+    options = parse_strict(argv, options_classes, f"newsflow {name}", module.DESCRIPTION,
+                           local_defaults=False)
     if name in STREAMING:
         options.view_as(StandardOptions).streaming = True
     pipeline = beam.Pipeline(options=options)

@@ -2,12 +2,19 @@
 
 ``PipelineOptions`` silently drops arguments it does not know; a misspelled ``--ouput`` would
 then run with defaults. ``parse_strict`` refuses any argument that neither the pipeline's own
-options class nor any Beam options class declares.
+options classes nor Beam's own options classes declare (options classes of other pipelines
+imported in the same process do not count), suggests the closest known flag, and reports bad
+values and missing required flags in one short line instead of Beam's whole usage.
+
+An options class lists the ``dest`` of its required flags in ``REQUIRED``: ``--help`` shows
+them in their own group and ``parse_strict`` refuses a command line without them. (They are
+not argparse-required: Beam parses every options class for every pipeline.)
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
@@ -16,35 +23,87 @@ BEAM_NOTE = ("Beam pipeline options (--runner, --project, --region, --temp_locat
              "--direct_num_workers, ...) are passed through to Beam.")
 
 
-def _all_option_classes() -> list[type[PipelineOptions]]:
-    seen, pending = [], [PipelineOptions]
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows every flag's default, unless it has none worth showing or the help says it."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if action.default in (None, False, [], argparse.SUPPRESS) or "default" in text.lower():
+            return text
+        return text + " (default: %(default)s)"
+
+    def _format_action_invocation(self, action):
+        """``--a_b, --a-b VALUE`` instead of repeating the metavar after every spelling."""
+        if not action.option_strings or action.nargs == 0:
+            return super()._format_action_invocation(action)
+        metavar = self._format_args(action, self._get_default_metavar_for_optional(action))
+        return f"{', '.join(action.option_strings)} {metavar}"
+
+
+class CliParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line and a pointer to ``--help`` (exit 2)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n"
+                     f"Run '{self.prog} --help' for its options.\n")
+
+    def add_value_provider_argument(self, *args, **kwargs):
+        """Beam's templated-value flags: only their names matter for checking a command line."""
+        self.add_argument(*args, **kwargs)
+
+
+def _subclasses(cls: type) -> list[type]:
+    seen, pending = [], [cls]
     while pending:
-        cls = pending.pop()
-        for sub in cls.__subclasses__():
+        for sub in pending.pop().__subclasses__():
             if sub not in seen:
                 seen.append(sub)
                 pending.append(sub)
     return seen
 
 
-def unknown_arguments(argv: list[str]) -> list[str]:
-    parser = argparse.ArgumentParser(allow_abbrev=False, add_help=False)
-    for cls in _all_option_classes():
-        try:
-            cls._add_argparse_args(parser)
-        except argparse.ArgumentError:
-            continue  # two classes declaring one flag: already registered
-    _, unknown = parser.parse_known_args(argv)
+def beam_option_classes() -> list[type[PipelineOptions]]:
+    """Beam's own options classes (--runner, --project, --streaming, ...)."""
+    return [cls for cls in _subclasses(PipelineOptions)
+            if cls.__module__.startswith("apache_beam.")]
+
+
+def known_flags_parser(options_classes, prog: str = "newsflow") -> CliParser:
+    """A parser that knows the flags of ``options_classes`` and of Beam's options classes."""
+    parser = CliParser(prog=prog, add_help=False, conflict_handler="resolve")
+    for cls in (*_as_tuple(options_classes), *beam_option_classes()):
+        cls._add_argparse_args(parser)
+    return parser
+
+
+def unknown_arguments(argv: list[str], options_classes) -> list[str]:
+    """Arguments that neither ``options_classes`` nor Beam's own options declare."""
+    _, unknown = known_flags_parser(options_classes).parse_known_args(argv)
     return unknown
+
+
+def closest_flag(argument: str, parser: argparse.ArgumentParser) -> str | None:
+    """The known flag ``argument`` (``--name`` or ``--name=value``) most likely meant."""
+    name = argument.split("=", 1)[0]
+    flags = [flag for action in parser._actions for flag in action.option_strings]
+    matches = difflib.get_close_matches(name, flags, n=1, cutoff=0.75)
+    return matches[0] if matches else None
 
 
 class OutputOptions(PipelineOptions):
     """Where a pipeline writes; shared by every pipeline that writes the dataset."""
 
+    REQUIRED = ("output",)
+
     @classmethod
     def _add_argparse_args(cls, parser):
         parser.add_argument("--output", default=None,
-                            help="Output directory (local or gs://). Required.")
+                            help="Output directory (local or gs://).")
 
 
 class ProcessingOptions(PipelineOptions):
@@ -92,11 +151,30 @@ def deduplicate(articles, options: PipelineOptions, streaming: bool):
     return result, None
 
 
-def help_parser(prog: str, description: str, options_classes):
-    parser = argparse.ArgumentParser(prog=prog, description=description, epilog=BEAM_NOTE,
-                                     allow_abbrev=False)
+class _GroupRouter:
+    """Hands an options class's flags to the "required" or the "options" help group."""
+
+    def __init__(self, required_group, optional_group, required: tuple[str, ...]):
+        self._required, self._optional, self._dests = required_group, optional_group, required
+
+    def add_argument(self, *flags, **kwargs):
+        dest = kwargs.get("dest") or flags[0].lstrip("-").replace("-", "_")
+        group = self._required if dest in self._dests else self._optional
+        return group.add_argument(*flags, **kwargs)
+
+
+def help_parser(prog: str, description: str, options_classes) -> CliParser:
+    """The parser ``--help`` prints: the pipeline's own flags, required ones first."""
+    parser = CliParser(prog=prog, description=description, epilog=BEAM_NOTE, add_help=False)
+    required = parser.add_argument_group("required")
+    optional = parser.add_argument_group("options")
+    optional.add_argument("-h", "--help", action="help", help="Show this help and exit.")
     for options_class in _as_tuple(options_classes):
-        options_class._add_argparse_args(parser)
+        options_class._add_argparse_args(_GroupRouter(
+            required, optional, getattr(options_class, "REQUIRED", ())))
+    parser.usage = " ".join([prog, *(f"{a.option_strings[0]} {a.metavar or a.dest.upper()}"
+                                     for a in required._group_actions),
+                             "[options] [beam options]"])
     return parser
 
 
@@ -105,9 +183,17 @@ def _as_tuple(options_classes) -> tuple:
         else (options_classes,)
 
 
+def required_flags(parser: argparse.ArgumentParser, options_classes) -> dict[str, str]:
+    """``dest -> flag`` of every required option of ``options_classes``."""
+    dests = {dest for cls in _as_tuple(options_classes) for dest in getattr(cls, "REQUIRED", ())}
+    return {action.dest: action.option_strings[0] for action in parser._actions
+            if action.dest in dests and action.option_strings}
+
+
 def parse_strict(argv: list[str], options_classes, prog: str,
                  description: str, local_defaults: bool = True) -> PipelineOptions:
-    """Parse ``argv`` into pipeline options, failing on unknown flags; ``--help`` prints ours.
+    """Parse ``argv`` into pipeline options, failing (exit 2, one line) on unknown flags, bad
+    values and missing required flags; ``--help`` prints ours.
 
     With ``local_defaults`` and no ``--runner``, the job runs on the FnApiRunner (the
     DirectRunner would try to download Prism) in multi-processing mode on every core.
@@ -116,17 +202,24 @@ def parse_strict(argv: list[str], options_classes, prog: str,
     if any(arg in ("-h", "--help") for arg in argv):
         parser.print_help()
         raise SystemExit(0)
-    unknown = unknown_arguments(argv)
-    if unknown:
-        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    own, _ = parser.parse_known_args(argv)  # our flags' values: choices and types
+    known = known_flags_parser(options_classes, prog)
+    _, unknown = known.parse_known_args(argv)
+    for argument in unknown:
+        hint = closest_flag(argument, known) if argument.startswith("--") else None
+        parser.error(f"unrecognized argument {argument}"
+                     + (f" (did you mean {hint}?)" if hint else ""))
+    missing = [flag for dest, flag in required_flags(parser, options_classes).items()
+               if getattr(own, dest) in (None, "", [])]
+    if missing:
+        parser.error(f"missing required {' and '.join(missing)}")
     argv = list(argv)
     if local_defaults and not any(a == "--runner" or a.startswith("--runner=") for a in argv):
         argv += ["--runner=FnApiRunner"]
         if not any(a.startswith("--direct_running_mode") for a in argv):
             argv += ["--direct_running_mode=multi_processing",
                      f"--direct_num_workers={os.cpu_count() or 1}"]
-    options = PipelineOptions(argv)
-    return options
+    return PipelineOptions(argv)
 
 
 def is_local_runner(options: PipelineOptions) -> bool:

@@ -68,11 +68,13 @@ MIN_LIST_INTERVAL_S = 60.0
 
 
 class StreamOptions(PipelineOptions):
+    REQUIRED = ("feeds",)
+
     @classmethod
     def _add_argparse_args(cls, parser):
         parser.add_argument("--feeds", default=None,
                             help="Feed list: text file of URLs, OPML, CSV or YAML (local or "
-                                 "gs://). Required.")
+                                 "gs://).")
         parser.add_argument("--window", type=float, default=60.0,
                             help="Seconds per output window; each window is one commit.")
         parser.add_argument("--duration", type=float, default=0.0,

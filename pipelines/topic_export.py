@@ -44,22 +44,23 @@ _SAFE_VALUE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
 class TopicExportOptions(PipelineOptions):
+    REQUIRED = ("source", "export", "topic", "checkpoint")
+
     @classmethod
     def _add_argparse_args(cls, parser):
         parser.add_argument("--source", default=None,
                             help="The newsflow output directory to read (local or gs://); "
-                                 "its articles/ dataset and commit manifests. Required.")
+                                 "its articles/ dataset and commit manifests.")
         parser.add_argument("--export", default=None,
-                            help="Destination directory of the topic=<topic>/ dataset. "
-                                 "Required.")
+                            help="Destination directory of the topic=<topic>/ dataset. ")
         parser.add_argument("--topic", action="append", default=[],
                             help="Topic to export (taxonomy label, e.g. science); repeat the "
-                                 "flag or separate with commas. Required.")
+                                 "flag or separate with commas.")
         parser.add_argument("--language", action="append", default=[],
                             help="Language codes to keep (e.g. en,de); default: all.")
         parser.add_argument("--checkpoint", default=None,
                             help="Checkpoint file; read at start (absent: export everything) "
-                                 "and replaced after a successful run. Required.")
+                                 "and replaced after a successful run.")
 
 
 def split_values(values: list[str]) -> tuple[str, ...]:

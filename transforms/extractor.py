@@ -126,9 +126,12 @@ class ExtractorProcess:
         self._process: subprocess.Popen | None = None
 
     def _start(self) -> None:
+        # Its own session: Ctrl-C in a terminal reaches the worker, which ends this child
+        # (closing its stdin ends it too), never the child itself mid-page with a traceback.
         self._process = subprocess.Popen(
             [sys.executable, "-m", "newsflow.transforms.extractor"], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            stdout=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            start_new_session=True)
 
     def extract(self, html: str, url: str | None, timeout_s: float,
                 want_date: bool = True) -> dict | None:
