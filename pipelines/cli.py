@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
 import sys
@@ -16,9 +17,10 @@ commands:
   partitions list the partitions of an output with their commit state
   compact    merge small committed files of each partition into larger ones
 
-Run 'newsflow <command> --help' for the options of a command.
-Set NEWSFLOW_LOG_LEVEL=INFO (or DEBUG) to see Beam's and newsflow's logs.
+Run 'newsflow <command> --help' for the options of a command; 'newsflow --version' for the
+version. Set NEWSFLOW_LOG_LEVEL=INFO (or DEBUG) to see Beam's and newsflow's logs.
 """
+COMMANDS = ("backfill", "stream", "feeds", "demo", "partitions", "compact")
 
 
 def configure_logging() -> None:
@@ -29,12 +31,43 @@ def configure_logging() -> None:
         logging.getLogger("apache_beam").setLevel(logging.ERROR)
 
 
-def catalog_command(command: str, argv: list[str]) -> int:
-    import argparse
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed_version
 
+    try:
+        return installed_version("newsflow")
+    except PackageNotFoundError:  # running from a checkout that was never installed
+        return "unknown (not installed)"
+
+
+def missing_output(output: str) -> str | None:
+    """Why ``output`` cannot be an existing newsflow output to read, or None.
+
+    The commands that read an output (``partitions``, ``compact``, ``feeds status``) check
+    this before doing anything, so a typo is an error, not an empty listing.
+    """
+    if "://" not in output:
+        if os.path.isdir(output):
+            return None
+        if os.path.exists(output):
+            return f"{output} is a file, not a newsflow output directory"
+        return f"{output} does not exist (give the --output directory of a newsflow run)"
+    from apache_beam.io.filesystems import FileSystems
+
+    if FileSystems.match([output.rstrip("/") + "/**"], limits=[1])[0].metadata_list:
+        return None
+    return f"nothing found under {output} (give the --output directory of a newsflow run)"
+
+
+def catalog_command(command: str, argv: list[str]) -> int:
+    from newsflow.pipelines.options import CliParser
     from newsflow.transforms import catalog
 
-    parser = argparse.ArgumentParser(prog=f"newsflow {command}", allow_abbrev=False)
+    descriptions = {"partitions": "List every partition of an output with its commit state.",
+                    "compact": "Merge the small committed files of each partition into larger "
+                               "ones, as one new commit."}
+    parser = CliParser(prog=f"newsflow {command}", description=descriptions[command])
     parser.add_argument("output", help="A newsflow output directory (local or gs://).")
     if command == "compact":
         parser.add_argument("--target_rows", "--target-rows", type=int,
@@ -43,6 +76,9 @@ def catalog_command(command: str, argv: list[str]) -> int:
         parser.add_argument("--min_files", "--min-files", type=int, default=2, dest="min_files",
                             help="Compact a partition only when it has this many files.")
     args = parser.parse_args(argv)
+    problem = missing_output(args.output)
+    if problem:
+        parser.error(problem)
     if command == "partitions":
         print(catalog.format_partitions(catalog.list_partitions(args.output)))
     else:
@@ -52,27 +88,24 @@ def catalog_command(command: str, argv: list[str]) -> int:
 
 
 def feeds_command(argv: list[str]) -> int:
-    import argparse
-
+    from newsflow.pipelines.options import CliParser
     from newsflow.transforms.feeds.status import format_feed_status, read_feed_status
 
-    parser = argparse.ArgumentParser(prog="newsflow feeds", allow_abbrev=False,
-                                     description="Feed health written by the stream pipeline.")
-    sub = parser.add_subparsers(dest="action", required=True)
-    status = sub.add_parser("status", help="Latest status of every feed polled.")
+    parser = CliParser(prog="newsflow feeds", description="Feed health written by the stream "
+                                                          "pipeline.")
+    sub = parser.add_subparsers(dest="action", required=True, parser_class=CliParser)
+    status = sub.add_parser("status", help="Latest status of every feed polled.",
+                            description="Latest status of every feed polled.")
     status.add_argument("output", help="The stream pipeline's output directory.")
     args = parser.parse_args(argv)
+    problem = missing_output(args.output)
+    if problem:
+        status.error(problem)
     print(format_feed_status(read_feed_status(args.output)))
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    configure_logging()
-    if not argv or argv[0] in ("-h", "--help"):
-        print(USAGE)
-        return 0
-    command, rest = argv[0], argv[1:]
+def dispatch(command: str, rest: list[str]) -> int:
     if command == "backfill":
         from newsflow.pipelines import backfill
 
@@ -87,10 +120,29 @@ def main(argv: list[str] | None = None) -> int:
         from newsflow.pipelines.demo.command import run as run_demo
 
         return run_demo(rest)
-    if command in ("partitions", "compact"):
-        return catalog_command(command, rest)
-    print(f"newsflow: unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
-    return 2
+    return catalog_command(command, rest)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    configure_logging()
+    if not argv or argv[0] in ("-h", "--help"):
+        print(USAGE)
+        return 0
+    if argv[0] in ("-V", "--version"):
+        print(f"newsflow {version()}")
+        return 0
+    command, rest = argv[0], argv[1:]
+    if command not in COMMANDS:
+        close = difflib.get_close_matches(command, COMMANDS, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        print(f"newsflow: unknown command {command!r}{hint}\n\n{USAGE}", file=sys.stderr)
+        return 2
+    try:
+        return dispatch(command, rest)
+    except KeyboardInterrupt:
+        print(f"interrupted: newsflow {command} stopped", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

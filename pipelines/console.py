@@ -20,7 +20,7 @@ from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions,
 from newsflow.pipelines.options import is_local_runner
 
 #: Columns shown for the sample rows printed after a run.
-SAMPLE_COLUMNS = ("title", "published_at", "language", "url")
+SAMPLE_COLUMNS = ("title", "published_at", "language", "url", "source_ref")
 
 
 def output_problem(output: str) -> str | None:
@@ -229,33 +229,34 @@ def _is_zombie(pid: int) -> bool:
 
 
 def sample_rows(output: str, commit_id: str, limit: int = 5) -> list[dict]:
-    """Up to ``limit`` article rows a commit wrote, read back from the output.
+    """Up to ``limit`` article rows a commit wrote, read back from the output (rows with a
+    title first).
 
     Reads through ``newsflow.transforms.catalog`` (committed files of that commit only), so it
     follows however the catalog stores the dataset.
     """
     from newsflow.transforms.catalog import articles_path, committed_files, read_files
 
-    paths = [f.path for f in committed_files(output) if f.commit_id == commit_id]
+    paths = sorted(f.path for f in committed_files(output) if f.commit_id == commit_id)
     rows: list[dict] = []
-    for path in sorted(paths):
-        table = read_files(articles_path(output), [path], columns=SAMPLE_COLUMNS)
-        rows += table.slice(0, limit - len(rows)).to_pylist()
-        if len(rows) >= limit:
+    for path in paths:
+        rows += read_files(articles_path(output), [path], columns=SAMPLE_COLUMNS).to_pylist()
+        if sum(1 for row in rows if row["title"]) >= limit:
             break
-    return rows
+    return sorted(rows, key=lambda row: not row["title"])[:limit]
 
 
 def format_sample_rows(rows: list[dict], width: int = 100) -> str:
-    """One line per row: date, language, title, url (titles shortened to fit ``width``)."""
+    """Two lines per row: date, language and title; then the URL (or where the row came
+    from, for records without one)."""
     lines = []
     for row in rows:
         published = row["published_at"]
         date = published.strftime("%Y-%m-%d") if published else "undated"
         title = (row["title"] or "(no title)").replace("\n", " ")
-        room = max(20, width - len(date) - 6)
+        room = max(20, width - len(date) - 8)
         if len(title) > room:
             title = title[: room - 1] + "…"
-        lines.append(f"  {date}  {row['language'] or 'und':<3} {title}\n"
-                     f"{'':14}{row['url'] or ''}")
+        lines.append(f"  {date:<10}  {row['language'] or 'und':<3} {title}\n"
+                     f"{'':18}{row['url'] or row['source_ref']}")
     return "\n".join(lines)

@@ -212,7 +212,8 @@ def parse_strict(argv: list[str], options_classes, prog: str,
     missing = [flag for dest, flag in required_flags(parser, options_classes).items()
                if getattr(own, dest) in (None, "", [])]
     if missing:
-        parser.error(f"missing required {' and '.join(missing)}")
+        listed = ", ".join(missing[:-1]) + (" and " if len(missing) > 1 else "") + missing[-1]
+        parser.error(f"missing required {listed}")
     argv = list(argv)
     if local_defaults and not any(a == "--runner" or a.startswith("--runner=") for a in argv):
         argv += ["--runner=FnApiRunner"]

@@ -24,6 +24,7 @@ from apache_beam.coders import FastPrimitivesCoder
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.transforms.window import FixedWindows
 
+from newsflow.pipelines.console import describe_dry_run, is_dry_run, output_problem
 from newsflow.pipelines.options import (
     OutputOptions,
     ProcessingOptions,
@@ -292,9 +293,16 @@ def run(argv: list[str] | None = None) -> int:
     if not any(a == "--runner" or a.startswith("--runner=") for a in argv):
         standard.runner = "BundleBasedDirectRunner"
     output = options.view_as(OutputOptions).output
+    problem = None if is_dry_run(options) else output_problem(output)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     if not is_local_runner(options):
         pipeline = beam.Pipeline(options=options)
         outputs = build(pipeline, options)
+        if is_dry_run(options):
+            print(describe_dry_run(pipeline, "streaming"))
+            return 0
         pipeline.run()
         print(f"submitted streaming job {outputs['run_id']}; output: {output}")
         return 0

@@ -12,6 +12,7 @@ from warcio.warcwriter import WARCWriter
 
 from newsflow.schemas import DeadLetter, RawRecord, Skip
 from newsflow.transforms.archives import (
+    NOT_AN_INPUT,
     detect_format,
     iter_file_records,
     jsonl_record,
@@ -189,6 +190,23 @@ def test_format_detection():
     assert detect_format("a/noext", b"<!DOCTYPE html><html>") == "html_file"
     assert detect_format("a/noext", b" date 2023-09-15 Body") == "text_dump"
     assert sniff_format(b"\x00\x01\x02binary") is None
+
+
+def test_text_that_is_not_a_dump_is_a_counted_skip(seeds_dir, tmp_path):
+    """A glob over a dump folder also matches its README or LICENSE: plain text without the
+    dump's leading date is skipped as not_an_input, never ingested as an article."""
+    (tmp_path / "LICENSE").write_text("Apache License\nVersion 2.0, January 2004\n")
+    (tmp_path / "dump-0001").write_text(" date 2023-09-15 A dump without an extension.\n")
+    (tmp_path / "undated.txt").write_text("A .txt file is a text dump by its name.\n")
+    assert detect_format(str(tmp_path / "LICENSE"), b"Apache License") == NOT_AN_INPUT
+    outcomes = {path.name: list(iter_file_records(str(path)))
+                for path in [*tmp_path.iterdir(), seeds_dir / "README.md"]}
+    assert outcomes["LICENSE"] == [Skip("read", "not_an_input", str(tmp_path / "LICENSE"))]
+    assert outcomes["README.md"] == [Skip("read", "not_an_input",
+                                          str(seeds_dir / "README.md"))]
+    assert isinstance(outcomes["dump-0001"][0], RawRecord)
+    assert outcomes["dump-0001"][0].published_at.year == 2023
+    assert isinstance(outcomes["undated.txt"][0], RawRecord)
 
 
 def test_text_dump_prefix(seeds_dir):

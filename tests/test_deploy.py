@@ -530,3 +530,72 @@ def test_printed_stream_run_command_is_accepted_by_the_real_parser(fake_path):
     options = parse_strict(argv[2:], stream.OPTION_CLASSES, "newsflow stream", "")
     opts = options.view_as(stream.StreamOptions)
     assert opts.no_robots is True and opts.allow_loopback is False and opts.window == 300.0
+
+
+# -- console pickers, streaming mode, pinned launcher, dry runs, own flags -----------------
+
+GCS_TYPES = {"input": "GCS_READ_FILE", "feeds": "GCS_READ_FILE", "output": "GCS_WRITE_FOLDER"}
+
+
+@pytest.mark.parametrize("pipeline", ["backfill", "stream"])
+def test_metadata_paths_have_console_pickers(pipeline):
+    """Every gs:// path parameter names its Cloud Storage picker; others stay plain text."""
+    for param in load_metadata(pipeline)["parameters"]:
+        takes_gcs_path = all(r.startswith("^gs://") for r in param["regexes"])
+        assert param.get("parameterType") == (GCS_TYPES[param["name"]] if takes_gcs_path
+                                              else None), param["name"]
+
+
+def test_streaming_template_declares_its_streaming_mode():
+    stream_metadata, backfill_metadata = load_metadata("stream"), load_metadata("backfill")
+    assert stream_metadata["streaming"] is True
+    # Exactly-once only: at-least-once could repeat rows and the per-feed seen state.
+    assert stream_metadata["supportsExactlyOnce"] is True
+    assert stream_metadata["supportsAtLeastOnce"] is False
+    assert "defaultStreamingMode" not in stream_metadata  # only valid when both are supported
+    assert backfill_metadata["streaming"] is False
+
+
+def test_launcher_base_image_is_pinned():
+    text = (DEPLOY / "Dockerfile").read_text()
+    tag = re.search(r"^ARG LAUNCHER_TAG=(\S+)$", text, re.M)
+    assert tag and re.fullmatch(r"flex_templates_base_image_release_\d{8}_RC\d{2}", tag.group(1))
+    assert ":latest" not in text and "LAUNCHER_TAG=latest" not in text
+
+
+def test_backfill_dry_run_builds_prints_and_stops(tmp_path, monkeypatch, capsys):
+    """`newsflow backfill ... --runner=DataflowRunner --dry_run=True` builds the job, says what
+    it built and stops: no run summary is read from gs:// (and no connection is made)."""
+    from newsflow.pipelines import backfill
+
+    def no_summary(*args):
+        raise AssertionError("a dry run must not read the run summary")
+
+    monkeypatch.setenv("NO_GCE_CHECK", "True")
+    monkeypatch.setattr(backfill, "load_summary", no_summary)
+    (tmp_path / "a.jsonl").write_text('{"url": "https://example.test/a", "html": "<p>x</p>"}\n')
+    code = backfill.run(DATAFLOW_DRY_RUN + [f"--input={tmp_path / '*.jsonl'}",
+                                            "--output=gs://newsflow-test/out"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "dry run: built the backfill job graph for DataflowRunner" in out
+    assert all(step in out for step in STABLE_STEPS)
+
+
+def test_stream_dry_run_says_it_submitted_nothing(feeds_file, capsys):
+    code = stream.run(DATAFLOW_DRY_RUN + [f"--feeds={feeds_file}",
+                                          "--output=gs://newsflow-test/out"])
+    out = capsys.readouterr().out
+    assert code == 0 and "dry run: built the streaming job graph" in out
+    assert "submitted" not in out.replace("or submitted", "")
+
+
+def test_flags_of_other_pipelines_are_unknown(capsys):
+    """Importing stream (as the demo does) must not make its --window a backfill flag."""
+    from newsflow.pipelines import backfill
+
+    assert stream.StreamOptions  # imported, so its options class is a PipelineOptions subclass
+    with pytest.raises(SystemExit) as exit_info:
+        backfill.run(["--input=x", "--output=y", "--window=5"])
+    assert exit_info.value.code == 2
+    assert "unrecognized argument --window=5" in capsys.readouterr().err

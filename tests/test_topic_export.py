@@ -155,7 +155,9 @@ def test_missing_required_options_is_an_error(tmp_path):
     with pytest.raises(ValueError, match="path"):
         build(beam.Pipeline(options=options), options)
     assert options.view_as(TopicExportOptions).topic == ["../../etc"]
-    assert topic_export.run(["--source=x"]) == 2
+    with pytest.raises(SystemExit) as exit_info:  # before any pipeline: argument error, 2
+        topic_export.run(["--source=x"])
+    assert exit_info.value.code == 2
 
 
 # --------------------------------------------------------------------------------------------

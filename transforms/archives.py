@@ -38,6 +38,8 @@ from newsflow.transforms.stage import DEAD, SKIPPED, OutcomeCounters, route
 LOG = logging.getLogger(__name__)
 
 FORMATS = ("warc", "arc", "jsonl", "text_dump", "html_file")
+#: What format detection says about a file that is none of them but plain text: skipped.
+NOT_AN_INPUT = "not_an_input"
 RECORDS = "records"
 
 MAX_RECORD_BYTES = 20 * 1024 * 1024  # larger bodies are dead letters, not memory spikes
@@ -67,13 +69,21 @@ def format_from_name(path: str) -> str | None:
     return None
 
 
+def _plain_head(head: bytes) -> bytes | None:
+    """A file's first bytes, gunzipped when they are gzip (None: a broken gzip head)."""
+    if not head.startswith(_GZIP_MAGIC):
+        return head
+    try:
+        return zlib.decompressobj(wbits=31).decompress(head, 4096)
+    except zlib.error:
+        return None
+
+
 def sniff_format(head: bytes) -> str | None:
     """Guess a format from a file's first bytes (decompressed when gzipped)."""
-    if head.startswith(_GZIP_MAGIC):
-        try:
-            head = zlib.decompressobj(wbits=31).decompress(head, 4096)
-        except zlib.error:
-            return None
+    head = _plain_head(head)
+    if head is None:
+        return None
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     lowered = stripped[:200].lower()
     if stripped.startswith(b"WARC/"):
@@ -95,8 +105,16 @@ def sniff_format(head: bytes) -> str | None:
 
 
 def detect_format(path: str, head: bytes) -> str | None:
-    """The extension decides; content sniffing covers unknown or misleading names (``.bad``)."""
-    return format_from_name(path) or sniff_format(head)
+    """The extension decides; content sniffing covers unknown or misleading names (``.bad``).
+
+    Sniffed plain text is a text dump only in the dump's shape (a leading `` date YYYY-MM-DD ``):
+    a README or LICENSE that a glob happens to match is :data:`NOT_AN_INPUT`, a counted skip.
+    """
+    fmt = format_from_name(path) or sniff_format(head)
+    if fmt == "text_dump" and format_from_name(path) is None \
+            and not _TEXT_DUMP_DATE.match(_plain_head(head).decode("utf-8", "replace")):
+        return NOT_AN_INPUT
+    return fmt
 
 
 # ---------------------------------------------------------------------------------------------
@@ -303,6 +321,8 @@ def iter_file_records(path: str, fmt: str | None = None,
         if fmt is None:
             yield dead_letter("read", "unknown_format", "not WARC, ARC, JSONL, HTML or text",
                               path, raw=head)
+        elif fmt == NOT_AN_INPUT:
+            yield Skip("read", NOT_AN_INPUT, path)
         elif fmt in ("warc", "arc") and sniff_format(head) not in ("warc", "arc"):
             yield dead_letter("read", "corrupt_archive", "does not start with a WARC or ARC "
                               "record header", path, raw=head)

@@ -8,13 +8,14 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 from newsflow.pipelines import backfill, stream
+from newsflow.pipelines.console import output_problem
 from newsflow.pipelines.demo.feed_server import DemoFeeds
 from newsflow.pipelines.demo.sample_corpus import write_corpus
+from newsflow.pipelines.options import CliParser
 
 
 def run_backfill_demo(root: Path, articles: int) -> int:
@@ -38,9 +39,38 @@ def run_stream_demo(root: Path, seconds: float) -> int:
             "--fetch_timeout=4", "--per_host_delay=0.2"])
 
 
+DESCRIPTION = ("Both pipelines on local sample data, with no set-up and no network: backfill a "
+               "generated corpus, then stream from a feed server on 127.0.0.1.")
+
+
+def command_path(name: str) -> str:
+    """How to call ``name`` from this environment in a new shell: the script next to the
+    running Python (the venv's ``bin``), relative to the current directory when inside it."""
+    path = Path(sys.executable).parent / name
+    if not path.exists():
+        return name
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def explore_hints(root: Path, streamed: bool) -> str:
+    """Commands to look at what the demo wrote; they work in a new shell as printed."""
+    newsflow, python = command_path("newsflow"), command_path("python")
+    read = (f"{python} -c \"from newsflow.transforms.catalog import read_committed; "
+            f"print(read_committed('{{}}', columns=['published_at', 'language', 'title'])"
+            f".to_pylist()[:10])\"")
+    lines = [f"explore: {newsflow} partitions {root / 'backfill'}",
+             f"         {read.format(root / 'backfill')}"]
+    if streamed:
+        lines += [f"         {newsflow} feeds status {root / 'stream'}",
+                  f"         {read.format(root / 'stream')}"]
+    return "\n".join(lines)
+
+
 def run(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="newsflow demo", allow_abbrev=False,
-                                     description=__doc__.split("\n\n")[0])
+    parser = CliParser(prog="newsflow demo", description=DESCRIPTION)
     parser.add_argument("--output", default="demo-output",
                         help="Directory for the sample inputs and both pipelines' output.")
     parser.add_argument("--articles", type=int, default=40,
@@ -50,12 +80,14 @@ def run(argv: list[str] | None = None) -> int:
                         help="How long the streaming demo runs (0 skips it).")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     root = Path(args.output).resolve()
+    problem = output_problem(str(root))
+    if problem:
+        parser.error(problem)
     root.mkdir(parents=True, exist_ok=True)
     code = run_backfill_demo(root, args.articles)
+    if code == 130:
+        return code
     if args.stream_seconds > 0:
         code = max(code, run_stream_demo(root, args.stream_seconds))
-    print(f"\nexplore: python -c \"import pandas as pd; "
-          f"print(pd.read_parquet('{root / 'stream' / 'articles'}')[['dt','lang','title']])\"")
-    print(f"         newsflow feeds status {root / 'stream'}")
-    print(f"         newsflow partitions {root / 'backfill'}")
+    print("\n" + explore_hints(root, streamed=args.stream_seconds > 0))
     return code
