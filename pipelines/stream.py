@@ -250,6 +250,8 @@ def total_summary(summaries: list[dict]) -> dict:
             if k.split(":")[0] in SOURCE_STAGES)
         counts["article"] = counts.get("article", 0) + summary["written"]
         counts["duplicate"] = counts.get("duplicate", 0) + summary["duplicates"]
+        for key in ("file_losses", "unread_bytes"):
+            counts[key] = counts.get(key, 0) + summary.get(key, 0)
         for kind, key in (("dead", "dead_letters_by_reason"), ("skip", "skipped_by_reason")):
             for reason, count in summary[key].items():
                 counts[f"{kind}:{reason}"] = counts.get(f"{kind}:{reason}", 0) + count

@@ -17,6 +17,7 @@ from newsflow.schemas.records import (
     Exchange,
     PageFacts,
     RawRecord,
+    ReplayPointer,
     Skip,
     dead_letter,
     skip_with_raw,
@@ -24,7 +25,7 @@ from newsflow.schemas.records import (
 
 __all__ = [
     "ARTICLE_SCHEMA", "Article", "DATE_SOURCES", "DeadLetter", "Draft", "Exchange", "FIELDS",
-    "FIELDS_ADDED",
-    "PARTITION_COLUMNS", "PageFacts", "RawRecord", "SCHEMA_VERSION", "Skip", "UNDATED_PARTITION",
-    "article_schema", "dead_letter", "skip_with_raw",
+    "FIELDS_ADDED", "PARTITION_COLUMNS", "PageFacts", "RawRecord", "ReplayPointer",
+    "SCHEMA_VERSION", "Skip", "UNDATED_PARTITION", "article_schema", "dead_letter",
+    "skip_with_raw",
 ]

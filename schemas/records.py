@@ -123,13 +123,30 @@ class Article:
 
 
 @dataclass(frozen=True)
+class ReplayPointer:
+    """Where the whole input of a dead letter lives when ``raw`` cannot hold all of it.
+
+    ``offset`` and ``length`` count bytes of the stored file, or of its decompressed stream
+    when ``gunzip`` is true (a file that is one gzip stream cannot be entered in the middle).
+    ``length`` None means "to the end of the file".
+    """
+
+    path: str
+    offset: int
+    length: int | None
+    gunzip: bool = False
+
+
+@dataclass(frozen=True)
 class DeadLetter:
     """A record that could not be processed, kept with enough to replay it.
 
-    ``raw`` is the record's input as text (HTML, JSON line, feed XML); bytes that are not text
-    are stored base64-encoded with ``raw_encoding == "base64"``. Large inputs are truncated to
-    ``MAX_DEAD_LETTER_RAW`` characters and flagged with ``raw_truncated``; ``source_ref`` still
-    points at the full original.
+    ``raw`` is the record's input as text (HTML, JSON line, WARC record, feed XML); bytes that
+    are not text are stored base64-encoded with ``raw_encoding == "base64"``. ``raw_truncated``
+    is true whenever ``raw`` is less than the whole input (over ``MAX_DEAD_LETTER_RAW``
+    characters, or cut by the stage); ``replay`` then says where the whole input is, when it is
+    in a file. ``unread_bytes`` is set only on a *file-level loss*: a file that could not be
+    read to its end, counted as one dead letter whose ``replay`` points at the unread rest.
     """
 
     stage: str  # read | extract | clean | dates | language | fetch | feed | sink
@@ -140,6 +157,8 @@ class DeadLetter:
     raw: str | None = None
     raw_encoding: str = "text"
     raw_truncated: bool = False
+    replay: ReplayPointer | None = None
+    unread_bytes: int | None = None  # bytes of the file never read (file-level losses only)
 
 
 @dataclass(frozen=True)
@@ -180,6 +199,7 @@ class Exchange:
 
 
 MAX_DEAD_LETTER_RAW = 1_000_000
+_MAX_BASE64_BYTES = MAX_DEAD_LETTER_RAW // 4 * 3  # base64 of these fits the cap
 
 #: Where ``published_at`` came from (``date_source``). ``None`` means undated. How they are
 #: weighed against each other: ``newsflow.transforms.dates``.
@@ -209,27 +229,36 @@ def skip_with_raw(skip: Skip, record: RawRecord) -> Skip:
 
 
 def dead_letter(stage: str, reason: str, error: str | BaseException, source_ref: str,
-                url: str | None = None, raw: str | bytes | None = None) -> DeadLetter:
-    """Build a :class:`DeadLetter`, encoding and capping the raw input so it always serializes."""
+                url: str | None = None, raw: str | bytes | None = None, *,
+                raw_truncated: bool = False, replay: ReplayPointer | None = None,
+                unread_bytes: int | None = None) -> DeadLetter:
+    """Build a :class:`DeadLetter`, encoding and capping the raw input so it always serializes.
+
+    Pass ``raw_truncated=True`` when ``raw`` is already only a part of the input; the cap to
+    ``MAX_DEAD_LETTER_RAW`` characters sets it too.
+    """
     import base64
 
     if isinstance(error, BaseException):
         error = f"{type(error).__name__}: {error}"
     encoding = "text"
-    if isinstance(raw, bytes):
+    if isinstance(raw, bytes | bytearray | memoryview):
+        raw = bytes(raw)
         try:
             raw = raw.decode("utf-8")
         except UnicodeDecodeError:
-            raw = base64.b64encode(raw[:MAX_DEAD_LETTER_RAW]).decode("ascii")
+            kept = raw[:_MAX_BASE64_BYTES]
+            raw_truncated = raw_truncated or len(kept) < len(raw)
+            raw = base64.b64encode(kept).decode("ascii")
             encoding = "base64"
-    truncated = raw is not None and len(raw) > MAX_DEAD_LETTER_RAW
-    if truncated:
-        raw = raw[:MAX_DEAD_LETTER_RAW]
+    if raw is not None and len(raw) > MAX_DEAD_LETTER_RAW:
+        raw, raw_truncated = raw[:MAX_DEAD_LETTER_RAW], True
     return DeadLetter(stage=stage, reason=reason, error=str(error)[:2000], source_ref=source_ref,
-                      url=url, raw=raw, raw_encoding=encoding, raw_truncated=truncated)
+                      url=url, raw=raw, raw_encoding=encoding, raw_truncated=raw_truncated,
+                      replay=replay, unread_bytes=unread_bytes)
 
 
 __all__ = [
     "Article", "DATE_SOURCES", "DeadLetter", "Draft", "Exchange", "MAX_DEAD_LETTER_RAW",
-    "PageFacts", "RawRecord", "Skip", "dead_letter", "skip_with_raw",
+    "PageFacts", "RawRecord", "ReplayPointer", "Skip", "dead_letter", "skip_with_raw",
 ]

@@ -80,7 +80,7 @@ def test_truncated_last_record_is_a_dead_letter_and_earlier_records_survive(tmp_
 
 EXPECTED_SAMPLES = {
     "resiliparse/warcfile.warc.gz": {"RawRecord": 16, "Skip:not_response": 34},
-    "resiliparse/clipped.warc.gz": {"DeadLetter:truncated_archive": 1},
+    "resiliparse/clipped.warc.gz": {"DeadLetter:truncated_record": 1},
     "warcio/bad.arc": {"Skip:not_response": 1, "DeadLetter:corrupt_record": 3},
     "warcio/example-bad-non-chunked.warc.gz": {"RawRecord": 1, "Skip:not_response": 4,
                                                "Skip:revisit": 1},

@@ -73,7 +73,8 @@ def test_apply_step_in_beam_routes_every_outcome():
         broken = values | "Broken" >> ApplyStep(Exploding())
         assert_that(upper[MAIN], equal_to(["A", "B"]), label="main")
         assert_that(broken[DEAD] | beam.Map(lambda d: (d.stage, d.reason, d.source_ref)),
-                    equal_to([("explode", "unexpected_error", "unknown")] * 2), label="dead")
+                    equal_to([("explode", "unexpected_error", "a"),
+                             ("explode", "unexpected_error", "b")]), label="dead")
         assert_that(broken[SKIPPED], equal_to([]), label="skipped")
 
 

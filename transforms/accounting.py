@@ -2,6 +2,13 @@
 
 Counts are computed from the outcome PCollections themselves (not only from Beam metrics), so
 the summary is exact on every runner and a test can assert the equation inside the pipeline.
+
+``balanced`` means every record the readers reached is accounted for. It cannot count records
+in bytes nobody could read: a file that ends early (a corrupt or cut-off gzip stream, an
+archive warcio cannot parse further) is one *file-level loss*, a dead letter with
+``unread_bytes`` and a replay pointer to the unread rest. The summary counts those separately
+(``file_losses``, ``unread_bytes``) and its text says so next to the equation, so a balanced
+run never hides unread data.
 """
 
 from __future__ import annotations
@@ -31,6 +38,15 @@ def outcome_keys(element) -> str:
     return "record"
 
 
+def outcome_counts(element) -> list[tuple[str, int]]:
+    """``(bucket, amount)`` pairs of one outcome: its :func:`outcome_keys` bucket, and for a
+    file-level loss also ``file_losses`` and ``unread_bytes``."""
+    counts = [(outcome_keys(element), 1)]
+    if isinstance(element, DeadLetter) and element.unread_bytes is not None:
+        counts += [("file_losses", 1), ("unread_bytes", element.unread_bytes)]
+    return counts
+
+
 def summarize(counts: dict[str, int]) -> dict:
     """Turn bucket counts into the run summary and check that nothing was lost."""
     dead = Counter({k.split(":", 1)[1]: v for k, v in counts.items() if k.startswith("dead:")})
@@ -44,6 +60,7 @@ def summarize(counts: dict[str, int]) -> dict:
     return {
         "read": read, "written": written, "duplicates": duplicates,
         "dead_letters": dead_total, "skipped": skipped_total,
+        "file_losses": counts.get("file_losses", 0), "unread_bytes": counts.get("unread_bytes", 0),
         "dead_letters_by_reason": dict(sorted(dead.items())),
         "skipped_by_reason": dict(sorted(skipped.items())),
         "balanced": read == written + duplicates + dead_total + skipped_total,
@@ -55,6 +72,10 @@ def format_summary(summary: dict) -> str:
     lines = [f"read {summary['read']} = written {summary['written']} + duplicates "
              f"{summary['duplicates']} + dead letters {summary['dead_letters']} + skipped "
              f"{summary['skipped']}  ({'balanced' if summary['balanced'] else 'NOT BALANCED'})"]
+    if summary.get("file_losses"):
+        lines.append(f"  {summary['file_losses']} file(s) could not be read to the end: "
+                     f"{summary['unread_bytes']:,} bytes unread, each a dead letter with "
+                     "`unread_bytes` and a `replay` pointer to the rest")
     for title, key in (("dead letters", "dead_letters_by_reason"),
                        ("skipped", "skipped_by_reason")):
         for reason, count in summary[key].items():
@@ -78,8 +99,7 @@ class SummarizeRun(beam.PTransform):
         if self._windowed:
             to_dict = to_dict.without_defaults()
         # key each input where it is produced, so only small keys travel, never page bodies
-        keyed = [pcoll | f"OutcomeKey{index}" >> beam.Map(
-                     lambda element: (outcome_keys(element), 1))
+        keyed = [pcoll | f"OutcomeKey{index}" >> beam.FlatMap(outcome_counts)
                  for index, pcoll in enumerate(pcolls)]
         return (keyed
                 | "FlattenOutcomes" >> beam.Flatten()

@@ -13,15 +13,18 @@ into the decompressed data, written ``file@gunzip:OFFSET``.
 
 from __future__ import annotations
 
-import gzip
+import dataclasses
 import io
+import itertools
 import json
 import logging
 import re
 import time
 import zlib
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 import apache_beam as beam
 from apache_beam.io import fileio
@@ -29,11 +32,19 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from newsflow.schemas import DeadLetter, RawRecord, Skip, dead_letter
+from newsflow.schemas import DeadLetter, RawRecord, ReplayPointer, Skip, dead_letter
+from newsflow.schemas.records import MAX_DEAD_LETTER_RAW
 from newsflow.transforms.charset import decode_document
 from newsflow.transforms.dates import parse_iso_datetime
 from newsflow.transforms.exchanges import ENTRY_HEADER, record_fields_from_entry
-from newsflow.transforms.stage import DEAD, SKIPPED, OutcomeCounters, route
+from newsflow.transforms.stage import (
+    DEAD,
+    SKIPPED,
+    UNEXPECTED_ERROR,
+    OutcomeCounters,
+    guarded,
+    route,
+)
 
 LOG = logging.getLogger(__name__)
 
@@ -42,7 +53,10 @@ FORMATS = ("warc", "arc", "jsonl", "text_dump", "html_file")
 NOT_AN_INPUT = "not_an_input"
 RECORDS = "records"
 
-MAX_RECORD_BYTES = 20 * 1024 * 1024  # larger bodies are dead letters, not memory spikes
+#: One record: a WARC/ARC body, a JSONL line, an HTML or text file. Larger ones are
+#: ``too_large`` dead letters (their first MB and a replay pointer), never memory spikes.
+MAX_RECORD_BYTES = 20 * 1024 * 1024
+_CHUNK = 1 << 20
 _GZIP_MAGIC = b"\x1f\x8b"
 _TRAILING_SLACK = 4  # a few stray newline bytes after the last record are harmless
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -55,6 +69,7 @@ _EXTENSIONS = (
 )
 
 Outcome = RawRecord | Skip | DeadLetter
+Opener = Callable[[str], io.BufferedIOBase]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -118,15 +133,198 @@ def detect_format(path: str, head: bytes) -> str | None:
 
 
 # ---------------------------------------------------------------------------------------------
+# Where reading got, what a dead letter can carry
+
+
+class GunzipStream(io.RawIOBase):
+    """The decompressed bytes of a gzip file, every member in order, read in bounded steps.
+
+    Unlike ``gzip.GzipFile`` it never raises on a corrupt or cut-off stream: it delivers every
+    byte decoded before the break, then ends, and keeps what went wrong in ``failure``; and it
+    knows how far into the stored file decoding got (``stored_good``: exact at member
+    boundaries, otherwise where the last block handed to zlib ended). Readers check
+    ``failure`` when the stream ends. NUL padding between members is skipped, as gzip does.
+    """
+
+    def __init__(self, raw, chunk: int = 64 * 1024):
+        self._raw, self._chunk = raw, chunk
+        self._input = b""  # compressed bytes read but not yet consumed by zlib
+        self._decompressor = None  # set while a member is open
+        self._produced = 0
+        self.stored_good = raw.tell() if hasattr(raw, "tell") else 0
+        self.failure: Exception | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._produced
+
+    def readinto(self, buffer) -> int:
+        if self.failure is not None:
+            return 0
+        try:
+            count = self._decode_into(buffer)
+        except zlib.error as exc:
+            self.failure = exc
+            return 0
+        self._produced += count
+        return count
+
+    def _decode_into(self, buffer) -> int:
+        while True:
+            if not self._input:
+                self._input = self._raw.read(self._chunk)
+                if not self._input:
+                    if self._decompressor is not None:
+                        self.failure = EOFError("the file ends inside a gzip member (cut off)")
+                    return 0
+            if self._decompressor is None:
+                padding = len(self._input) - len(self._input.lstrip(b"\0"))
+                self.stored_good += padding
+                self._input = self._input[padding:]
+                if not self._input:
+                    continue
+                self._decompressor = zlib.decompressobj(wbits=31)
+            data = self._decompressor.decompress(self._input, len(buffer))
+            rest = (self._decompressor.unused_data if self._decompressor.eof
+                    else self._decompressor.unconsumed_tail)
+            self.stored_good += len(self._input) - len(rest)
+            self._input = rest
+            if self._decompressor.eof:
+                self._decompressor = None
+            if data:
+                buffer[:len(data)] = data
+                return len(data)
+
+
+def gunzip(raw) -> io.BufferedReader:
+    return io.BufferedReader(GunzipStream(raw), buffer_size=_CHUNK)
+
+
+@dataclass
+class _Position:
+    """How far reading one file got: the last record boundary reached.
+
+    ``offset`` counts bytes of the stored file, or of its decompressed stream when ``gunzip``
+    is set (then ``gunzip.stored_good`` says how much of the stored file was decoded).
+    """
+
+    path: str
+    gunzip: GunzipStream | None = None
+    offset: int = 0
+
+    @property
+    def stored(self) -> int:
+        return self.gunzip.stored_good if self.gunzip is not None else self.offset
+
+    @property
+    def ref(self) -> str:
+        return f"{self.path}@{'gunzip:' if self.gunzip is not None else ''}{self.offset}"
+
+
+def _file_size(opener: Opener, path: str) -> int | None:
+    try:
+        with opener(path) as handle:
+            return handle.seek(0, io.SEEK_END)
+    except (OSError, ValueError):
+        return None
+
+
+def stored_bytes(opener: Opener, pointer: ReplayPointer, member_gzip: bool = False,
+                 limit: int = MAX_DEAD_LETTER_RAW) -> tuple[bytes, bool]:
+    """The first ``limit`` bytes of the input ``pointer`` names, and whether there is more.
+
+    ``member_gzip``: the pointer names one gzip member of the stored file (a record of a
+    gzip-per-record WARC), returned decompressed. A stream that breaks off gives what came
+    before the break. Memory stays bounded by ``limit`` whatever the input's length.
+    """
+    left = pointer.length if pointer.length is not None else float("inf")
+    out = bytearray()
+    try:
+        with opener(pointer.path) as raw:
+            if pointer.gunzip:
+                stream = gunzip(raw)
+                skip = pointer.offset
+                while skip > 0 and (piece := stream.read(min(skip, _CHUNK))):
+                    skip -= len(piece)
+            else:
+                raw.seek(pointer.offset)
+                stream = raw
+            decompressor = zlib.decompressobj(wbits=31) if member_gzip else None
+            while left > 0 and len(out) <= limit:
+                piece = stream.read(int(min(left, _CHUNK)))
+                if not piece:
+                    break
+                left -= len(piece)
+                if decompressor is None:
+                    out += piece
+                    continue
+                out += decompressor.decompress(piece, limit + 1 - len(out))
+                if decompressor.eof:
+                    break
+    except (OSError, EOFError, zlib.error):
+        return bytes(out[:limit]), True  # what came before the break
+    return bytes(out[:limit]), len(out) > limit
+
+
+def _file_loss(reason: str, error, position: _Position, opener: Opener) -> DeadLetter:
+    """The dead letter of a file that cannot be read further: one file-level loss.
+
+    ``source_ref`` and ``replay`` point at the last record boundary reached (in a gzip stream:
+    the decompressed stream from there on), ``raw`` holds what follows it as far as it could be
+    read, and ``unread_bytes`` counts the stored bytes never read (never decoded, for gzip).
+    """
+    size = _file_size(opener, position.path)
+    unread = max(0, size - position.stored) if size is not None else 0
+    gunzipped = position.gunzip is not None
+    length = None if gunzipped or size is None else size - position.offset
+    pointer = ReplayPointer(position.path, position.offset, length, gunzipped)
+    raw, more = stored_bytes(opener, pointer)
+    total = f"{size:,}" if size is not None else "?"
+    if gunzipped:
+        where = (f"reading stopped at decompressed byte {position.offset:,}; {unread:,} of "
+                 f"{total} stored bytes never decoded")
+    else:
+        where = f"reading stopped at byte {position.offset:,} of {total}: {unread:,} bytes unread"
+    error = f"{type(error).__name__}: {error}" if isinstance(error, BaseException) else error
+    return dead_letter("read", reason, f"{error}; {where}", position.ref, raw=raw,
+                       raw_truncated=more or gunzipped, replay=pointer, unread_bytes=unread)
+
+
+def _stream_loss(position: _Position, opener: Opener) -> Iterator[DeadLetter]:
+    """The file-level loss of a gzip stream that broke off, if it did."""
+    failure = position.gunzip.failure if position.gunzip is not None else None
+    if failure is not None:
+        reason = "truncated_archive" if isinstance(failure, EOFError) else "corrupt_archive"
+        yield _file_loss(reason, failure, position, opener)
+
+
+def _unexpected(error: Exception, source_ref: str, url: str | None = None, raw=None,
+                **letter) -> DeadLetter:
+    """One record's dead letter for an exception nobody foresaw while reading it."""
+    LOG.warning("reading %s failed: %r", source_ref, error)
+    return dead_letter("read", UNEXPECTED_ERROR, error, source_ref, url, raw, **letter)
+
+
+# ---------------------------------------------------------------------------------------------
 # WARC / ARC
 
 
-class _Anomaly(Exception):
-    """A record cut short: in a gzip file, re-read it as one decompressed stream."""
+class _RecordError(Exception):
+    """One archive record is unusable: its dead letter, with ``reason``."""
 
-    def __init__(self, message: str, partial_body: bytes = b""):
+    def __init__(self, reason: str, message: str):
         super().__init__(message)
-        self.partial_body = partial_body
+        self.reason = reason
+
+
+class _Anomaly(_RecordError):
+    """A record block cut short: in a gzip file whose members do not match records, the whole
+    file is re-read as one decompressed stream."""
+
+    def __init__(self, message: str):
+        super().__init__("truncated_record", message)
 
 
 def _header(headers, name: str) -> str | None:
@@ -140,8 +338,8 @@ def _target_uri(record) -> str | None:
     return uri or None
 
 
-def _record_outcome(record, offset_ref: str, source_format: str) -> Outcome:
-    """Turn one warcio record into a RawRecord, a Skip or a DeadLetter."""
+def _record_outcome(record, offset_ref: str, source_format: str) -> RawRecord | Skip:
+    """Turn one warcio record into a RawRecord or a Skip; raises :class:`_RecordError`."""
     rec_type = record.rec_type
     url = _target_uri(record)
     if rec_type == "revisit":
@@ -154,22 +352,19 @@ def _record_outcome(record, offset_ref: str, source_format: str) -> Outcome:
     if rec_type == "response":
         status = http.get_statuscode() if http is not None else None
         if not status or not status.isdigit():
-            body = record.raw_stream.read(MAX_RECORD_BYTES)
-            return dead_letter("read", "corrupt_record", "response without an HTTP status line",
-                               offset_ref, url, body)
+            raise _RecordError("corrupt_record", "response without an HTTP status line")
         if status != "200":
             return Skip("read", "http_status", offset_ref, url)
     content_type = (_header(http, "Content-Type") if http is not None
                     else _header(record.rec_headers, "Content-Type")) or ""
     body = record.content_stream().read(MAX_RECORD_BYTES + 1)
-    if len(body) <= MAX_RECORD_BYTES:
-        record.raw_stream.read()  # drain: only a block cut short leaves its limit unused
-        if record.raw_stream.limit > 0:
-            raise _Anomaly(f"record block ends {record.raw_stream.limit} bytes before its "
-                           "declared length", body)
     if len(body) > MAX_RECORD_BYTES:
-        return dead_letter("read", "too_large", f"body over {MAX_RECORD_BYTES} bytes",
-                           offset_ref, url, body[:65536])
+        raise _RecordError("too_large", f"body over {MAX_RECORD_BYTES} bytes")
+    while record.raw_stream.read(_CHUNK):  # drain: only a block cut short leaves its limit
+        pass
+    if record.raw_stream.limit > 0:
+        raise _Anomaly(f"record block ends {record.raw_stream.limit} bytes before its declared "
+                       "length")
     mime = content_type.split(";")[0].strip().lower()
     identified = (_header(record.rec_headers, "WARC-Identified-Payload-Type") or "").lower()
     looks_html = sniff_format(body[:512]) == "html_file"
@@ -177,7 +372,7 @@ def _record_outcome(record, offset_ref: str, source_format: str) -> Outcome:
         return Skip("read", "not_html", offset_ref, url)
     problems = getattr(getattr(record, "digest_checker", None), "problems", None)
     if problems:
-        return dead_letter("read", "digest_mismatch", "; ".join(problems), offset_ref, url, body)
+        raise _RecordError("digest_mismatch", "; ".join(problems))
     text, _charset = decode_document(body, content_type)
     return RawRecord(url=url, body=text, body_kind="html", source_format=source_format,
                      source_ref=offset_ref,
@@ -185,60 +380,130 @@ def _record_outcome(record, offset_ref: str, source_format: str) -> Outcome:
                      **record_fields_from_entry(_header(record.rec_headers, ENTRY_HEADER)))
 
 
-def _iterate_archive(stream, path: str, source_format: str, offset_prefix: str,
-                     strict: bool) -> Iterator[Outcome]:
-    from warcio.archiveiterator import ArchiveIterator
+class _ArchiveReader:
+    """One pass over a WARC/ARC stream: an outcome per record, every record isolated.
 
-    iterator = ArchiveIterator(stream, arc2warc=True, check_digests=True)
-    for record in iterator:
-        offset_ref = f"{path}@{offset_prefix}{iterator.offset}"  # not get_record_offset():
-        # that one reads the record to its end before we can
-        try:
-            yield _record_outcome(record, offset_ref, source_format)
-        except _Anomaly as exc:
-            if strict:
+    ``strict`` (a gzip-per-record file read member by member): a record cut short inside the
+    file means members and records do not match, and raises :class:`_Anomaly` so the caller
+    re-reads the file as one stream. Errors of the stream itself (I/O, decompression, warcio
+    unable to find the next record) propagate: the caller makes the rest a file-level loss.
+    """
+
+    def __init__(self, path: str, opener: Opener, source_format: str, is_gzip: bool,
+                 position: _Position, strict: bool):
+        self._path, self._opener, self._format = path, opener, source_format
+        self._member_gzip = is_gzip and position.gunzip is None
+        self._position, self._strict = position, strict
+
+    def outcomes(self, stream) -> Iterator[Outcome]:
+        from warcio.archiveiterator import ArchiveIterator
+
+        iterator = ArchiveIterator(stream, arc2warc=True, check_digests=True)
+        position = self._position
+        prefix = "gunzip:" if position.gunzip is not None else ""
+        records = iter(iterator)
+        while True:
+            try:
+                record = next(records)
+            except StopIteration:
+                break
+            except Exception:
+                position.offset = iterator.offset  # the rest is lost from the last boundary
                 raise
-            yield dead_letter("read", "truncated_record", str(exc), offset_ref,
-                              _target_uri(record), exc.partial_body)
-    if hasattr(stream, "tell") and stream.tell() - iterator.offset > _TRAILING_SLACK:
-        # warcio ends quietly on a record cut off inside its last gzip member or headers
-        message = f"{stream.tell() - iterator.offset} bytes at the end hold no complete record"
-        if strict:
-            raise _Anomaly(message)
-        yield dead_letter("read", "truncated_archive", message,
-                          f"{path}@{offset_prefix}{iterator.offset}")
+            position.offset = iterator.offset  # not get_record_offset(): that one reads the
+            offset_ref = f"{self._path}@{prefix}{iterator.offset}"  # record to its end
+            try:
+                yield _record_outcome(record, offset_ref, self._format)
+                continue
+            except _Anomaly as exc:
+                if self._strict and not self._is_last_member(iterator):
+                    raise
+                reason, message = exc.reason, str(exc)
+            except _RecordError as exc:
+                reason, message = exc.reason, str(exc)
+            except _STREAM_ERRORS:
+                raise
+            except Exception as exc:  # noqa: BLE001 - one record's failure is its dead letter
+                LOG.warning("reading %s failed: %r", offset_ref, exc)
+                reason, message = UNEXPECTED_ERROR, f"{type(exc).__name__}: {exc}"
+            yield self._record_dead_letter(iterator, record, reason, message, offset_ref)
+        position.offset = iterator.offset
+        if position.gunzip is not None and position.gunzip.failure is not None:
+            return  # the caller reports the broken stream
+        if hasattr(stream, "tell") and stream.tell() - iterator.offset > _TRAILING_SLACK:
+            # warcio ends quietly on a record cut off inside its last gzip member or headers
+            raise _TrailingBytes(f"{stream.tell() - iterator.offset} bytes at the end hold no "
+                                 "complete record")
+
+    def _is_last_member(self, iterator) -> bool:
+        """A gzip member cut short at the end of the file: a truncated file, not a mismatch."""
+        iterator.read_to_end()
+        offset, length = iterator.member_info
+        return offset + length == _file_size(self._opener, self._path)
+
+    def _record_dead_letter(self, iterator, record, reason: str, message: str,
+                            offset_ref: str) -> DeadLetter:
+        """The record as stored (decompressed), or its first MB and a replay pointer."""
+        iterator.read_to_end()
+        offset, length = iterator.member_info
+        pointer = ReplayPointer(self._path, offset, length, self._position.gunzip is not None)
+        raw, more = stored_bytes(self._opener, pointer, self._member_gzip)
+        try:
+            url = _target_uri(record)
+        except Exception:  # noqa: BLE001 - a header we cannot read is no reason to lose more
+            url = None
+        return dead_letter("read", reason, message, offset_ref, url, raw,
+                           raw_truncated=more or reason == "truncated_record", replay=pointer)
 
 
-def iter_archive_records(path: str, opener: Callable[[str], io.BufferedIOBase],
-                         source_format: str, is_gzip: bool) -> Iterator[Outcome]:
+class _TrailingBytes(Exception):
+    """Bytes after the last record that hold no complete record (a file cut off)."""
+
+
+_STREAM_ERRORS = (OSError, EOFError, zlib.error, _TrailingBytes)
+
+
+def iter_archive_records(path: str, opener: Opener, source_format: str,
+                         is_gzip: bool) -> Iterator[Outcome]:
     """All outcomes of one WARC or ARC file; ``is_gzip`` from the file's first bytes."""
     from warcio.exceptions import ArchiveLoadFailed
 
-    errors = (ArchiveLoadFailed, EOFError, OSError, zlib.error, ValueError, _Anomaly)
+    errors = (ArchiveLoadFailed, ValueError) + _STREAM_ERRORS
+    position = _Position(path)
     emitted = 0
     try:
         with opener(path) as raw:
-            for outcome in _iterate_archive(raw, path, source_format, "", strict=is_gzip):
+            reader = _ArchiveReader(path, opener, source_format, is_gzip, position, is_gzip)
+            for outcome in reader.outcomes(raw):
                 emitted += 1
                 yield outcome
         return
+    except _Anomaly as exc:
+        mismatch = exc
     except errors as exc:
-        if not is_gzip:
-            yield dead_letter("read", "corrupt_archive", exc, f"{path}@record{emitted}")
+        if not is_gzip or isinstance(exc, _TrailingBytes):
+            reason = "truncated_archive" if isinstance(exc, _TrailingBytes) else "corrupt_archive"
+            yield _file_loss(reason, exc, position, opener)
             return
-        LOG.warning("%s: gzip members do not match records (%s); re-reading as one stream",
-                    path, type(exc).__name__)
-    seen = 0
+        mismatch = exc
+    LOG.warning("%s: gzip members do not match records (%s); re-reading as one stream",
+                path, type(mismatch).__name__)
+    position, seen = _Position(path), 0
     try:
-        with opener(path) as raw, gzip.GzipFile(fileobj=raw) as whole:
-            for outcome in _iterate_archive(whole, path, source_format, "gunzip:", strict=False):
+        with opener(path) as raw, gunzip(raw) as whole:
+            position.gunzip = whole.raw
+            reader = _ArchiveReader(path, opener, source_format, is_gzip, position, False)
+            for outcome in reader.outcomes(whole):
                 seen += 1
                 if seen > emitted:
                     yield outcome
-            whole.read()  # raises EOFError when the last gzip member was cut off
+            while whole.read(_CHUNK):  # to the end, where a cut-off last member shows
+                pass
+        yield from _stream_loss(position, opener)
     except errors as exc:
-        reason = "truncated_archive" if isinstance(exc, EOFError) else "corrupt_archive"
-        yield dead_letter("read", reason, exc, f"{path}@gunzip:record{seen}")
+        reason = "truncated_archive" if isinstance(exc, EOFError | _TrailingBytes) \
+            else "corrupt_archive"
+        yield _file_loss(reason, exc, position, opener)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -260,7 +525,7 @@ def jsonl_record(line: str, source_ref: str) -> Outcome:
     ``fetched_at`` (ISO 8601) and ``tags`` optional."""
     try:
         data = json.loads(line)
-    except json.JSONDecodeError as exc:
+    except (ValueError, RecursionError) as exc:  # also integers over 4,300 digits, deep nesting
         return dead_letter("read", "bad_json", exc, source_ref, raw=line)
     if not isinstance(data, dict):
         return dead_letter("read", "invalid_record", "line is not a JSON object", source_ref,
@@ -275,7 +540,7 @@ def jsonl_record(line: str, source_ref: str) -> Outcome:
         published = parse_iso_datetime(data.get("published_at"), strict=True)
         fetched = parse_iso_datetime(data.get("fetched_at"), strict=True)
         tags = _as_tags(data.get("tags"))
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:  # OverflowError: year 1 with a +01:00 offset
         return dead_letter("read", "invalid_record", exc, source_ref, url, line)
     title = data.get("title") if isinstance(data.get("title"), str) else None
     return RawRecord(url=url.strip(), body=body, body_kind=kind, source_format="jsonl",
@@ -284,69 +549,157 @@ def jsonl_record(line: str, source_ref: str) -> Outcome:
                      tags=tags)
 
 
-def text_dump_record(text: str, source_ref: str) -> RawRecord:
+def text_dump_record(text: str, source_ref: str) -> RawRecord | DeadLetter:
     """A seed-style text dump: an optional `` date YYYY-MM-DD `` prefix, then the body."""
     match = _TEXT_DUMP_DATE.match(text)
     published = None
     if match:
-        published = datetime.strptime(match.group(1), "%Y-%m-%d").replace(tzinfo=UTC)
+        try:
+            published = datetime.strptime(match.group(1), "%Y-%m-%d").replace(tzinfo=UTC)
+        except ValueError as exc:
+            return dead_letter("read", "invalid_record", f"date prefix: {exc}", source_ref,
+                               raw=text)
         text = text[match.end():]
     return RawRecord(url=None, body=text, body_kind="text", source_format="text_dump",
                      source_ref=source_ref, published_at=published,
                      published_source="text_dump_prefix" if published else None)
 
 
-def _read_capped(handle, path: str) -> bytes:
-    data = handle.read(MAX_RECORD_BYTES + 1)
+class _Line(NamedTuple):
+    number: int
+    offset: int  # of its first byte, in the (decompressed) stream
+    length: int  # bytes, newline included
+    data: bytes  # the line, or only its first MAX_DEAD_LETTER_RAW bytes when it is too long
+    too_long: bool
+
+
+def capped_lines(stream, limit: int = MAX_RECORD_BYTES) -> Iterator[_Line]:
+    """The lines of a binary stream, never holding more than ``limit`` bytes of one in memory:
+    a longer line is measured to its end and returned as its head, ``too_long``."""
+    offset = 0
+    for number in itertools.count(1):
+        line = stream.readline(limit + 1)
+        if not line:
+            return
+        length = len(line)
+        if length <= limit or line.endswith(b"\n"):
+            yield _Line(number, offset, length, line, False)
+        else:
+            head = line[:MAX_DEAD_LETTER_RAW]
+            del line
+            while not (piece := stream.readline(_CHUNK)).endswith(b"\n") and piece:
+                length += len(piece)
+            length += len(piece)
+            yield _Line(number, offset, length, head, True)
+        offset += length
+
+
+def _decompressed(raw, position: _Position):
+    """``raw``, gunzipped when it starts with the gzip magic (noted in ``position``)."""
+    if raw.peek(2)[:2] != _GZIP_MAGIC:
+        return raw
+    stream = gunzip(raw)
+    position.gunzip = stream.raw
+    return stream
+
+
+def _iter_jsonl(path: str, opener: Opener) -> Iterator[Outcome]:
+    """Every line its own record: a broken line never costs the next one."""
+    position = _Position(path)
+    with opener(path) as raw:
+        stream = _decompressed(raw, position)
+        gunzipped = position.gunzip is not None
+        try:
+            for line in capped_lines(stream, MAX_RECORD_BYTES):
+                if gunzipped and position.gunzip.failure and not line.data.endswith(b"\n"):
+                    break  # the stream broke inside this line: it belongs to the loss
+                position.offset = line.offset + line.length  # the rest starts after this line
+                ref = f"{path}:{line.number}"
+                pointer = ReplayPointer(path, line.offset, line.length, gunzipped)
+                if line.too_long:
+                    yield dead_letter("read", "too_large", f"line of {line.length:,} bytes is "
+                                      f"over the {MAX_RECORD_BYTES:,}-byte limit", ref,
+                                      raw=line.data, raw_truncated=True, replay=pointer)
+                    continue
+                text = line.data.decode("utf-8", "replace").rstrip("\r\n")
+                if not text.strip():
+                    continue
+                try:
+                    outcome = jsonl_record(text, ref)
+                except Exception as exc:  # noqa: BLE001 - one line's failure is its dead letter
+                    outcome = _unexpected(exc, ref, raw=text)
+                if isinstance(outcome, DeadLetter):
+                    outcome = dataclasses.replace(outcome, replay=pointer)
+                yield outcome
+        except OSError as exc:
+            yield _file_loss("unreadable_file", exc, position, opener)
+            return
+    yield from _stream_loss(position, opener)
+
+
+def _iter_document(path: str, opener: Opener, fmt: str) -> Iterator[Outcome]:
+    """An HTML file or a text dump: the whole (decompressed) file is one record."""
+    position = _Position(path)
+    with opener(path) as raw:
+        data = _decompressed(raw, position).read(MAX_RECORD_BYTES + 1)
+    if position.gunzip is not None and position.gunzip.failure is not None:
+        yield from _stream_loss(position, opener)  # a cut-off page is no page
+        return
+    gunzipped = position.gunzip is not None
+    pointer = ReplayPointer(path, 0, None, gunzipped)
     if len(data) > MAX_RECORD_BYTES:
-        raise OverflowError(f"{path} is over {MAX_RECORD_BYTES} bytes")
-    return data
-
-
-def _decompressed(handle):
-    """Transparently gunzip a handle whose content starts with the gzip magic."""
-    head = handle.peek(2)[:2] if hasattr(handle, "peek") else b""
-    return gzip.GzipFile(fileobj=handle) if head == _GZIP_MAGIC else handle
+        yield dead_letter("read", "too_large", f"over the {MAX_RECORD_BYTES:,}-byte limit", path,
+                          raw=data[:MAX_DEAD_LETTER_RAW], raw_truncated=True, replay=pointer)
+        return
+    try:
+        if fmt == "html_file":
+            text, _ = decode_document(data)
+            outcome = RawRecord(url=None, body=text, body_kind="html", source_format="html_file",
+                                source_ref=path)
+        else:
+            text, _ = decode_document(data, "text/plain; charset=utf-8")
+            outcome = text_dump_record(text, path)
+    except Exception as exc:  # noqa: BLE001 - the file's one record becomes its dead letter
+        outcome = _unexpected(exc, path, raw=data)
+    if isinstance(outcome, DeadLetter):
+        outcome = dataclasses.replace(outcome, replay=pointer)
+    yield outcome
 
 
 def iter_file_records(path: str, fmt: str | None = None,
-                      opener: Callable[[str], io.BufferedIOBase] | None = None
-                      ) -> Iterator[Outcome]:
-    """Every outcome of one input file; ``fmt`` None means detect it."""
+                      opener: Opener | None = None) -> Iterator[Outcome]:
+    """Every outcome of one input file; ``fmt`` None means detect it.
+
+    Each record is isolated (any failure decoding, parsing or validating it makes it a dead
+    letter and reading goes on); a file that cannot be read further ends with one file-level
+    loss dead letter for its unread rest (``unread_bytes``, ``replay``).
+    """
     opener = opener or open_raw
+    position = _Position(path)
     try:
         with opener(path) as handle:
             head = handle.read(4096)
         fmt = fmt or detect_format(path, head)
         if fmt is None:
             yield dead_letter("read", "unknown_format", "not WARC, ARC, JSONL, HTML or text",
-                              path, raw=head)
+                              path, raw=head, raw_truncated=len(head) == 4096,
+                              replay=ReplayPointer(path, 0, None))
         elif fmt == NOT_AN_INPUT:
             yield Skip("read", NOT_AN_INPUT, path)
         elif fmt in ("warc", "arc") and sniff_format(head) not in ("warc", "arc"):
-            yield dead_letter("read", "corrupt_archive", "does not start with a WARC or ARC "
-                              "record header", path, raw=head)
+            yield _file_loss("corrupt_archive", "does not start with a WARC or ARC record "
+                             "header", position, opener)
         elif fmt in ("warc", "arc"):
             yield from iter_archive_records(path, opener, fmt, head[:2] == _GZIP_MAGIC)
         elif fmt == "jsonl":
-            with opener(path) as raw, _decompressed(raw) as handle:
-                for number, line in enumerate(io.TextIOWrapper(handle, "utf-8", "replace"), 1):
-                    if line.strip():
-                        yield jsonl_record(line.rstrip("\r\n"), f"{path}:{number}")
+            yield from _iter_jsonl(path, opener)
         else:
-            with opener(path) as raw, _decompressed(raw) as handle:
-                data = _read_capped(handle, path)
-            if fmt == "html_file":
-                text, _ = decode_document(data)
-                yield RawRecord(url=None, body=text, body_kind="html", source_format="html_file",
-                                source_ref=path)
-            else:
-                text, _ = decode_document(data, "text/plain; charset=utf-8")
-                yield text_dump_record(text, path)
-    except OverflowError as exc:
-        yield dead_letter("read", "too_large", exc, path)
-    except (OSError, EOFError, zlib.error, UnicodeError) as exc:
-        yield dead_letter("read", "unreadable_file", exc, path)
+            yield from _iter_document(path, opener, fmt)
+    except OSError as exc:
+        yield _file_loss("unreadable_file", exc, position, opener)
+    except Exception as exc:  # noqa: BLE001 - a reader's own bug must not lose the file silently
+        LOG.warning("reading %s failed: %r", path, exc)
+        yield _file_loss(UNEXPECTED_ERROR, exc, position, opener)
 
 
 def open_raw(path: str) -> io.BufferedReader:
@@ -399,6 +752,9 @@ class _ReadArchiveFileFn(beam.DoFn):
         self._counters = OutcomeCounters("archives")
 
     def process(self, path: str):
+        yield from guarded("read", path, self._read_file(path), self._counters)
+
+    def _read_file(self, path: str):
         started, count = time.monotonic(), 0
         for outcome in iter_file_records(path, self._fmt):
             count += 1

@@ -21,18 +21,27 @@ _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF32_LE, "utf-32"),
          (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"),
          (codecs.BOM_UTF16_BE, "utf-16"))
 _SNIFF_BYTES = 4096
+#: Codecs Python knows that are no document charset: they fail on ordinary pages with a plain
+#: ``UnicodeError`` (``undefined``), turn them into garbage in quadratic time (``punycode``:
+#: seconds for 200 KB) or read escape sequences into them (``unicode-escape``, ``utf-7``).
+_NOT_DOCUMENT_CHARSETS = frozenset({"undefined", "punycode", "idna", "unicode-escape",
+                                    "raw-unicode-escape", "utf-7"})
 
 
 def normalize_charset(name: str | None) -> str | None:
-    """A Python codec name for a declared charset, or None when Python does not know it."""
+    """A Python codec name for a declared charset, or None when it is no text charset Python
+    knows (bytes-to-bytes codecs like ``base64`` and the ``_NOT_DOCUMENT_CHARSETS``)."""
     if not name:
         return None
     name = name.strip().strip("\"'").lower()
     name = _ALIASES.get(name, name)
     try:
-        return codecs.lookup(name).name
+        codec = codecs.lookup(name)
     except LookupError:
         return None
+    if codec.name in _NOT_DOCUMENT_CHARSETS or not isinstance(codec.decode(b"")[0], str):
+        return None
+    return codec.name
 
 
 def header_charset(content_type: str | None) -> str | None:
@@ -84,7 +93,7 @@ def decode_document(body: bytes, content_type: str | None = None) -> tuple[str, 
             continue
         try:
             return body.decode(codec), codec
-        except (UnicodeDecodeError, LookupError):
+        except (UnicodeError, LookupError):  # a codec may raise plain UnicodeError
             continue
     codec = detect_charset(body)
     return body.decode(codec, errors="replace"), codec

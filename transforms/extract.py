@@ -82,11 +82,11 @@ class ExtractStep(Step):
             self._extractor = None
 
     def apply(self, record: RawRecord) -> Draft | Skip | DeadLetter:
-        if record.body_kind == "text":
-            return draft_from_text_record(record)
-        too_large = check_size(record, self._settings)
+        too_large = check_size(record, self._settings)  # text too: no 200 MB article rows
         if too_large:
             return too_large
+        if record.body_kind == "text":
+            return draft_from_text_record(record)
         want_date = record.published_at is None  # htmldate only when nothing else may date it
         try:
             if self._extractor is None:

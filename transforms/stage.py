@@ -5,7 +5,9 @@ A :class:`Step` has a ``name`` (its stage: the counter namespace and the dead-le
 ``apply(value)`` that returns the next value, a :class:`Skip` or a :class:`DeadLetter`.
 :func:`apply_step` is the failure boundary: an unexpected exception while handling one element
 becomes that element's dead letter (reason ``unexpected_error``, with its source reference and
-raw input), so one bad record never fails a bundle or stalls a streaming job.
+raw input), so one bad record never fails a bundle or stalls a streaming job. DoFns that are
+not steps (reading files, polling, fetching, dedup, sinks) put the same boundary around their
+work with :func:`guarded`.
 
 The same steps run everywhere: :class:`ApplyStep` wraps one step as a Beam transform (tagged
 outputs ``main``/``skipped``/``dead_letters``, a counter per outcome); :func:`run_steps` runs a
@@ -18,16 +20,19 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from newsflow.schemas import DeadLetter, RawRecord, Skip, dead_letter, skip_with_raw
+from newsflow.schemas.feeds import FeedEntry
 
 LOG = logging.getLogger(__name__)
 
 MAIN, SKIPPED, DEAD = "main", "skipped", "dead_letters"
+#: The dead-letter reason of an exception nobody foresaw (counter ``dead_unexpected_error``).
+UNEXPECTED_ERROR = "unexpected_error"
 
 
 class Step:
@@ -66,16 +71,22 @@ class OutcomeCounters:
 
 
 def source_of(element) -> tuple[str, str | None, str | bytes | None]:
-    """``(source_ref, url, raw input)`` of any element a step handles, for its dead letter.
+    """``(source_ref, url, raw input)`` of any element a step or DoFn handles, for its dead
+    letter.
 
-    Records carry their raw body; drafts their record; articles and feed entries their source
-    reference and URL (their raw input is one replay away through ``source_ref``).
+    Records carry their raw body; drafts their record; feed entries their feed and key;
+    articles their source reference and URL (their raw input is one replay away through
+    ``source_ref``); a plain string (a file path, a feed URL) is its own reference.
     """
     record = element if isinstance(element, RawRecord) else getattr(element, "record", None)
     if isinstance(record, RawRecord):
         return record.source_ref, record.url, record.body
+    if isinstance(element, FeedEntry):
+        return f"{element.feed_url}#{element.entry_key}", element.raw_link or element.link, None
     if isinstance(element, tuple) and len(element) == 2:  # a keyed element: look at the value
         return source_of(element[1])
+    if isinstance(element, str):
+        return element, element if element.startswith(("http://", "https://")) else None, None
     ref = getattr(element, "source_ref", None)
     url = getattr(element, "url", None)
     if ref is None:
@@ -83,14 +94,33 @@ def source_of(element) -> tuple[str, str | None, str | bytes | None]:
     return str(ref), url if isinstance(url, str) else None, None
 
 
+def failure_dead_letter(stage: str, error: Exception, element) -> DeadLetter:
+    """The dead letter of ``element`` after an exception nobody foresaw in ``stage``."""
+    ref, url, raw = source_of(element)
+    LOG.warning("%s failed on %s: %r", stage, ref, error)
+    return dead_letter(stage, UNEXPECTED_ERROR, error, ref, url, raw)
+
+
 def apply_step(step: Step, value):
     """``step.apply(value)``, with any exception turned into the element's dead letter."""
     try:
         return step.apply(value)
     except Exception as exc:  # noqa: BLE001 - any failure of one record is its dead letter
-        ref, url, raw = source_of(value)
-        LOG.warning("%s failed on %s: %r", step.name, ref, exc)
-        return dead_letter(step.name, "unexpected_error", exc, ref, url, raw)
+        return failure_dead_letter(step.name, exc, value)
+
+
+def guarded(stage: str, element, outputs: Iterable, counters: OutcomeCounters):
+    """The failure boundary of a DoFn that emits several outputs per element.
+
+    Yields ``outputs`` (a generator: its body runs inside the boundary); an exception nobody
+    foresaw ends them with ``element``'s dead letter, tagged and counted, so the bundle goes on
+    and a streaming job never retries a poisonous element forever. What was yielded before
+    the failure stays yielded.
+    """
+    try:
+        yield from outputs
+    except Exception as exc:  # noqa: BLE001 - the boundary: every failure is a dead letter
+        yield route(failure_dead_letter(stage, exc, element), counters)
 
 
 def is_final(outcome) -> bool:
@@ -184,6 +214,7 @@ class ApplyStep(beam.PTransform):
 
 
 __all__ = [
-    "DEAD", "MAIN", "SKIPPED", "ApplyStep", "OutcomeCounters", "Step", "apply_step", "is_final",
-    "route", "run_steps", "source_of", "steps_ready", "with_skipped_raw",
+    "DEAD", "MAIN", "SKIPPED", "UNEXPECTED_ERROR", "ApplyStep", "OutcomeCounters", "Step",
+    "apply_step", "failure_dead_letter", "guarded", "is_final", "route", "run_steps", "source_of",
+    "steps_ready", "with_skipped_raw",
 ]
