@@ -53,6 +53,7 @@ class PageFacts:
     authors: tuple[tuple[str, str, str], ...] = ()  # (json_ld | meta | itemprop | byline,
     #                                                   name or byline, person | organization
     #                                                   | unknown)
+    locale: str | None = None  # <html lang>, og:locale or Content-Language: "zh-CN", "ja_JP"
 
 
 @dataclass(frozen=True)

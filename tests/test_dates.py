@@ -1,6 +1,6 @@
 """Publication dates: parsed with their offset and precision, chosen by agreement."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -140,10 +140,11 @@ def test_a_day_agrees_with_the_local_day_of_a_time():
 
 
 def page_draft(dates=(), modified=(), url="https://a.test/story", record_date=None,
-               record_source=None) -> Draft:
+               record_source=None, locale=None) -> Draft:
     record = RawRecord(url=url, body="", body_kind="html", source_format="warc",
                        source_ref="r", published_at=record_date, published_source=record_source)
-    return Draft(record=record, text="Body", page=PageFacts(dates=dates, modified=modified))
+    return Draft(record=record, text="Body",
+                 page=PageFacts(dates=dates, modified=modified, locale=locale))
 
 
 def test_day_only_date_is_that_calendar_day():
@@ -177,3 +178,35 @@ def test_a_feed_instant_has_no_known_offset():
     publication = resolve_publication(page_draft(
         record_date=datetime(2024, 5, 1, 8, 30, tzinfo=UTC), record_source="feed"), NOW)
     assert (publication.precision, publication.offset_min) == ("time", None)
+
+
+@pytest.mark.parametrize("locale, url, offset", [
+    ("zh-CN", "http://www.news.test/fortune/2023-11/17/c_1.htm", 480),  # Beijing
+    (None, "https://www.asahi.jp/articles/1", 540),  # a .jp domain
+    ("th", "https://prachatai.test/journal/2019/01/80642", 420),  # Thai is spoken in one zone
+    ("de-AT", "https://www.derstandard.test/story/1", 60),  # Vienna in winter
+    ("en-US", "https://www.cleveland.test/x", None),  # several zones: no guess
+    ("en", "https://www.bbc.co/x", None),  # .co is used far from Colombia
+])
+def test_a_naive_time_is_read_in_the_publishers_zone(locale, url, offset):
+    draft = page_draft(dates=(("headline_date", "2023-11-17 20:52:15"),), url=url,
+                       locale=locale)
+    publication = resolve_publication(draft, NOW)
+    assert publication.offset_min == offset
+    wall = datetime(2023, 11, 17, 20, 52, 15, tzinfo=UTC)
+    assert publication.published_at == wall - timedelta(minutes=offset or 0)
+
+
+def test_summer_time_comes_from_the_zone():
+    draft = page_draft(dates=(("headline_date", "3. Juli 2024 um 10:15 Uhr"),), locale="de-DE")
+    assert resolve_publication(draft, NOW).offset_min == 120
+
+
+def test_a_moment_shown_both_ways_gives_the_pages_offset():
+    # cleveland.com: "12:06 PM" published; modified shown as "12:10 PM" and as 17:10:17Z
+    draft = page_draft(dates=(("meta", "Saturday, December 27, 2014, 12:06 PM"),),
+                       modified=(("meta", "Saturday, December 27, 2014, 12:10 PM"),
+                                 ("time_element", "2014-12-27T17:10:17Z")), locale="en-US")
+    publication = resolve_publication(draft, NOW)
+    assert (publication.published_at, publication.offset_min) == \
+        (datetime(2014, 12, 27, 17, 6, tzinfo=UTC), -300)

@@ -26,6 +26,12 @@ The choice (:func:`choose_publication`), in words:
    a time with an offset, then an exact instant without one (feed, epoch), then a naive time,
    then a day; ties go to reliability. So a naive ``article:published_time`` that agrees with a
    JSON-LD value carrying ``-05:00`` is stored with that offset.
+5. A naive time that is still the answer is read with the page's own offset when the page
+   shows one moment both ways (its modification time "12:10 PM" and "17:10:17Z": -05:00),
+   else in the publisher's zone when the page tells it (``timestamps.publisher_zone``: the
+   locale's country, the country domain, or a language spoken in one zone: "2023-11-17
+   20:52:15" on a ``zh-CN`` page is 12:52:15 UTC, offset +480); otherwise it stays as if UTC,
+   with ``offset_min`` null.
 """
 
 from __future__ import annotations
@@ -36,11 +42,19 @@ from datetime import UTC, datetime, timedelta
 
 from newsflow.schemas import DATE_SOURCES, Draft
 from newsflow.transforms.stage import ApplyStep, Step
-from newsflow.transforms.timestamps import DAY, ParsedDate, find_date_in_text, parse_date_value
+from newsflow.transforms.timestamps import (
+    DAY,
+    ParsedDate,
+    find_date_in_text,
+    in_zone,
+    parse_date_value,
+    publisher_zone,
+)
 
 EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 FUTURE_TOLERANCE = timedelta(days=1)
 AGREEMENT = timedelta(minutes=1)
+MAX_OFFSET_MIN = 14 * 60
 
 #: How much a source is trusted on its own (step 3 of the rule). Record-level dates are what
 #: the operator's source declared; structured page dates are the publisher's own statement;
@@ -213,17 +227,42 @@ def date_candidates(draft: Draft) -> list[DateCandidate]:
     return candidates
 
 
+def offset_shown_twice(candidates: list[DateCandidate]) -> int | None:
+    """The offset that turns a naive time of the page into an aware one stating the same
+    moment (whole quarter hours, within a minute), or None."""
+    naive = [c.date for c in candidates if c.date.naive]
+    aware = [c.date for c in candidates if c.date.offset_min is not None]
+    for wall in naive:
+        for stated in aware:
+            minutes = (wall.instant - stated.instant).total_seconds() / 60
+            quarter = round(minutes / 15) * 15
+            if abs(minutes - quarter) <= 1 and abs(quarter) <= MAX_OFFSET_MIN:
+                return quarter
+    return None
+
+
+def read_naive(date: ParsedDate, draft: Draft, modified: list[DateCandidate]) -> ParsedDate:
+    """A naive chosen time with the page's own offset, or its publisher's zone (rule 5)."""
+    if not date.naive or draft.page is None:
+        return date
+    offset = offset_shown_twice(modified)
+    if offset is not None:
+        return ParsedDate(date.instant - timedelta(minutes=offset), offset, date.precision)
+    zone = publisher_zone(draft.page.locale, draft.canonical_url or draft.record.url)
+    return in_zone(date, zone) if zone is not None else date
+
+
 def resolve_publication(draft: Draft, now: datetime) -> Publication:
     """The draft's publication instant, offset, precision and source, and its modified time."""
     fetched_at = draft.record.fetched_at
     chosen = choose_publication(date_candidates(draft), fetched_at, now)
-    modified = choose_modified(_parsed(draft.page.modified), fetched_at, now) \
-        if draft.page is not None else None
+    modified_candidates = _parsed(draft.page.modified) if draft.page is not None else []
+    modified = choose_modified(modified_candidates, fetched_at, now)
     if chosen is None:
         return Publication(modified_at=modified)
-    return Publication(published_at=chosen.date.instant, offset_min=chosen.date.offset_min,
-                       precision=chosen.date.precision, source=chosen.source,
-                       modified_at=modified)
+    date = read_naive(chosen.date, draft, modified_candidates)
+    return Publication(published_at=date.instant, offset_min=date.offset_min,
+                       precision=date.precision, source=chosen.source, modified_at=modified)
 
 
 class ResolveDatesStep(Step):

@@ -46,7 +46,7 @@ def draft_from_extraction(record: RawRecord, extracted: dict) -> Draft:
     authors, wire = resolve_authors(page["authors"], keys)
     facts = PageFacts(types=page["types"], dates=page["dates"], modified=page["modified"],
                       titles=page["titles"], site_names=page["site_names"],
-                      authors=page["authors"])
+                      authors=page["authors"], locale=page["locale"])
     return Draft(record=record, text=extracted["text"],
                  title=choose_title(page["titles"], page["site_names"], url, record.title),
                  canonical_url=page["canonical_url"], authors=authors,

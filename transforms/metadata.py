@@ -67,6 +67,9 @@ _NOT_BYLINE = re.compile(r"comment|avatar|img|image|photo|bio|about|related|more
 _HEADLINE_HINT = re.compile(r"entry-title|(?:^|[\s_-])headline(?:$|[\s_-])", re.IGNORECASE)
 _DATE_HINT = re.compile(r"date|time|publish|posted|submitted|datum|fecha|meta|info|byline",
                         re.IGNORECASE)
+_UPDATED_HINT = re.compile(r"updated|modified|aktualisiert|actualizado|mis à jour|更新",
+                           re.IGNORECASE)
+_HATOM = re.compile(r"(?:^|\s)(?:published|updated)(?:\s|$)")
 _COMMENTS = re.compile(r"comment|disqus|respon|discussion|forum", re.IGNORECASE)
 _WS = re.compile(r"\s+")
 _MAX_VALUE_CHARS = 400
@@ -75,25 +78,21 @@ _MAX_BYLINE_CHARS = 200
 _NEAR_HEADLINE_BEFORE = 20
 _NEAR_HEADLINE_AFTER = 250
 _MAX_DATE_TEXT_CHARS = 120
-_MAX_HEADLINE_DATES = 2
+
 _MAX_H1 = 3
 _MAX_JSONLD_CHARS = 2_000_000
 
 
 @dataclass
 class _Collected:
-    """Elements of interest, gathered in one pass over the tree."""
+    """Elements of interest, gathered by one XPath over the tree."""
 
     metas: list
     scripts: list
     titles: list
     h1s: list
     links: list
-    times: list
     itemprops: list
-    bylines: list
-    headlines: list
-    dated: list
 
 
 def clean_value(value) -> str:
@@ -104,18 +103,10 @@ def clean_value(value) -> str:
 
 
 def _collect(tree) -> _Collected:
-    found = _Collected([], [], [], [], [], [], [], [], [], [])
+    found = _Collected([], [], [], [], [], [])
     nodes = tree.xpath(
         "//meta|//script[@type='application/ld+json' or @type='application/json+ld']|//title|"
-        "//h1|//link[@rel]|//time|//*[@itemprop]|//abbr[@title]|"
-        "//*[contains(@class,'entry-title') or contains(@class,'headline')]|"
-        "//*[contains(@class,'date') or contains(@class,'time') or contains(@class,'publish') "
-        "or contains(@class,'posted') or contains(@class,'submitted') or "
-        "contains(@class,'datum') or contains(@class,'fecha') or contains(@class,'meta') or "
-        "contains(@class,'info')]|"
-        "//*[@rel='author' or contains(@class,'yline') or contains(@class,'uthor') or "
-        "contains(@id,'yline') or contains(@id,'uthor') or contains(@class,'writer') or "
-        "contains(@class,'firma') or contains(@class,'autor')]")
+        "//h1|//link[@rel]|//*[@itemprop]")
     for node in nodes:
         tag = node.tag if isinstance(node.tag, str) else ""
         if tag == "meta":
@@ -126,21 +117,21 @@ def _collect(tree) -> _Collected:
             found.titles.append(node)
         elif tag == "link":
             found.links.append(node)
-        else:
-            if tag == "h1":
-                found.h1s.append(node)
-            hint = f"{node.get('class', '')} {node.get('id', '')}"
-            if tag != "h1" and _HEADLINE_HINT.search(hint):
-                found.headlines.append(node)
-            if _DATE_HINT.search(hint) and tag not in ("time", "abbr", "meta"):
-                found.dated.append(node)
-            if tag in ("time", "abbr"):
-                found.times.append(node)
-            if node.get("itemprop"):
-                found.itemprops.append(node)
-            if node.get("rel") == "author" or _BYLINE_HINT.search(hint):
-                found.bylines.append(node)
+        if tag == "h1":
+            found.h1s.append(node)
+        if node.get("itemprop"):
+            found.itemprops.append(node)
     return found
+
+
+def _around_headline(tree, headline) -> tuple[list, list]:
+    """The elements just before and after the headline, in document order: where a story's
+    date line, ``<time>`` and byline are (an article element stands in without a headline)."""
+    if headline is None:
+        return [], tree.xpath(
+            f"(//article|//main)[1]//*[position() <= {_NEAR_HEADLINE_AFTER}]")
+    return (headline.xpath(f"preceding::*[position() <= {_NEAR_HEADLINE_BEFORE}]"),
+            headline.xpath(f"following::*[position() <= {_NEAR_HEADLINE_AFTER}]"))
 
 
 # ---------------------------------------------------------------- JSON-LD
@@ -326,18 +317,19 @@ def _in_comments(node) -> bool:
     return False
 
 
-def _doc_positions(tree, nodes) -> dict:
-    """Document-order index of each node (one pass)."""
-    wanted = {id(n) for n in nodes}
-    positions = {}
-    if not wanted:
-        return positions
-    for index, element in enumerate(tree.iter()):
-        if id(element) in wanted:
-            positions[id(element)] = index
-            if len(positions) == len(wanted):
-                break
-    return positions
+def _shown_date(node) -> str | None:
+    """The text of a date line under the headline ("Submitted on Mon, 2019-01-21 13:49"), unless
+    it is an update time or a photo caption."""
+    if len(node) > 8 or _UPDATED_HINT.search(f"{node.get('class', '')} {node.get('id', '')}"):
+        return None
+    if any(a.tag in ("figure", "figcaption") or "caption" in (a.get("class") or "")
+           for a in node.iterancestors()):
+        return None
+    text = _element_text(node)
+    if not text or len(text) > _MAX_DATE_TEXT_CHARS or not any(ch.isdigit() for ch in text) \
+            or _UPDATED_HINT.search(text) or find_date_in_text(text) is None:
+        return None
+    return text
 
 
 def read_page_metadata(tree, url: str | None = None) -> dict:
@@ -345,7 +337,8 @@ def read_page_metadata(tree, url: str | None = None) -> dict:
 
     Keys: ``canonical_url``; ``types`` (og:type and JSON-LD types, lower-case); ``dates`` and
     ``modified`` (``(source, raw)`` candidates, strongest source first); ``titles``
-    (``(source, text)``); ``site_names``; ``authors`` (``(source, name, kind)``); ``tags``.
+    (``(source, text)``); ``site_names``; ``authors`` (``(source, name, kind)``); ``tags``;
+    ``locale`` (the page's declared language and country).
     """
     found = _collect(tree)
     metas: dict[str, list[str]] = {}
@@ -465,7 +458,8 @@ def read_page_metadata(tree, url: str | None = None) -> dict:
         if text:
             titles.append(("title", text))
     h1_variants = []
-    shown = found.h1s[:_MAX_H1] or found.headlines[:1]
+    shown = found.h1s[:_MAX_H1] or tree.xpath(
+        "//*[contains(@class,'entry-title') or contains(@class,'headline')]")[:1]
     for node in shown:
         variants = _headline_variants(node)
         if variants:
@@ -475,48 +469,38 @@ def read_page_metadata(tree, url: str | None = None) -> dict:
 
     # <time datetime> and hAtom "published" near the headline, bylines near the headline
     headline = shown[0] if shown else None
-    near = [n for n in found.times + found.bylines + found.dated[:200] if not _in_comments(n)]
-    near_ids = {id(n) for n in near}
-    positions = _doc_positions(tree, near + ([headline] if headline is not None else []))
-    anchor = positions.get(id(headline)) if headline is not None else None
-
-    def is_near(node, before: int = _NEAR_HEADLINE_BEFORE) -> bool:
-        if anchor is None:
-            return any(a.tag in ("article", "header", "main") for a in node.iterancestors())
-        offset = positions.get(id(node), -10**9) - anchor
-        return -before <= offset <= _NEAR_HEADLINE_AFTER
-
-    for node in found.times:
-        if id(node) in near_ids and is_near(node):
-            classes = (node.get("class") or "").lower()
-            if node.tag == "abbr" and "published" not in classes:
-                continue
-            if "updated" in classes or "modified" in classes:
-                value = clean_value(node.get("datetime") or node.get("title") or "")
-                if value:
-                    modified.append(("time_element", value))
-                continue
-            value = clean_value(node.get("datetime") or node.get("title") or
-                                _element_text(node))
+    before, after = _around_headline(tree, headline)
+    near = [n for n in before + after if isinstance(n.tag, str)]
+    for node in near:
+        if node.tag != "time" and not (_HATOM.search(node.get("class") or "") and
+                                       node.get("title")) or _in_comments(node):
+            continue
+        classes = (node.get("class") or "").lower()
+        if "updated" in classes or "modified" in classes:
+            value = clean_value(node.get("datetime") or node.get("title") or "")
             if value:
-                dates.append(("time_element", value))
-                break
-    shown_dates = 0
-    for node in found.dated:
-        if shown_dates >= _MAX_HEADLINE_DATES:
+                modified.append(("time_element", value))
+            continue
+        value = clean_value(node.get("datetime") or node.get("title") or _element_text(node))
+        if value:
+            dates.append(("time_element", value))
             break
-        if id(node) not in near_ids or not is_near(node, before=0) or len(node) > 8:
-            continue
-        text = _element_text(node)
-        if text and len(text) <= _MAX_DATE_TEXT_CHARS and any(ch.isdigit() for ch in text) \
-                and find_date_in_text(text) is not None:
-            dates.append(("headline_date", text))
-            shown_dates += 1
+    after_ids = {id(n) for n in after}
+    for node in near:
+        if id(node) in after_ids and node.tag not in ("time", "meta") and _DATE_HINT.search(
+                f"{node.get('class', '')} {node.get('id', '')}") and not _in_comments(node):
+            shown_date = _shown_date(node)
+            if shown_date:
+                dates.append(("headline_date", shown_date))
+                break
     bylines = 0
-    for node in found.bylines:
-        if bylines >= 2 or id(node) not in near_ids or not is_near(node):
-            continue
+    for node in near:
         hint = f"{node.get('class', '')} {node.get('id', '')}"
+        if bylines >= 2:
+            break
+        if node.get("rel") != "author" and not _BYLINE_HINT.search(hint) or \
+                _in_comments(node):
+            continue
         if node.get("rel") != "author" and _NOT_BYLINE.search(hint) and \
                 not re.search(r"byline|author-?name|name", hint, re.IGNORECASE):
             continue
@@ -524,6 +508,14 @@ def read_page_metadata(tree, url: str | None = None) -> dict:
         if text and len(text) <= _MAX_BYLINE_CHARS:
             authors.append(("byline", text, "unknown"))
             bylines += 1
+
+    locale = None
+    root = tree.getroottree().getroot() if hasattr(tree, "getroottree") else tree
+    for value in [root.get("lang"), root.get("xml:lang")] + meta(
+            "og:locale", "content-language", "language", "dc.language"):
+        if value and re.match(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$", value.strip()):
+            locale = value.strip()
+            break
 
     canonical = None
     for node in found.links:
@@ -547,4 +539,5 @@ def read_page_metadata(tree, url: str | None = None) -> dict:
         "site_names": tuple(dict.fromkeys(n for n in site_names if n)),
         "authors": tuple(dict.fromkeys(authors)),
         "tags": tuple(dict.fromkeys(t for t in tags if t))[:50],
+        "locale": locale,
     }

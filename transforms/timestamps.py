@@ -12,9 +12,14 @@ Imports only the standard library: the extraction child process uses it too.
 from __future__ import annotations
 
 import email.utils
+import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
+from functools import lru_cache
+from importlib import resources
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 TIME, DAY = "time", "day"
 _INFORMATIVE = {"offset": 3, "instant": 2, "naive": 1, "day": 0}
@@ -205,3 +210,42 @@ def find_date_in_text(text: str) -> ParsedDate | None:
             if parsed is not None:
                 return parsed
     return None
+
+
+@lru_cache(maxsize=1)
+def _zone_table() -> dict:
+    text = resources.files("newsflow.transforms").joinpath("data/publisher_zones.json")
+    return json.loads(text.read_text("utf-8"))
+
+
+def publisher_zone(locale: str | None, url: str | None) -> ZoneInfo | None:
+    """The publisher's time zone when the page tells it: the country of its locale
+    ("zh-CN", "de_AT"), else its country domain (.jp, .de), else its language when one zone
+    covers it (ja, th, de); None for countries and languages that span several zones."""
+    table = _zone_table()
+    parts = re.split(r"[-_]", locale.lower()) if locale else []
+    language = parts[0] if parts else None
+    region = next((p for p in parts[1:] if len(p) == 2 and p.isalpha()), None)
+    host = (urlsplit(url).hostname or "") if url else ""
+    tld = host.rsplit(".", 1)[-1] if "." in host else None
+    if tld in table["generic_cctlds"]:
+        tld = None
+    name = table["countries"].get(region) if region else None
+    if name is None and not region:
+        name = table["countries"].get(tld) or table["languages"].get(language)
+    if name is None:
+        return None
+    try:
+        return ZoneInfo(name)
+    except ZoneInfoNotFoundError:
+        return None
+
+
+def in_zone(date: ParsedDate, zone: ZoneInfo) -> ParsedDate:
+    """A naive wall-clock time read in ``zone`` (its offset on that date, summer time
+    included)."""
+    if not date.naive:
+        return date
+    local = date.instant.replace(tzinfo=None).replace(tzinfo=zone)
+    offset = int(local.utcoffset().total_seconds() // 60)
+    return ParsedDate(local.astimezone(UTC), offset, TIME)
