@@ -15,7 +15,14 @@ import apache_beam as beam
 from newsflow.schemas import Exchange, RawRecord, Skip, dead_letter
 from newsflow.schemas.feeds import FeedEntry
 from newsflow.transforms.exchanges import entry_json, now_to_second, record_from_exchange
-from newsflow.transforms.http import FetchError, FetchPolicy, FetchResult, decode_text, fetch
+from newsflow.transforms.http import (
+    ERROR_BODY_BYTES,
+    FetchError,
+    FetchPolicy,
+    FetchResult,
+    decode_text,
+    fetch,
+)
 from newsflow.transforms.politeness import HostThrottle, RobotsCache, RobotsPolicy
 from newsflow.transforms.stage import DEAD, MAIN, SKIPPED, OutcomeCounters, route
 
@@ -66,7 +73,8 @@ def fetch_article(entry: FeedEntry, fetcher, robots: RobotsCache | None):
     exchange = exchange_of(result, entry)
     if result.status != 200:
         return dead_letter("fetch", f"http_{result.status}", f"HTTP {result.status}", ref, url,
-                           result.body[:65536]), exchange
+                           result.body[:ERROR_BODY_BYTES],
+                           raw_truncated=len(result.body) > ERROR_BODY_BYTES), exchange
     if not is_html(result):
         return Skip("fetch", "not_html", ref, url), exchange
     text, _ = decode_text(result)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import http.client
 import ipaddress
+import re
 import socket
 import ssl
 import threading
@@ -53,11 +54,17 @@ USER_AGENT = f"newsflow/{_package_version()} (+https://github.com/newsflow/newsf
 REASONS = frozenset({
     "bad_scheme", "bad_url", "unsafe_target", "dns_failure", "timeout", "connection_error",
     "too_large", "decompression_bomb", "bad_encoding", "bad_content_type",
-    "too_many_redirects", "redirect_loop",
+    "too_many_redirects", "redirect_loop", "truncated_body", "bad_header",
 })
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+#: Bytes of an HTTP error page a dead letter keeps (``raw_truncated`` when there were more;
+#: the archived exchange holds the whole body).
+ERROR_BODY_BYTES = 64 * 1024
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _READ_CHUNK = 64 * 1024
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an HTTP header name (RFC 9110)
+_GZIP_MAGIC = b"\x1f\x8b"
+_FIRST_PIECE = 256  # bytes of a gzip member fed to zlib first; doubled while it goes on
 #: Headers the client owns: a caller's value would break pinning, framing or decoding.
 _CLIENT_OWNED_HEADERS = frozenset({
     "host", "connection", "content-length", "transfer-encoding", "accept-encoding", "te",
@@ -301,28 +308,45 @@ def fetch(url: str, policy: FetchPolicy | None = None, headers: Mapping[str, str
                     if answer.status in REDIRECT_STATUSES else None)
         if location is None:
             body = decode_content_encoding(answer.raw_body, answer.headers.get("content-encoding"),
-                                           policy.max_decompressed_bytes)
+                                           policy.max_decompressed_bytes, deadline)
             return FetchResult(url=current, status=answer.status, headers=answer.headers,
                                body=body, redirects=tuple(hops), request_headers=sent,
                                elapsed=time.monotonic() - started, remote_ip=answer.remote_ip)
         visited.add(current)
-        next_url = urldefrag(urljoin(current, location.strip()))[0]
+        next_url, same_origin = _redirect_target(current, location)
         hops.append(RedirectHop(url=current, status=answer.status, location=location))
         if next_url in visited:
             raise FetchError("redirect_loop", f"{current} redirects back to {next_url}")
         if len(hops) > policy.max_redirects:
             raise FetchError("too_many_redirects",
                              f"more than {policy.max_redirects} redirects from {url}")
-        if not _same_origin(current, next_url):
+        if not same_origin:
             extra_headers = {k: v for k, v in extra_headers.items()
                              if k.lower() not in _CREDENTIAL_HEADERS}
         current = next_url
 
 
+def _redirect_target(current: str, location: str) -> tuple[str, bool]:
+    """The absolute URL a ``Location`` points to, and whether it keeps ``current``'s origin;
+    ``bad_url`` when it cannot be one (``http://[abc/``)."""
+    try:
+        target = urldefrag(urljoin(current, location.strip()))[0]
+        return target, _same_origin(current, target)
+    except ValueError as error:
+        raise FetchError("bad_url", f"{current} redirects to {location!r}: {error}") from None
+
+
 def _caller_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
-    """The caller's headers minus those the client must control."""
-    return {name: value for name, value in (headers or {}).items()
-            if name.lower() not in _CLIENT_OWNED_HEADERS}
+    """The caller's headers minus those the client must control; ``bad_header`` for a name
+    that is no HTTP token or a value holding CR, LF or NUL (header injection)."""
+    accepted = {}
+    for name, value in (headers or {}).items():
+        name, value = str(name), str(value)
+        if not _TOKEN.fullmatch(name) or any(ch in value for ch in "\r\n\0"):
+            raise FetchError("bad_header", f"refusing to send header {name!r}: {value!r}")
+        if name.lower() not in _CLIENT_OWNED_HEADERS:
+            accepted[name] = value
+    return accepted
 
 
 def _request_headers(target: FetchTarget, extra: Mapping[str, str],
@@ -384,12 +408,17 @@ def _exchange(target: FetchTarget, addresses: list[IPAddress], sent: dict[str, s
             raw = _read_capped(response, sock, policy, deadline)
         if watchdog.fired.is_set():  # a close-delimited body cut by the watchdog looks complete
             raise FetchError("timeout", f"total deadline exceeded reading {target.url}")
+        if raw and response.length:  # read1 ends quietly at EOF, short of Content-Length
+            raise FetchError("truncated_body", f"{target.url}: connection closed after "
+                             f"{len(raw)} bytes, {response.length} short of Content-Length")
         return _Answer(status, headers, raw, str(ip))
     except FetchError:
         raise
     except (OSError, http.client.HTTPException) as error:
         if watchdog.fired.is_set() or isinstance(error, TimeoutError):
             raise FetchError("timeout", f"{target.url}: {error!r}") from None
+        if isinstance(error, http.client.IncompleteRead):  # a chunked body cut off
+            raise FetchError("truncated_body", f"{target.url}: {error!r}") from None
         raise FetchError("connection_error", f"{target.url}: {error!r}") from None
     finally:
         watchdog.cancel()
@@ -505,9 +534,11 @@ def _read_capped(response: http.client.HTTPResponse, sock: socket.socket, policy
 
 # --------------------------------------------------------------------------- body decoding
 
-def decode_content_encoding(raw: bytes, content_encoding: str | None, limit: int) -> bytes:
+def decode_content_encoding(raw: bytes, content_encoding: str | None, limit: int,
+                            deadline: float | None = None) -> bytes:
     """Undo ``Content-Encoding`` (gzip, deflate, identity; stacked codings in reverse order),
-    never producing more than ``limit`` bytes."""
+    never producing more than ``limit`` bytes and, given a ``deadline`` (``time.monotonic``),
+    never running past it (``timeout``): decoding is part of the fetch's time budget."""
     if not raw:
         return raw
     codings = [c.strip().lower() for c in (content_encoding or "").split(",") if c.strip()]
@@ -516,9 +547,9 @@ def decode_content_encoding(raw: bytes, content_encoding: str | None, limit: int
         if coding == "identity":
             continue
         if coding in ("gzip", "x-gzip"):
-            data = _inflate_members(data, limit)
+            data = _inflate_members(data, limit, deadline)
         elif coding == "deflate":
-            data = _inflate_deflate(data, limit)
+            data = _inflate_deflate(data, limit, deadline)
         else:
             raise FetchError("bad_encoding", f"unsupported Content-Encoding {coding!r}")
     if len(data) > limit:
@@ -526,33 +557,55 @@ def decode_content_encoding(raw: bytes, content_encoding: str | None, limit: int
     return data
 
 
-def _inflate_members(data: bytes, limit: int) -> bytes:
-    """gzip, including several concatenated members (some servers append them)."""
-    out = bytearray()
-    while True:
+def _check_deadline(deadline: float | None) -> None:
+    if deadline is not None and time.monotonic() > deadline:
+        raise FetchError("timeout", "total deadline exceeded decoding the body")
+
+
+def _inflate_members(data: bytes, limit: int, deadline: float | None) -> bytes:
+    """gzip, including several concatenated members (some servers append them).
+
+    Each member is fed to zlib from a memoryview in pieces that start small and double, so a
+    body of 262,000 empty members costs time in proportion to its length: the rest of the
+    body is never copied per member. Trailing padding after the last member is ignored.
+    """
+    view, out, position = memoryview(data), bytearray(), 0
+    while position == 0 or data.startswith(_GZIP_MAGIC, position):
         decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        out += _inflate(decompressor, data, limit - len(out))
-        data = decompressor.unused_data
-        if not data.startswith(b"\x1f\x8b"):
-            return bytes(out)  # trailing padding after the last member is ignored
+        piece = _FIRST_PIECE
+        while not decompressor.eof:
+            _check_deadline(deadline)
+            chunk = view[position:position + piece]
+            if not chunk:
+                raise FetchError("bad_encoding", "truncated compressed body")
+            try:
+                out += decompressor.decompress(chunk, limit + 1 - len(out))
+            except zlib.error as error:
+                raise FetchError("bad_encoding", f"corrupt compressed body: {error}") from None
+            if len(out) > limit:
+                raise FetchError("decompression_bomb", f"decompressed body exceeds {limit} bytes")
+            position += len(chunk) - len(decompressor.unused_data)  # unconsumed_tail is empty
+            piece = min(2 * piece, _READ_CHUNK)  # below the limit, all input was consumed
+    return bytes(out)
 
 
-def _inflate_deflate(data: bytes, limit: int) -> bytes:
+def _inflate_deflate(data: bytes, limit: int, deadline: float | None) -> bytes:
     """HTTP "deflate" is meant to be zlib-wrapped; some servers send raw deflate instead."""
     try:
-        return _inflate(zlib.decompressobj(zlib.MAX_WBITS), data, limit)
+        return _inflate(zlib.decompressobj(zlib.MAX_WBITS), data, limit, deadline)
     except FetchError as error:
         if error.reason != "bad_encoding":
             raise
-    return _inflate(zlib.decompressobj(-zlib.MAX_WBITS), data, limit)
+    return _inflate(zlib.decompressobj(-zlib.MAX_WBITS), data, limit, deadline)
 
 
-def _inflate(decompressor, data: bytes, limit: int) -> bytes:
+def _inflate(decompressor, data: bytes, limit: int, deadline: float | None) -> bytes:
     """Decompress one stream, asking zlib for at most ``limit + 1`` bytes in total."""
     out = bytearray()
     pending = data
     try:
         while not decompressor.eof:
+            _check_deadline(deadline)
             piece = decompressor.decompress(pending, limit + 1 - len(out))
             out += piece
             if len(out) > limit:

@@ -38,7 +38,7 @@ from newsflow.transforms.feeds.schedule import (
 from newsflow.transforms.feeds.seen import SeenEntries, filter_and_remember
 from newsflow.transforms.feeds.status import feed_status
 from newsflow.transforms.fetch import EXCHANGES, FetchSettings, ThrottledFetcher, exchange_of
-from newsflow.transforms.http import FetchError
+from newsflow.transforms.http import ERROR_BODY_BYTES, FetchError
 from newsflow.transforms.stage import DEAD, MAIN, SKIPPED, OutcomeCounters, route
 
 STATUS = "status"
@@ -106,7 +106,8 @@ def poll_once(spec: FeedSpec, state, seen: SeenEntries, now: datetime, fetcher,
     else:
         error = f"http_{result.status}"
         outputs.append((DEAD, dead_letter("feed", error, f"HTTP {result.status}", spec.url,
-                                          spec.url, result.body[:65536])))
+                                          spec.url, result.body[:ERROR_BODY_BYTES],
+                                          raw_truncated=len(result.body) > ERROR_BODY_BYTES)))
     outcome = poll_outcome(result.status, result.headers, result.body, new_entries=len(new),
                            error=error)
     return apply_poll_outcome(state, spec, outcome, now), seen, outputs
