@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from bench.dedup_eval import EvalDoc, generate_eval_set, pairwise_scores
+from bench.dedup_eval import EvalDoc, generate_eval_set, pairwise_scores, site_of_outlet
 
 
 def corpus(size: int, seed: int = 11) -> list[EvalDoc]:
@@ -48,7 +48,8 @@ def run_pure(docs: Sequence[EvalDoc]) -> tuple[dict[str, str], dict]:
     from newsflow.transforms.dedup import batch_order_key, deduplicate_records
 
     resolutions, stats = deduplicate_records(
-        (d.doc_id, batch_order_key(d.published_at, d.doc_id), d.text) for d in docs)
+        (d.doc_id, batch_order_key(d.published_at, d.doc_id), d.text, site_of_outlet(d))
+        for d in docs)
     return {k: v[0] for k, v in resolutions.items()}, {"candidates": stats.candidates,
                                                          "clusters": stats.clusters}
 
@@ -99,7 +100,8 @@ def run_datasketch(docs: Sequence[EvalDoc]) -> tuple[dict[str, str], dict]:
 def _write_jsonl(docs: Sequence[EvalDoc], path: str) -> None:
     with open(path, "w", encoding="utf-8") as out:
         for d in docs:
-            out.write(json.dumps({"id": d.doc_id, "text": d.text, "published_at":
+            out.write(json.dumps({"id": d.doc_id, "text": d.text, "site": site_of_outlet(d),
+                                  "published_at":
                                   d.published_at.isoformat() if d.published_at else None}))
             out.write("\n")
 
@@ -109,7 +111,7 @@ def _to_article(line: str):
 
     row = json.loads(line)
     published = datetime.fromisoformat(row["published_at"]) if row["published_at"] else None
-    return make_article(row["id"], row["text"], published)
+    return make_article(row["id"], row["text"], published, domain=row["site"])
 
 
 def run_beam(docs: Sequence[EvalDoc], workdir: str) -> tuple[dict[str, str], dict]:
@@ -138,31 +140,34 @@ def run_beam(docs: Sequence[EvalDoc], workdir: str) -> tuple[dict[str, str], dic
 def stream_state_bytes(docs: Sequence[EvalDoc]) -> dict:
     """Bytes DeduplicateStream keeps per article for ``horizon``, by its own state coders.
 
-    Per article: one (event micros, article_id, n) entry in each of its ``bands`` + 1 buckets
-    (_BandStateFn) and its shingles once (_VerifyStateFn). Transient state (an article waiting
-    for the watermark, for its reports and answers) is released within the watermark delay.
+    Per article: one (event micros, article_id, n) entry in each of its buckets (``bands``
+    band keys, up to ``sentence_keys`` sentence keys and the exact-text key: _BandStateFn) and
+    its evidence (shingles, sentence hashes, site) once (_VerifyStateFn). Transient state (an
+    article waiting for the watermark, for its reports and answers) is released within the
+    watermark delay.
     """
-    from apache_beam.coders import BytesCoder
-
     from newsflow.transforms.dedup import DEFAULT_CONFIG, Fingerprinter, stream_order_key
-    from newsflow.transforms.dedup.stream import _ENTRY_CODER
+    from newsflow.transforms.dedup.stream import _ENTRY_CODER, _EVIDENCE
 
     fingerprinter = Fingerprinter(DEFAULT_CONFIG)
-    entries = shingle_bytes = counted = 0
+    evidence_coder = _EVIDENCE.coder
+    entries = keys = evidence_bytes = shingle_bytes = counted = 0
     for index, doc in enumerate(docs):
         key = stream_order_key(1_700_000_000_000_000 + index, doc.doc_id)
-        fp = fingerprinter.fingerprint(doc.doc_id, key, doc.text)
+        fp = fingerprinter.fingerprint(doc.doc_id, key, doc.text, site_of_outlet(doc))
         if fp is None:
             continue
         counted += 1
+        keys += len(fp.band_keys) + 1
         entries += (len(fp.band_keys) + 1) * len(_ENTRY_CODER.encode(key))
-        shingle_bytes += len(BytesCoder().encode(fp.shingles))
-    per_article = (entries + shingle_bytes) / counted
-    return {"articles": counted, "band_entry_bytes": round(entries / counted, 1),
-            "shingle_bytes": round(shingle_bytes / counted, 1),
+        evidence_bytes += len(evidence_coder.encode(tuple(fp.evidence)))
+        shingle_bytes += len(fp.shingles)
+    per_article = (entries + evidence_bytes) / counted
+    return {"articles": counted, "buckets_per_article": round(keys / counted, 1),
+            "band_entry_bytes": round(entries / counted, 1),
+            "evidence_bytes": round(evidence_bytes / counted, 1),
             "state_bytes_per_article": round(per_article, 1),
-            "shingles_in_every_band_bytes": round(
-                (DEFAULT_CONFIG.bands + 1) * shingle_bytes / counted, 1)}
+            "shingles_in_every_band_bytes": round(keys * shingle_bytes / counted / counted, 1)}
 
 
 def _timed(function, *args):

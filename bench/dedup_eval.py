@@ -459,13 +459,13 @@ def generate_eval_set(events: int = 40, seed: int = 7) -> list[EvalDoc]:
 
 
 def make_article(article_id: str, text: str, published_at: datetime | None = None,
-                 url: str | None = None):
+                 url: str | None = None, domain: str = "example.org"):
     """A minimal :class:`newsflow.schemas.records.Article` row around a text (for Beam runs)."""
     from newsflow.schemas.records import Article
 
     return Article(
-        article_id=article_id, url=url or f"https://example.org/{article_id}",
-        domain="example.org", title=None, text=text, published_at=published_at,
+        article_id=article_id, url=url or f"https://{domain}/{article_id}",
+        domain=domain, title=None, text=text, published_at=published_at,
         date_source="archive_record" if published_at else None, fetched_at=None,
         language="en", language_prob=None, wire=None, dateline=None, authors=(), tags=(),
         site_name=None, content_hash=article_id, source_format="jsonl",
@@ -474,7 +474,7 @@ def make_article(article_id: str, text: str, published_at: datetime | None = Non
 
 
 def as_article(doc: EvalDoc):
-    return make_article(doc.doc_id, doc.text, doc.published_at)
+    return make_article(doc.doc_id, doc.text, doc.published_at, domain=site_of_outlet(doc))
 
 
 # --------------------------------------------------------------------------------------------
@@ -510,6 +510,11 @@ def pairwise_scores(truth: Sequence[str], predicted: Sequence[str]) -> PairScore
     return PairScores(precision, recall, f1, ari, true_pairs, predicted_pairs, correct)
 
 
+def site_of_outlet(doc: EvalDoc) -> str:
+    """An outlet's site (a domain): real docs carry one, generated outlets get one."""
+    return doc.outlet if "." in doc.outlet else f"{doc.outlet}.example"
+
+
 def predict(docs: Iterable[EvalDoc], mode: str = "batch", config=None) -> dict[str, str]:
     """doc_id -> predicted cluster id, by the in-memory twin of the batch or streaming transform."""
     from newsflow.transforms.dedup import (
@@ -521,12 +526,13 @@ def predict(docs: Iterable[EvalDoc], mode: str = "batch", config=None) -> dict[s
     docs = list(docs)
     if mode == "batch":
         resolutions, _ = deduplicate_records(
-            ((d.doc_id, batch_order_key(d.published_at, d.doc_id), d.text) for d in docs), config)
+            ((d.doc_id, batch_order_key(d.published_at, d.doc_id), d.text, site_of_outlet(d))
+             for d in docs), config)
     elif mode == "stream":
         epoch = datetime(1970, 1, 1, tzinfo=UTC)
         resolutions, _ = deduplicate_stream_records(
-            ((d.doc_id, (d.seen_at - epoch) // timedelta(microseconds=1), d.text)
-             for d in docs), config)
+            ((d.doc_id, (d.seen_at - epoch) // timedelta(microseconds=1), d.text,
+              site_of_outlet(d)) for d in docs), config)
     else:
         raise ValueError(f"unknown mode {mode!r}")
     return {doc_id: cluster for doc_id, (cluster, _) in resolutions.items()}

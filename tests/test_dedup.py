@@ -17,20 +17,30 @@ from apache_beam.testing.test_stream import TestStream as BeamTestStream
 from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms.window import TimestampedValue
 
+from bench.copy_eval import RECIPES, SITE_BOILERPLATE, build_copy_set, make_copy, paragraphs_of
+from bench.copy_eval import evaluate as evaluate_copies
+from bench.copy_eval import predict as predict_copies
 from bench.dedup_eval import (
+    EvalDoc,
     as_article,
     evaluate,
     generate_eval_set,
     make_article,
+    make_event,
     pairwise_scores,
     predict,
+    site_of_outlet,
+    write_brief,
 )
+from bench.real_texts import load_real_texts
 from newsflow.schemas.records import Skip
 from newsflow.transforms.dedup import (
     DEFAULT_CONFIG,
     DedupConfig,
     DeduplicateArticles,
     DeduplicateStream,
+    Evidence,
+    Fingerprinter,
     assign_canonicals,
     band_keys,
     batch_order_key,
@@ -43,8 +53,11 @@ from newsflow.transforms.dedup import (
     make_permutations,
     minhash_signature,
     normalize_for_dedup,
+    shared_sentences,
     shingles,
+    verify_copy,
 )
+from newsflow.transforms.urls import site_of
 from tests.conftest import BEAM_TEST_ARGS
 
 SEED_PREFIX = re.compile(r"^ date (\d{4}-\d{2}-\d{2}) ")
@@ -331,6 +344,135 @@ def test_seeds_stay_five_clusters_and_copies_join_their_seed(seeds_dir):
 
 
 # --------------------------------------------------------------------------------------------
+# Heavily edited copies: sentence rules between sites
+
+
+def _ev(text: str, site: str) -> Evidence:
+    fp = Fingerprinter(DEFAULT_CONFIG).fingerprint("x", (0, 0, "x"), text, site)
+    return fp.evidence
+
+
+def _seed_copies(seeds, recipes=tuple(RECIPES)):
+    """Every recipe applied to every seed, each copy on a partner site of its own."""
+    donors = [p for _, _, text in seeds for p in paragraphs_of(text)[1:]
+              if len(p.split()) >= 25][::3]
+    copies = []
+    for name, _, text in seeds:
+        others = [p for p in donors if p not in text]
+        for index, recipe in enumerate(recipes):
+            rng = random.Random(f"{name}:{recipe}")
+            copies.append((f"{name}~{recipe}", name, f"partner{index}.example",
+                           make_copy(text, recipe, rng, others)))
+    return copies
+
+
+def test_sentence_rules_take_heavy_copies_between_sites_only(seeds_dir):
+    seeds = read_seeds(seeds_dir)
+    text = seeds[4][2]
+    donors = [p for _, _, other in seeds[:3] for p in paragraphs_of(other)[1:]
+              if len(p.split()) >= 25]
+    heavy = make_copy(text, "trim_half+insert_local+page_capture", random.Random(1), donors)
+    assert not is_near_duplicate(_sh(heavy), _sh(text))[0]  # the shingle rules miss it
+    ok, similarity = verify_copy(_ev(heavy, "partner.example"), _ev(text, "seed.example"))
+    assert ok and 0.55 <= similarity <= 1.0
+    # within one site, or with a site unknown (a text dump), only the shingle rules apply
+    assert not verify_copy(_ev(heavy, "seed.example"), _ev(text, "seed.example"))[0]
+    assert not verify_copy(_ev(heavy, ""), _ev(text, "seed.example"))[0]
+    # a follow-up reusing one paragraph, and another outlet's report of the event, are not
+    reused = paragraphs_of(seeds[1][2])[2]
+    follow_up = seeds[4][2].replace("\n\n", f"\n\n{reused}\n\n", 1)
+    assert not verify_copy(_ev(follow_up, "a.example"), _ev(seeds[1][2], "b.example"))[0]
+    assert not verify_copy(_ev(seeds[0][2], "a.example"), _ev(seeds[2][2], "b.example"))[0]
+
+
+def test_network_footer_shared_by_two_sites_is_not_a_copy():
+    footer = SITE_BOILERPLATE["footer"]
+    first = f"{_text(11, paragraphs=1, words=40)}.\n\n{footer}"
+    second = f"{_text(12, paragraphs=1, words=45)}.\n\n{footer}"
+    shared, within, _, block = shared_sentences(
+        np.frombuffer(_ev(first, "a.example").sentences, np.uint32),
+        np.frombuffer(_ev(second, "b.example").sentences, np.uint32))
+    assert shared >= 3 and within >= 0.55 and block == "footer"  # what the footer rule is for
+    assert not verify_copy(_ev(first, "a.example"), _ev(second, "b.example"))[0]
+
+
+def _processed_seeds(shared_dir) -> list[tuple[str, datetime | None, str]]:
+    """The seeds as a backfill reads them (text dump reader, cleaning): what copies copy."""
+    return [(text.name, text.published_at, text.text) for text in load_real_texts(shared_dir)
+            if text.name.startswith("seed:")]
+
+
+@pytest.mark.parametrize("mode", ["batch", "stream"])
+def test_every_edit_kind_of_every_seed_joins_its_seed(shared_dir, mode):
+    seeds = _processed_seeds(shared_dir)
+    copies = _seed_copies(seeds)
+    if mode == "batch":
+        records = [(name, batch_order_key(published or T0, name), text, f"seed{i}.example")
+                   for i, (name, published, text) in enumerate(seeds)]
+        records += [(cid, batch_order_key(T0 + timedelta(days=1), cid), text, site)
+                    for cid, _, site, text in copies]
+        resolutions, _ = deduplicate_records(records)
+    else:
+        records = [(name, i, text, f"seed{i}.example") for i, (name, _, text) in enumerate(seeds)]
+        records += [(cid, 1000 + i, text, site) for i, (cid, _, site, text) in enumerate(copies)]
+        resolutions, _ = deduplicate_stream_records(records)
+    assert len({resolutions[name][0] for name, _, _ in seeds}) == 5  # five copy-clusters
+    missed = [cid for cid, seed, _, _ in copies if resolutions[cid][0] != resolutions[seed][0]]
+    assert missed == []
+
+
+@pytest.mark.parametrize("mode", ["batch", "stream"])
+def test_same_site_and_network_boilerplate_never_merge(mode):
+    rng = random.Random(4)
+    docs = []
+    for position, block in SITE_BOILERPLATE.items():
+        for index in range(8):
+            body = write_brief(make_event(rng, T0), rng)
+            text = f"{block}\n\n{body}" if position == "header" else f"{body}\n\n{block}"
+            site = f"{position}.example" if index % 2 else f"{position}-{index}.example"
+            docs.append(EvalDoc(f"{position}{index}", f"{position}{index}", "boilerplate", site,
+                                T0 + timedelta(hours=index), T0 + timedelta(hours=index), text))
+    predicted = predict_copies(docs, mode)
+    assert len(set(predicted.values())) == len(docs)
+
+
+@pytest.fixture(scope="module")
+def copy_set(shared_dir):
+    return build_copy_set(events=12, seed=3, shared=shared_dir)
+
+
+def test_copy_set_has_every_edit_and_negative_kind(copy_set):
+    kinds = {d.kind for d in copy_set}
+    assert {f"copy:{recipe}" for recipe in RECIPES} <= kinds
+    assert {"original", "follow_up", "boilerplate", "brief"} <= kinds
+    assert {d.outlet for d in copy_set if d.kind == "original"} >= {
+        "cnn.com", "seed-outlet-0.example", "01spb.ru"}  # real texts of all three sources
+
+
+@pytest.mark.parametrize("mode", ["batch", "stream"])
+def test_copy_set_targets(copy_set, mode):
+    result = evaluate_copies(copy_set, mode)
+    scores = result["scores"]
+    assert scores.precision >= 0.99 and scores.recall >= 0.95, scores
+    assert min(result["recall_by_kind"].values()) >= 0.85, result["recall_by_kind"]
+    assert result["false_merges"] == {}
+
+
+def test_batch_and_stream_agree_on_copies(shared_dir, copy_set):
+    seeds = _processed_seeds(shared_dir)
+    copies = _seed_copies(seeds)
+    docs = [EvalDoc(name, name, "original", f"seed{i}.example", T0 + timedelta(minutes=i),
+                    T0 + timedelta(minutes=i), text) for i, (name, _, text) in enumerate(seeds)]
+    docs += [EvalDoc(cid, seed, "copy", site, T0 + timedelta(hours=1, minutes=i),
+                     T0 + timedelta(hours=1, minutes=i), text)
+             for i, (cid, seed, site, text) in enumerate(copies)]
+    assert predict_copies(docs, "batch") == predict_copies(docs, "stream")
+    batch, stream = (predict_copies(copy_set, mode) for mode in ("batch", "stream"))
+    ids = [d.doc_id for d in copy_set]
+    assert pairwise_scores([batch[i] for i in ids], [stream[i] for i in ids]).ari >= 0.95
+
+
+# --------------------------------------------------------------------------------------------
 # Beam batch
 
 
@@ -341,16 +483,23 @@ def _metrics(result) -> dict:
     return values
 
 
-def test_batch_transform_matches_in_memory_twin_with_counters(eval_set, seeds_dir):
+def test_batch_transform_matches_in_memory_twin_with_counters(eval_set, seeds_dir, shared_dir):
     docs = eval_set[:150]
     seeds = read_seeds(seeds_dir)
     articles = [as_article(d) for d in docs]
     articles += [make_article(name, text, published) for name, published, text in seeds]
     articles += [make_article(f"copy-{name}", resyndicate(text), T0)
                  for name, _, text in seeds]
+    # heavy copies on partner sites: only the sentence rules find them
+    heavy = _seed_copies(_processed_seeds(shared_dir),
+                         ("trim_third", "rewrite_lede+insert_local+drop"))
+    articles += [make_article(copy_id, text, T0 + timedelta(days=1), domain=site)
+                 for copy_id, _, site, text in heavy]
     random.Random(1).shuffle(articles)  # order of input must not matter
     expected, stats = deduplicate_records(
-        (a.article_id, batch_order_key(a.published_at, a.article_id), a.text) for a in articles)
+        (a.article_id, batch_order_key(a.published_at, a.article_id), a.text, site_of(a.domain))
+        for a in articles)
+    assert all(expected[copy_id][0] != copy_id for copy_id, _, _, _ in heavy)
 
     pipeline = BeamTestPipeline(options=PipelineOptions(BEAM_TEST_ARGS))
     out = (pipeline | beam.Create(articles) | "Deduplicate" >> DeduplicateArticles()
@@ -448,7 +597,8 @@ def test_stream_transform_matches_in_memory_twin(eval_set):
     docs = sorted(eval_set[:60], key=lambda d: d.seen_at)
     epoch = datetime(1970, 1, 1, tzinfo=UTC)
     expected = deduplicate_stream_records(
-        (d.doc_id, (d.seen_at - epoch) // timedelta(microseconds=1), d.text) for d in docs)[0]
+        (d.doc_id, (d.seen_at - epoch) // timedelta(microseconds=1), d.text, site_of_outlet(d))
+        for d in docs)[0]
     stream, rng = BeamTestStream(), random.Random(2)
     for start in range(0, len(docs), 12):
         chunk = [_at(as_article(d), d.seen_at) for d in docs[start:start + 12]]

@@ -101,6 +101,16 @@ def is_registrable_host(host: str) -> bool:
     return _public_suffix_list().privatesuffix(host) is not None
 
 
+def site_of(host: str | None) -> str | None:
+    """The registrable domain of a host, one site: ``edition.cnn.com`` -> ``cnn.com``."""
+    if not host:
+        return None
+    host = host.lower().rstrip(".")
+    if ":" in host or host.replace(".", "").isdigit():  # an IP address is a site of its own
+        return host
+    return _public_suffix_list().privatesuffix(host) or host
+
+
 @functools.cache
 def _public_suffix_list():
     from publicsuffixlist import PublicSuffixList
@@ -166,5 +176,5 @@ def canonical_entry_url(url: str) -> str:
 
 __all__ = [
     "AMP_PARAMS", "FEED_MARKER_PARAMS", "TRACKING_PARAMS", "canonical_entry_url", "domain_of",
-    "is_registrable_host", "normalize_url", "unwrap_amp_cache",
+    "is_registrable_host", "normalize_url", "site_of", "unwrap_amp_cache",
 ]

@@ -26,6 +26,7 @@ without Beam):
 
 from newsflow.transforms.dedup.batch import DeduplicateArticles
 from newsflow.transforms.dedup.clusters import (
+    DedupInput,
     DedupStats,
     assign_canonicals,
     bucket_pairs,
@@ -36,6 +37,7 @@ from newsflow.transforms.dedup.clusters import (
 )
 from newsflow.transforms.dedup.config import ARTICLES, DEFAULT_CONFIG, SKIPPED, DedupConfig
 from newsflow.transforms.dedup.signatures import (
+    Evidence,
     Fingerprint,
     Fingerprinter,
     band_keys,
@@ -46,17 +48,21 @@ from newsflow.transforms.dedup.signatures import (
     jaccard,
     make_permutations,
     minhash_signature,
+    sentence_hashes,
+    shared_sentences,
     shingles,
     stream_order_key,
+    verify_copy,
 )
 from newsflow.transforms.dedup.stream import DeduplicateStream
 from newsflow.transforms.dedup.text import normalize_for_dedup
 
 __all__ = [
-    "ARTICLES", "DEFAULT_CONFIG", "DedupConfig", "DedupStats", "DeduplicateArticles",
-    "DeduplicateStream", "Fingerprint", "Fingerprinter", "SKIPPED", "assign_canonicals",
+    "ARTICLES", "DEFAULT_CONFIG", "DedupConfig", "DedupInput", "DedupStats", "DeduplicateArticles",
+    "DeduplicateStream", "Evidence", "Fingerprint", "Fingerprinter", "SKIPPED",
+    "assign_canonicals",
     "band_keys", "batch_order_key", "bucket_pairs", "connected_components", "containment",
     "deduplicate_records", "deduplicate_stream_records", "exact_key", "is_near_duplicate",
     "jaccard", "label_article", "make_permutations", "minhash_signature", "normalize_for_dedup",
-    "shingles", "stream_order_key",
+    "sentence_hashes", "shared_sentences", "shingles", "stream_order_key", "verify_copy",
 ]

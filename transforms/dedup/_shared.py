@@ -8,6 +8,7 @@ from apache_beam.metrics import Metrics
 from newsflow.schemas.records import Article, Skip
 from newsflow.transforms.dedup.config import ARTICLES, NAMESPACE, SKIPPED, DedupConfig
 from newsflow.transforms.dedup.signatures import Fingerprinter, batch_order_key
+from newsflow.transforms.urls import site_of
 
 # --------------------------------------------------------------------------------------------
 # Beam: shared steps
@@ -31,7 +32,7 @@ class _FingerprintFn(_FingerprinterDoFn):
     def process(self, article: Article):
         fp = self._fingerprinter.fingerprint(
             article.article_id, batch_order_key(article.published_at, article.article_id),
-            article.text)
+            article.text, site_of(article.domain))
         if fp is None:
             self._short.inc()
         else:

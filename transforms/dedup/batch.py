@@ -9,7 +9,7 @@ from apache_beam.metrics import Metrics
 from newsflow.transforms.dedup._shared import _FingerprintFn, _outputs, _record_cluster_sizes
 from newsflow.transforms.dedup.clusters import assign_canonicals, bucket_pairs, label_article
 from newsflow.transforms.dedup.config import DEFAULT_CONFIG, NAMESPACE, DedupConfig
-from newsflow.transforms.dedup.signatures import is_near_duplicate, shingle_array
+from newsflow.transforms.dedup.signatures import Evidence, verify_copy
 
 # --------------------------------------------------------------------------------------------
 # Beam: batch
@@ -56,20 +56,21 @@ class _BucketPairsFn(beam.DoFn):
         yield from pairs
 
 
-def _first_shingles(joined) -> bytes | None:
-    return min(joined["shingles"]) if joined["shingles"] else None
+def _first_evidence(joined) -> Evidence | None:
+    """One article's evidence (rows sharing an id are one article: the smallest is taken)."""
+    return Evidence(*min(joined["evidence"])) if joined["evidence"] else None
 
 
-def _attach_first_shingles(element):
+def _attach_first_evidence(element):
     _, joined = element
-    first = _first_shingles(joined)
+    first = _first_evidence(joined)
     if first is not None:
         for pair in joined["pairs"]:
             yield pair[1][-1], (pair, first)
 
 
 class _VerifyPairsFn(beam.DoFn):
-    """(second id, pairs with the first's shingles + the second's shingles) -> verified edges."""
+    """(second id, pairs with the first's evidence + the second's evidence) -> verified edges."""
 
     def __init__(self, config: DedupConfig):
         self._config = config
@@ -78,13 +79,12 @@ class _VerifyPairsFn(beam.DoFn):
 
     def process(self, element):
         _, joined = element
-        second = _first_shingles(joined)
+        second = _first_evidence(joined)
         if second is None:
             return
-        second_array = shingle_array(second)
         for (a, b), first in joined["pairs"]:
             self._candidates.inc()
-            ok, similarity = is_near_duplicate(shingle_array(first), second_array, self._config)
+            ok, similarity = verify_copy(first, second, self._config)
             if ok:
                 self._verified.inc()
                 yield a, b, similarity
@@ -213,21 +213,22 @@ class _CandidatePairs(beam.PTransform):
 
 
 class _VerifyPairs(beam.PTransform):
-    """{"pairs", "shingles"} -> verified edges (a, b, similarity); the shingles of both sides
-    are joined by id, so no step holds more than one article's shingles per pair."""
+    """{"pairs", "evidence"} -> verified edges (a, b, similarity); the evidence of both sides
+    (shingles, sentences, site) is joined by id, so no step holds more than one article's
+    evidence per pair."""
 
     def __init__(self, config: DedupConfig):
         super().__init__()
         self._config = config
 
     def expand(self, inputs):
-        shingles_by_id = inputs["shingles"]
+        evidence_by_id = inputs["evidence"]
         with_first = ({"pairs": inputs["pairs"] | "KeyPairByFirst" >> beam.Map(
                            lambda pair: (pair[0][-1], pair)),
-                       "shingles": shingles_by_id}
+                       "evidence": evidence_by_id}
                       | "JoinFirstShingles" >> beam.CoGroupByKey()
-                      | "AttachFirstShingles" >> beam.FlatMap(_attach_first_shingles))
-        return ({"pairs": with_first, "shingles": shingles_by_id}
+                      | "AttachFirstShingles" >> beam.FlatMap(_attach_first_evidence))
+        return ({"pairs": with_first, "evidence": evidence_by_id}
                 | "JoinSecondShingles" >> beam.CoGroupByKey()
                 | "Verify" >> beam.ParDo(_VerifyPairsFn(self._config)))
 
@@ -274,9 +275,9 @@ class DeduplicateArticles(beam.PTransform):
                      _ExactCopiesFn.COPIES, main="representatives"))
         pairs = exact.representatives | "CandidatePairs" >> _CandidatePairs(
             config.max_bucket_size)
-        shingles_by_id = fingerprints | "KeyShinglesById" >> beam.Map(
-            lambda fp: (fp.article_id, fp.shingles))
-        duplicates = ({"pairs": pairs, "shingles": shingles_by_id}
+        evidence_by_id = fingerprints | "KeyShinglesById" >> beam.Map(
+            lambda fp: (fp.article_id, tuple(fp.evidence)))
+        duplicates = ({"pairs": pairs, "evidence": evidence_by_id}
                       | "VerifyPairs" >> _VerifyPairs(config)
                       | "ChooseCanonicals" >> _ChooseCanonicals(config.cc_rounds))
         copies = ({"resolution": duplicates, "copies": exact[_ExactCopiesFn.COPIES]}

@@ -8,21 +8,30 @@ import bisect
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-
-import numpy as np
+from typing import NamedTuple
 
 from newsflow.schemas.records import Article
 from newsflow.transforms.dedup.config import DEFAULT_CONFIG, DedupConfig
 from newsflow.transforms.dedup.signatures import (
+    Evidence,
     Fingerprint,
     Fingerprinter,
     OrderKey,
-    is_near_duplicate,
     stream_order_key,
+    verify_copy,
 )
 
 # --------------------------------------------------------------------------------------------
 # Candidate pairs and canonical choice
+
+
+class DedupInput(NamedTuple):
+    """One record of the in-memory runs: plain 3-tuples (id, order, text) work too."""
+
+    article_id: str
+    order: OrderKey | int  # batch: an order key; streaming: event-time micros
+    text: str
+    site: str | None = None  # registrable domain: copies within one site need stronger proof
 
 
 def bucket_pairs(members: Iterable[OrderKey], max_bucket_size: int
@@ -116,10 +125,11 @@ def deduplicate_records(records: Iterable[tuple[str, OrderKey, str]],
     resolutions: dict[str, tuple[str, float]] = {}
     exact_groups: dict[int, list[Fingerprint]] = defaultdict(list)
     articles = skipped_short = 0
-    for article_id, order_key, text in records:
+    for record in records:
+        article_id, order_key, text, site = DedupInput(*record)
         articles += 1
         resolutions[article_id] = (article_id, 1.0)
-        fp = fingerprinter.fingerprint(article_id, order_key, text)
+        fp = fingerprinter.fingerprint(article_id, order_key, text, site)
         if fp is None:
             skipped_short += 1
         else:
@@ -148,8 +158,7 @@ def deduplicate_records(records: Iterable[tuple[str, OrderKey, str]],
             pairs.update(found)
     edges = []
     for a, b in sorted(pairs):
-        ok, similarity = is_near_duplicate(by_key[a].shingle_array, by_key[b].shingle_array,
-                                           config)
+        ok, similarity = verify_copy(by_key[a].evidence, by_key[b].evidence, config)
         if ok:
             edges.append((a, b, similarity))
     roots = connected_components(edges)
@@ -190,15 +199,15 @@ def deduplicate_stream_records(records: Iterable[tuple[str, int, str]],
     config = config or DEFAULT_CONFIG
     fingerprinter = Fingerprinter(config)
     horizon = config.horizon_micros
-    keyed = sorted((stream_order_key(micros, article_id), text)
-                   for article_id, micros, text in records)
+    keyed = sorted((stream_order_key(record.order, record.article_id), record.text, record.site)
+                   for record in (DedupInput(*r) for r in records))
     buckets: dict[int, list[OrderKey]] = defaultdict(list)
-    stored: dict[OrderKey, np.ndarray] = {}
+    stored: dict[OrderKey, Evidence] = {}
     resolutions: dict[str, tuple[str, float]] = {}
     candidates = verified = skipped_short = oversized = 0
-    for key, text in keyed:
+    for key, text, site in keyed:
         resolutions[key[1]] = (key[1], 1.0)
-        fp = fingerprinter.fingerprint(key[1], key, text)
+        fp = fingerprinter.fingerprint(key[1], key, text, site)
         if fp is None:
             skipped_short += 1
             continue
@@ -216,11 +225,11 @@ def deduplicate_stream_records(records: Iterable[tuple[str, int, str]],
         candidates += len(near) + len(exact)
         matches = [(e, 1.0) for e in exact]
         for other in near:
-            ok, similarity = is_near_duplicate(fp.shingle_array, stored[other], config)
+            ok, similarity = verify_copy(fp.evidence, stored[other], config)
             if ok:
                 verified += 1
                 matches.append((other, similarity))
-        stored[key] = fp.shingle_array
+        stored[key] = fp.evidence
         if matches:
             best, similarity = min(matches)
             resolutions[key[1]] = (best[1], similarity)

@@ -34,6 +34,20 @@ class DedupConfig:
     #: copies, appended boilerplate), provided the shorter has min_length_ratio of the longer.
     containment_threshold: float = 0.8
     min_length_ratio: float = 0.3
+    #: Heavily edited copies (trimmed to a third, paragraphs dropped, reordered or inserted,
+    #: lede rewritten) keep whole sentences. Sentences of at least this many words count...
+    sentence_min_words: int = 6
+    #: ...and the first ``sentence_keys`` of them also propose candidates (besides the bands).
+    sentence_keys: int = 24
+    #: Between two sites (a copy within one site needs the shingle rules), a pair is a copy when
+    #: this share of the shorter text's sentences is in the longer, and they make at least
+    #: ``sentence_share_of_longer`` of the longer's (a trim to the first third)...
+    sentence_containment: float = 0.8
+    sentence_share_of_longer: float = 0.15
+    #: ...or when at least 3 sentences are shared, making these shares (rewritten lede, local
+    #: paragraphs inserted, paragraphs dropped: what is added stays below what is kept).
+    partial_sentence_containment: float = 0.5
+    partial_share_of_longer: float = 0.2
     #: Texts with fewer normalized words are not deduplicated (boilerplate-only stubs).
     min_words: int = 20
     #: LSH buckets with more articles are not expanded into pairs (counted; guards against
@@ -55,9 +69,13 @@ class DedupConfig:
             raise ValueError("need 1 <= bands * rows <= num_perm")
         if self.bands > 255:
             raise ValueError("at most 255 bands")
-        for name in ("jaccard_threshold", "containment_threshold", "min_length_ratio"):
+        for name in ("jaccard_threshold", "containment_threshold", "min_length_ratio",
+                     "sentence_containment", "sentence_share_of_longer",
+                     "partial_sentence_containment", "partial_share_of_longer"):
             if not 0.0 < getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in (0, 1]")
+        if self.sentence_min_words < 1 or self.sentence_keys < 0:
+            raise ValueError("sentence_min_words >= 1 and sentence_keys >= 0")
         if self.max_bucket_size < 2 or self.max_candidates < 1 or self.cc_rounds < 1:
             raise ValueError("max_bucket_size >= 2, max_candidates >= 1 and cc_rounds >= 1")
         if self.horizon <= timedelta(0):

@@ -1,8 +1,9 @@
-"""Shingles, similarity, MinHash/LSH and per-article fingerprints (numpy, no Beam).
+"""Shingles, sentences, similarity, MinHash/LSH and per-article fingerprints (numpy, no Beam).
 
 5-word shingles are hashed to 32 bits; a MinHash signature of 128 permutations is cut into
-LSH bands whose keys propose candidates; verification compares the real shingle sets
-(Jaccard, or containment for a trimmed copy).
+LSH bands whose keys propose candidates, and so do the hashes of the first sentences;
+verification compares the real shingle sets (Jaccard, or containment for a trimmed copy) and,
+between two sites, the shared sentences (a heavily edited copy keeps whole sentences).
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ import hashlib
 import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 import numpy as np
 
 from newsflow.transforms.dedup.config import DEFAULT_CONFIG, DedupConfig
-from newsflow.transforms.dedup.text import normalize_for_dedup
+from newsflow.transforms.dedup.text import normalized_sentences
 
 # --------------------------------------------------------------------------------------------
 # Shingles and similarity
@@ -95,6 +97,84 @@ def is_near_duplicate(a: np.ndarray, b: np.ndarray,
     return is_duplicate, round(similarity, 4)
 
 
+def sentence_hashes(sentences: list[str], min_words: int) -> np.ndarray:
+    """32-bit hashes of the normalized sentences of at least ``min_words`` words, in text order,
+    each once (its first occurrence)."""
+    hashes = [zlib.crc32(sentence.encode("utf-8")) for sentence in sentences
+              if sentence.count(" ") + 1 >= min_words]
+    return np.fromiter(dict.fromkeys(hashes), dtype=np.uint32)
+
+
+def _trailing_run(sequence: np.ndarray, other: set) -> int:
+    run = 0
+    for value in sequence[::-1].tolist():
+        if value not in other:
+            break
+        run += 1
+    return run
+
+
+def shared_sentences(a: np.ndarray, b: np.ndarray) -> tuple[int, float, float, str | None]:
+    """(shared, share of the shorter's sentences, share of the longer's, boundary block).
+
+    The boundary block is "footer" when every shared sentence lies in the block of shared
+    sentences that ends both texts, "header" when in the block that opens both (the shape of
+    what a site or a network of sites puts around every article), else None.
+    """
+    set_a, set_b = set(a.tolist()), set(b.tolist())
+    shared = len(set_a & set_b)
+    if not shared:
+        return 0, 0.0, 0.0, None
+    small, large = sorted((len(set_a), len(set_b)))
+    block = None
+    if _trailing_run(a, set_b) >= shared and _trailing_run(b, set_a) >= shared:
+        block = "footer"
+    elif _trailing_run(a[::-1], set_b) >= shared and _trailing_run(b[::-1], set_a) >= shared:
+        block = "header"
+    return shared, shared / small, shared / large, block
+
+
+class Evidence(NamedTuple):
+    """What verification compares of one article (small: it travels with candidate pairs)."""
+
+    shingles: bytes  # sorted unique uint32 shingle hashes
+    sentences: bytes  # uint32 sentence hashes in text order
+    site: str  # registrable domain, "" when unknown
+
+
+def verify_copy(a: Evidence, b: Evidence, config: DedupConfig | None = None
+                ) -> tuple[bool, float]:
+    """Whether two articles are copies of one story text, and the similarity that decided it.
+
+    First the shingle rules of :func:`is_near_duplicate`. Then, for two known, different sites,
+    the sentence rules: the shorter text's sentences are mostly in the longer
+    (``sentence_containment``, at least ``sentence_share_of_longer`` of the longer: a trim to
+    the first third) or, with at least three shared, partly (``partial_*``: rewritten lede,
+    inserted or dropped paragraphs). Sentences shared only as the block both texts end with
+    (a footer that two sites of one network carry) never make a copy; shared only as the
+    block both open with (a header, or a trim), only under the first rule. Within
+    one site, or with a site unknown (a text dump), the sentence rules do not apply: the pages
+    of one site share headers and footers, and its own copies (URL variants) pass the shingle
+    rules. The similarity is the larger of the shingle similarity and, when a sentence rule
+    decided, the sentence containment.
+    """
+    config = config or DEFAULT_CONFIG
+    ok, similarity = is_near_duplicate(shingle_array(a.shingles), shingle_array(b.shingles),
+                                       config)
+    if ok or not (a.site and b.site) or a.site == b.site:
+        return ok, similarity
+    shared, within_shorter, of_longer, block = shared_sentences(
+        shingle_array(a.sentences), shingle_array(b.sentences))
+    if shared < 2 or block == "footer":
+        return False, similarity
+    copy = (within_shorter >= config.sentence_containment
+            and of_longer >= config.sentence_share_of_longer) or (
+        shared >= 3 and block is None
+        and within_shorter >= config.partial_sentence_containment
+        and of_longer >= config.partial_share_of_longer)
+    return copy, round(max(similarity, within_shorter), 4) if copy else similarity
+
+
 # --------------------------------------------------------------------------------------------
 # MinHash and LSH
 
@@ -133,6 +213,13 @@ def band_keys(signature: np.ndarray, bands: int, rows: int) -> list[int]:
     return (acc >> _U64(1)).astype(np.int64).tolist()
 
 
+def sentence_keys(hashes: np.ndarray, count: int) -> list[int]:
+    """Bucket keys of the first ``count`` sentences; tagged, so they never meet band keys."""
+    with np.errstate(over="ignore"):
+        mixed = _mix64(hashes[:count].astype(_U64) ^ _U64(0x5E47E4CE5E47E4CE))
+    return (mixed >> _U64(1)).astype(np.int64).tolist()
+
+
 def exact_key(normalized: str) -> int:
     """63-bit hash of the normalized text: equal for exact copies after normalization."""
     digest = hashlib.blake2b(normalized.encode("utf-8"), digest_size=8).digest()
@@ -165,20 +252,30 @@ def stream_order_key(event_micros: int, article_id: str, number: int = 0) -> Ord
 
 @dataclass(frozen=True)
 class Fingerprint:
-    """What deduplication needs of one article; shingles as bytes so it pickles small."""
+    """What deduplication needs of one article; arrays as bytes so it pickles small.
+
+    ``band_keys`` are the LSH band keys followed by the sentence keys: every one is a bucket.
+    """
 
     article_id: str
     order_key: OrderKey
     exact_key: int
     shingles: bytes = field(repr=False)
     band_keys: tuple[int, ...] = field(repr=False)
+    sentences: bytes = field(default=b"", repr=False)
+    site: str = ""
 
     @property
     def shingle_array(self) -> np.ndarray:
         return np.frombuffer(self.shingles, dtype=np.uint32)
 
+    @property
+    def evidence(self) -> Evidence:
+        return Evidence(self.shingles, self.sentences, self.site)
+
 
 def shingle_array(raw: bytes) -> np.ndarray:
+    """uint32 hashes (shingles or sentences) from their bytes."""
     return np.frombuffer(raw, dtype=np.uint32)
 
 
@@ -189,12 +286,21 @@ class Fingerprinter:
         self.config = config
         self.permutations = make_permutations(config.num_perm, config.seed)
 
-    def fingerprint(self, article_id: str, order_key: OrderKey, text: str) -> Fingerprint | None:
-        """None for texts shorter than ``min_words``: they are never deduplicated."""
-        normalized = normalize_for_dedup(text)
-        if normalized.count(" ") + 1 < self.config.min_words or not normalized:
+    def fingerprint(self, article_id: str, order_key: OrderKey, text: str,
+                    site: str | None = None) -> Fingerprint | None:
+        """None for texts shorter than ``min_words``: they are never deduplicated.
+
+        ``site`` is the article's registrable domain (None when unknown).
+        """
+        config = self.config
+        sentences = normalized_sentences(text)
+        normalized = " ".join(sentences)  # normalize_for_dedup(text), in the same pass
+        if normalized.count(" ") + 1 < config.min_words or not normalized:
             return None
-        hashes = shingles(normalized, self.config.shingle_size)
+        hashes = shingles(normalized, config.shingle_size)
         signature = minhash_signature(hashes, self.permutations)
+        sentences = sentence_hashes(sentences, config.sentence_min_words)
+        keys = band_keys(signature, config.bands, config.rows) + sentence_keys(
+            sentences, config.sentence_keys)
         return Fingerprint(article_id, order_key, exact_key(normalized), hashes.tobytes(),
-                           tuple(band_keys(signature, self.config.bands, self.config.rows)))
+                           tuple(keys), sentences.tobytes(), site or "")

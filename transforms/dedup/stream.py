@@ -23,16 +23,17 @@ from newsflow.schemas.records import Article
 from newsflow.transforms.dedup._shared import _FingerprinterDoFn, _outputs
 from newsflow.transforms.dedup.clusters import label_article
 from newsflow.transforms.dedup.config import DEFAULT_CONFIG, NAMESPACE, DedupConfig
-from newsflow.transforms.dedup.signatures import is_near_duplicate, shingle_array, stream_order_key
+from newsflow.transforms.dedup.signatures import Evidence, stream_order_key, verify_copy
+from newsflow.transforms.urls import site_of
 
 # Stages, each a stateful DoFn in the global window:
 #   _AdmitFn        key: (event micros, article_id) -> numbers the records sharing it, so every
 #                   record gets its own key (micros, article_id, n); fingerprints them
 #   _BandStateFn    key: LSH band key (and one exact-text key) -> earlier records of the bucket
 #   _CollectFn      key: record -> union of its candidates; sends verification requests
-#   _VerifyStateFn  key: candidate record -> keeps its shingles for `horizon`, answers requests
+#   _VerifyStateFn  key: candidate record -> keeps its evidence for `horizon`, answers requests
 #   _DecideFn       key: record -> earliest verified candidate, the labelled article
-# Band state holds only (event micros, article_id, n) per bucket; the shingles of a record are
+# Band state holds only (event micros, article_id, n) per bucket; the evidence of a record is
 # held once, by _VerifyStateFn, until its event time + horizon. Collect and Decide release
 # their state when complete, and a give-up timer releases it in any case.
 
@@ -54,7 +55,8 @@ _BAND_WAKE = TimerSpec("wake", TimeDomain.WATERMARK)
 _HELD_ARTICLE = ReadModifyWriteStateSpec("article", PickleCoder())
 _REPORTS = BagStateSpec("reports", PickleCoder())
 _COLLECT_GIVE_UP = TimerSpec("give_up", TimeDomain.WATERMARK)
-_SHINGLES = ReadModifyWriteStateSpec("shingles", BytesCoder())
+_EVIDENCE = ReadModifyWriteStateSpec(
+    "evidence", TupleCoder([BytesCoder(), BytesCoder(), StrUtf8Coder()]))
 _WAITING = BagStateSpec("waiting", PickleCoder())
 _VERIFY_EXPIRE = TimerSpec("expire", TimeDomain.WATERMARK)
 _ANSWERS = BagStateSpec("answers", PickleCoder())
@@ -69,7 +71,7 @@ _BAND_WAKE_PARAM = _TimerParam(_BAND_WAKE)
 _HELD_ARTICLE_PARAM, _REPORTS_PARAM = _StateParam(_HELD_ARTICLE), _StateParam(_REPORTS)
 _COLLECT_GIVE_UP_PARAM, _DECIDE_GIVE_UP_PARAM = (_TimerParam(_COLLECT_GIVE_UP),
                                                  _TimerParam(_DECIDE_GIVE_UP))
-_SHINGLES_PARAM, _WAITING_PARAM = _StateParam(_SHINGLES), _StateParam(_WAITING)
+_EVIDENCE_PARAM, _WAITING_PARAM = _StateParam(_EVIDENCE), _StateParam(_WAITING)
 _VERIFY_EXPIRE_PARAM = _TimerParam(_VERIFY_EXPIRE)
 _ANSWERS_PARAM = _StateParam(_ANSWERS)
 _MEMBERS_PARAM, _MEMBERS_EXPIRE_PARAM = _StateParam(_MEMBERS), _TimerParam(_MEMBERS_EXPIRE)
@@ -161,7 +163,8 @@ class _AdmitFn(_FingerprinterDoFn):
         timestamp = Timestamp(micros=micros)
         for number, article in enumerate(waiting, start=first):
             record_key = stream_order_key(micros, article_id, number)
-            fp = self._fingerprinter.fingerprint(article_id, record_key, article.text)
+            fp = self._fingerprinter.fingerprint(article_id, record_key, article.text,
+                                                 site_of(article.domain))
             if fp is None:
                 self._short.inc()
                 yield beam.pvalue.TaggedOutput(_SHORT, TimestampedValue(
@@ -180,12 +183,12 @@ def _band_messages(signed):
 
 def _article_message(signed):
     key, article, fp = signed
-    return key, ("article", article, fp.shingles, len(fp.band_keys) + 1)
+    return key, ("article", article, tuple(fp.evidence), len(fp.band_keys) + 1)
 
 
 def _register_message(signed):
     key, _, fp = signed
-    return key, ("register", fp.shingles)
+    return key, ("register", tuple(fp.evidence))
 
 
 class _BandStateFn(beam.DoFn):
@@ -274,54 +277,55 @@ class _CollectFn(beam.DoFn):
             yield from self._dispatch(key, *gathered)
 
     def _dispatch(self, key, article, received):
-        article_row, shingle_bytes, _ = article
+        article_row, evidence, _ = article
         exact = {entry for is_exact, found in received if is_exact for entry in found}
         near = {entry for is_exact, found in received if not is_exact for entry in found}
         near = sorted(near - exact)[: self._max_candidates]
         self._candidates.inc(len(near) + len(exact))
         for candidate in near:
             yield beam.pvalue.TaggedOutput(_REQUESTS,
-                                           (candidate, ("request", key, shingle_bytes)))
+                                           (candidate, ("request", key, evidence)))
         best_exact = (min(exact), 1.0) if exact else None
         yield key, ("article", article_row, len(near), best_exact)
 
 
 class _VerifyStateFn(beam.DoFn):
-    """Per article: keep its shingles for ``horizon`` and verify later articles against them.
+    """Per record: keep its evidence for ``horizon`` and verify later records against it.
 
-    A request that overtakes the article's own registration waits for it.
+    A request that overtakes the record's own registration waits for it.
     """
 
     def __init__(self, config: DedupConfig):
         self._config = config
         self._verified = Metrics.counter(NAMESPACE, "verified_pairs")
 
-    def process(self, element, stored=_SHINGLES_PARAM, waiting=_WAITING_PARAM,
+    def process(self, element, stored=_EVIDENCE_PARAM, waiting=_WAITING_PARAM,
                 expire=_VERIFY_EXPIRE_PARAM):
         key, message = element
         expire.set(Timestamp(micros=key[0] + self._config.horizon_micros))
         if message[0] == "register":
             stored.write(message[1])
-            for requester, requester_shingles in waiting.read():
-                yield self._answer(key, message[1], requester, requester_shingles)
+            for requester, requester_evidence in waiting.read():
+                yield self._answer(key, message[1], requester, requester_evidence)
             waiting.clear()
             return
-        _, requester, requester_shingles = message
+        _, requester, requester_evidence = message
         own = stored.read()
         if own is None:
-            waiting.add((requester, requester_shingles))
+            waiting.add((requester, requester_evidence))
         else:
-            yield self._answer(key, own, requester, requester_shingles)
+            yield self._answer(key, own, requester, requester_evidence)
 
-    def _answer(self, key, own: bytes, requester, requester_shingles: bytes):
-        ok, similarity = is_near_duplicate(shingle_array(requester_shingles), shingle_array(own),
-                                           self._config)
+    def _answer(self, key, own, requester, requester_evidence):
+        ok, similarity = verify_copy(Evidence(*requester_evidence), Evidence(*own),
+                                     self._config)
         if ok:
             self._verified.inc()
         return requester, ("answer", key, ok, similarity)
 
     @on_timer(_VERIFY_EXPIRE)
-    def on_expire(self, key=beam.DoFn.KeyParam, stored=_SHINGLES_PARAM, waiting=_WAITING_PARAM):
+    def on_expire(self, key=beam.DoFn.KeyParam, stored=_EVIDENCE_PARAM,
+                  waiting=_WAITING_PARAM):
         for requester, _ in waiting.read():
             yield requester, ("answer", key, False, 0.0)
         stored.clear()
@@ -403,7 +407,7 @@ class DeduplicateStream(beam.PTransform):
     stay canonical). Records sharing event time and ``article_id`` (one link listed twice)
     are numbered and each leaves as its own row, labelled alike. Output is in the global
     window, with the input timestamps. State per record: one (micros, id, n) entry per band
-    for ``horizon``, plus its shingles once.
+    for ``horizon``, plus its evidence (shingles, sentences, site) once.
     ``drop_duplicates`` works as in :class:`DeduplicateArticles`.
     """
 

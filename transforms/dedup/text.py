@@ -64,6 +64,13 @@ _PUNCTUATION = str.maketrans({
     "\u200b": None, "\u200c": None, "\u200d": None, "\u2060": None, "\ufeff": None,
 })
 _WORD = re.compile(r"\w+")
+_TO_REPLACE = re.compile("[" + "".join(map(chr, _PUNCTUATION)) + "]")
+
+
+def _unify_punctuation(text: str) -> str:
+    """``str.translate`` of :data:`_PUNCTUATION`, by a regex: a few times faster on long
+    texts with few such characters."""
+    return _TO_REPLACE.sub(lambda match: _PUNCTUATION[ord(match.group())] or "", text)
 
 
 def _strip_dateline(line: str) -> str:
@@ -78,14 +85,11 @@ def _looks_like_headline(line: str) -> bool:
         (".", "!", "?", ":", ";"))
 
 
-def normalize_for_dedup(text: str) -> str:
-    """Lower-case words of the story text, space separated, without what syndication changes.
-
-    Applies NFKC, one quote and dash style, drops boilerplate and credit lines, the tail from a
-    "RELATED ARTICLES"-style marker, the dateline of the first paragraph (or of the second, when
-    the first is a headline) and inline agency credits; keeps ``\\w+`` words, case-folded.
-    """
-    text = unicodedata.normalize("NFKC", text or "").translate(_PUNCTUATION)
+def _comparable_lines(text: str) -> list[str]:
+    """The lines of a text that copies share: NFKC, one quote and dash style, without
+    boilerplate and credit lines, the tail from a "RELATED ARTICLES"-style marker and the
+    dateline of the first paragraph (or of the second, when the first is a headline)."""
+    text = _unify_punctuation(unicodedata.normalize("NFKC", text or ""))
     lines = [" ".join(line.split()) for line in text.splitlines()]
     lines = [line for line in lines if line]
     for index, line in enumerate(lines):
@@ -101,6 +105,37 @@ def normalize_for_dedup(text: str) -> str:
             lines[1] = _strip_dateline(lines[1])
         else:
             lines[0] = first
-    body = " ".join(lines)
-    body = _INLINE_CREDIT.sub(" ", body)
-    return " ".join(_WORD.findall(body.casefold()))
+    return [_INLINE_CREDIT.sub(" ", line) for line in lines]
+
+
+def _words(text: str) -> str:
+    return " ".join(_WORD.findall(text.casefold()))
+
+
+def normalize_for_dedup(text: str) -> str:
+    """Lower-case words of the story text, space separated, without what syndication changes.
+
+    Applies NFKC, one quote and dash style, drops boilerplate and credit lines, the tail from a
+    "RELATED ARTICLES"-style marker, the dateline of the first paragraph (or of the second, when
+    the first is a headline) and inline agency credits; keeps ``\\w+`` words, case-folded.
+    """
+    return _words(" ".join(_comparable_lines(text)))
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?\u0964\u3002\u061f])[\"')\]]*\s+")
+
+
+def normalized_sentences(text: str) -> list[str]:
+    """The sentences of :func:`normalize_for_dedup`'s text, in order, each normalized alike:
+    joined by spaces they are that text.
+
+    A copy desk trims, drops, reorders and inserts whole sentences and paragraphs but rarely
+    rewrites the ones it keeps: the sentences are the unit a heavily edited copy shares.
+    """
+    sentences = []
+    for line in _comparable_lines(text):
+        for sentence in _SENTENCE_END.split(line):
+            words = _words(sentence)
+            if words:
+                sentences.append(words)
+    return sentences
