@@ -44,7 +44,7 @@ class PageFacts:
     titles, authors, page type) so every chosen value keeps its provenance.
     """
 
-    types: tuple[str, ...] = ()  # og:type and JSON-LD @type values, lower-case
+    types: tuple[str, ...] = ()  # "og:" + og:type, and JSON-LD @type values; lower-case
     dates: tuple[tuple[str, str], ...] = ()  # (DATE_SOURCES name, raw value): publication
     modified: tuple[tuple[str, str], ...] = ()  # (source, raw value): last modification
     titles: tuple[tuple[str, str], ...] = ()  # (json_ld | og | twitter | itemprop | title | h1,

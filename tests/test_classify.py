@@ -10,8 +10,9 @@ ARTICLE = ("The city council approved the new budget on Tuesday after a long deb
 
 
 def draft(text: str, url: str | None = "https://news.test/2024/05/01/budget",
-          page_type: str | None = "article", kind: str = "html") -> Draft:
-    """``page_type``: the og:type (and JSON-LD types, comma-separated) the page declares."""
+          page_type: str | None = "og:article", kind: str = "html") -> Draft:
+    """``page_type``: the types the page declares, comma-separated ("og:" + og:type, JSON-LD
+    types)."""
     record = RawRecord(url=url, body="", body_kind=kind, source_format="warc", source_ref="r")
     types = tuple(page_type.split(",")) if page_type else ()
     return Draft(record=record, text=text, page=PageFacts(types=types))
@@ -28,34 +29,47 @@ HEADLINES = "\n".join(f"Headline number {i} about the news" for i in range(12))
 
 
 @pytest.mark.parametrize("text, url, page_type, reason", [
-    (ARTICLE, "https://news.test/2024/05/01/budget", "article", None),
+    (ARTICLE, "https://news.test/2024/05/01/budget", "og:article", None),
     (ARTICLE, "https://news.test/index.php/art/detail/id/8884.html", None, None),
-    (ARTICLE, "https://news.test/", "website", "index_page"),
+    (ARTICLE, "https://news.test/", "og:website", "index_page"),
     (ARTICLE, "https://news.test/category/politics", None, "index_page"),
     (ARTICLE, "https://news.test/index.html", None, "index_page"),
     ("\n".join(f"Headline number {i}" for i in range(12)), "https://news.test/world/x", None,
      "index_page"),
     ("Watch the full interview with the mayor.", "https://news.test/video/123", None,
      "video_page"),
-    (ARTICLE, "https://news.test/clip", "video.other", "video_page"),
+    (ARTICLE, "https://news.test/clip", "og:video.other", "video_page"),
     # the page's own declaration and a real body beat URL words and short lines
     (PROSE, "https://www.taipeitimes.test/News/front/archives/2024/10/16/2003825372",
-     "article,newsarticle", None),
-    (PROSE, "https://news.test/archive/63076", "article", None),
+     "og:article,newsarticle", None),
+    (PROSE, "https://news.test/archive/63076", "og:article", None),
     (ARTICLE + "\n" + PRICE_TABLE, "https://heise.test/news/iphone-preise-9912345.html",
-     "article,newsarticle", None),
+     "og:article,newsarticle", None),
     (ARTICLE + "\n" + HEADLINES, "https://news.test/2024/05/01/story", "blogposting", None),
     # without a declaration, URL words count when the text is no prose body...
     (HEADLINES, "https://news.test/archive/2024", None, "index_page"),
     # ...but not against several prose paragraphs
     (PROSE, "https://news.test/archive/63076", None, None),
-    (PROSE, "https://news.test/", "website,collectionpage", "index_page"),
-    (ARTICLE, "https://news.test/list", "website,itemlist", "index_page"),
-    (ARTICLE, "https://news.test/watch/9", "video.other,videoobject", "video_page"),
-    (PROSE, "https://news.test/video/9", "article,newsarticle,videoobject", None),
+    (PROSE, "https://news.test/", "og:website,collectionpage", "index_page"),
+    (ARTICLE, "https://news.test/list", "og:website,itemlist", "index_page"),
+    (PROSE, "https://www.sott.test/article/434715-x", "og:website", None),
+    (ARTICLE, "https://news.test/watch/9", "og:video.other,videoobject", "video_page"),
+    (PROSE, "https://news.test/video/9", "og:article,newsarticle,videoobject", None),
+    # og:type=article with a body is the page's word, whatever its shape, except on the front
+    (ARTICLE, "https://news.test/archive/63076", "og:article", None),
+    (ARTICLE + "\n" + PRICE_TABLE, "https://heise.test/news/preise.html", "og:article", None),
+    (ARTICLE, "https://news.test/", "og:article", "index_page"),
+    # an article's carousel (ItemList) next to its og:type=article is no listing
+    (ARTICLE, "https://news.test/2024/05/01/x", "og:article,itemlist", None),
     ("We use cookies to improve your experience. Accept all or manage your consent.",
      "https://news.test/a", None, "consent_wall"),
-    ("Short teaser only.", "https://news.test/a", "article", "too_short"),
+    ("Short teaser only.", "https://news.test/a", "og:article", "too_short"),
+    ("Subscribe to read the rest.", "https://news.test/a", "newsarticle", "too_short"),
+    # a paywalled story's first paragraph is still the story its page declares
+    ("The council approved the budget on Tuesday after a long debate about schools and "
+     "roads.", "https://news.test/2024/05/01/budget", "og:article,newsarticle", None),
+    ("The council approved the budget on Tuesday after a long debate about schools and "
+     "roads.", "https://news.test/2024/05/01/budget", None, "too_short"),
 ])
 def test_non_article_reasons(text, url, page_type, reason):
     assert non_article_reason(draft(text, url, page_type)) == reason

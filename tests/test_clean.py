@@ -222,3 +222,16 @@ def test_a_byline_line_naming_known_authors_goes():
            "četras dienas pēc tam atradusi piekto bojāgājušo, vēsta vietējie mediji."
     result = clean_text(text, authors=("Anna Ūdre",))
     assert result.text.startswith("Norvēģijas") and "byline" in result.removed
+
+
+def test_a_price_table_closing_the_article_is_no_link_list():
+    body = ["Apple hat die Preise für das neue iPhone bekanntgegeben, sie steigen leicht.",
+            "Modell", "Preis", "iPhone 16", "949 Euro", "iPhone 16 Pro", "1199 Euro", "128 GB"]
+    result = clean_text("\n".join(body))
+    assert result.text.split("\n\n") == body and "link_list" not in result.removed
+
+
+def test_copyright_lines_go():
+    result = clean_text("The council approved the budget on Tuesday after a long debate.\n"
+                        "™ & © 2013 Cable News Network, Inc. All rights reserved.")
+    assert result.text == "The council approved the budget on Tuesday after a long debate."

@@ -35,7 +35,7 @@ def test_extract_html_metadata():
     assert set(draft.tags) == {"Politics", "Asia"}
     assert draft.canonical_url == "https://daily.test/2023/09/15/kim-tours-plant/"
     assert "toured an aircraft plant" in draft.text
-    assert "article" in draft.page.types
+    assert "og:article" in draft.page.types
 
 
 def test_cross_site_canonical_does_not_steal_the_originals_id():

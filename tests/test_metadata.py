@@ -59,7 +59,7 @@ def test_json_ld_graph_with_id_references():
     assert meta["authors"][0] == ("json_ld", "Amanda Tan", "person")
     assert ("byline", "By Amanda Tan", "unknown") in meta["authors"]
     assert meta["site_names"][0] == "ONE Esports"
-    assert {"article", "newsarticle", "webpage", "website"} <= set(meta["types"])
+    assert {"og:article", "newsarticle", "webpage", "website"} <= set(meta["types"])
     assert ("json_ld", "Faker wins his fourth world title") in meta["titles"]
     assert ("h1", "Faker wins his fourth world title") in meta["titles"]
     assert {"T1", "Worlds", "worlds 2023"} <= set(meta["tags"])

@@ -4,17 +4,22 @@ near-empty pages become counted skips (``skipped_<reason>``), never article rows
 The page's own declarations decide first, the shape of the extracted text next, URL words last:
 
 1. Consent wall: a short text made mostly of cookie/consent wording.
-2. A page that declares itself an article (JSON-LD ``NewsArticle``/``Article``/
-   ``BlogPosting``/..., ``og:type=article``) and has a real body (at least
-   ``MIN_ARTICLE_CHARS`` and ``MIN_ARTICLE_WORDS``) is an article, whatever its URL says
-   (``/archive/63076``) and however many short lines it holds (a price table).
+2. A page that declares itself an article in JSON-LD (``NewsArticle``, ``Article``,
+   ``BlogPosting``, ``ReportageNewsArticle``...) or with ``og:type=article`` and has a real
+   body (at least ``MIN_ARTICLE_CHARS`` and ``MIN_ARTICLE_WORDS``) is an article, whatever its
+   URL says (``/archive/63076``) and however many short lines it holds (a price table); only
+   a site's front page is not, whatever its ``og:type``.
 3. Video page: it declares a video (``og:type=video.*``, a JSON-LD ``VideoObject`` without an
    article type), or its URL says video and the text is short.
 4. Index page (HTML only): the site's front page, a declared listing (``CollectionPage``,
-   ``ItemList``...), or a text made mostly of short lines; an index word in the URL
-   (``/category/``, ``/tag/``, ``/archive/``...) counts only when the text is not a body of
-   prose paragraphs either.
-5. Too short: less than a real body.
+   ``SearchResultsPage``; an ``ItemList`` only when nothing declares an article: it may be an
+   article's carousel), or a text of mostly short lines that is no prose (``og:type=website``
+   says nothing: many article pages carry it). An index word in the URL
+   (``/category/``, ``/tag/``, ``/archive/``...) counts only when the text is no prose: URL
+   words are the weakest evidence.
+5. Too short: less than a real body, or for a page declaring an article (JSON-LD or
+   ``og:type=article``), less than ``MIN_DECLARED_ARTICLE_CHARS``: a paywalled story's first
+   paragraph is still that story.
 """
 
 from __future__ import annotations
@@ -23,11 +28,19 @@ import re
 from urllib.parse import urlsplit
 
 from newsflow.schemas import Draft, Skip
-from newsflow.transforms.metadata import ARTICLE_TYPES, INDEX_TYPES, VIDEO_TYPES
+from newsflow.transforms.metadata import (
+    ARTICLE_TYPES,
+    INDEX_TYPES,
+    LIST_TYPES,
+    OG_ARTICLE,
+    VIDEO_TYPES,
+)
 from newsflow.transforms.stage import ApplyStep, Step
 
 MIN_ARTICLE_CHARS = 250
 MIN_ARTICLE_WORDS = 40
+#: A page declaring an article keeps a shorter text (a paywalled story's first paragraph).
+MIN_DECLARED_ARTICLE_CHARS = 80
 _CONSENT = re.compile(
     r"\b(we use cookies|cookie (?:policy|settings|preferences)|accept all|reject all|"
     r"manage (?:your )?(?:consent|privacy)|before you continue|your privacy choices|"
@@ -74,6 +87,7 @@ def declared_types(draft: Draft) -> set[str]:
 
 
 def declares_article(types: set[str]) -> bool:
+    """A JSON-LD article type: the page's own, explicit statement."""
     return bool(types & ARTICLE_TYPES)
 
 
@@ -82,7 +96,9 @@ def declares_video(types: set[str]) -> bool:
 
 
 def declares_index(types: set[str]) -> bool:
-    return bool(types & (INDEX_TYPES - {"website"})) and not declares_article(types)
+    if declares_article(types):
+        return False
+    return bool(types & INDEX_TYPES) or (bool(types & LIST_TYPES) and OG_ARTICLE not in types)
 
 
 def has_body(text: str) -> bool:
@@ -108,6 +124,14 @@ def is_consent_wall(text: str, lines: list[str]) -> bool:
     return consent * 2 >= sum(len(line) for line in lines) or not has_body(text)
 
 
+def looks_like_index(path: str, types: set[str], lines: list[str]) -> bool:
+    """Rule 4: the front page, a declared listing, short lines, or URL words without prose."""
+    prose = is_prose(lines)
+    if _FRONT_PAGE.match(path) or declares_index(types) or (mostly_short(lines) and not prose):
+        return True
+    return bool(_INDEX_PATH.search(path)) and not prose and OG_ARTICLE not in types
+
+
 def non_article_reason(draft: Draft) -> str | None:
     """Why this page is not an article (a skip reason), or None when it is one."""
     text = draft.text
@@ -117,16 +141,16 @@ def non_article_reason(draft: Draft) -> str | None:
     if is_consent_wall(text, lines):
         return "consent_wall"
     body = has_body(text)
-    if body and declares_article(types):
+    some_text = display_length(text) >= MIN_DECLARED_ARTICLE_CHARS
+    if declares_article(types) and (body or some_text):
+        return None
+    if OG_ARTICLE in types and body and not _FRONT_PAGE.match(path):
         return None
     if declares_video(types) or (_VIDEO_PATH.search(path) and len(text) < _VIDEO_MAX_CHARS):
         return "video_page"
-    if draft.record.body_kind == "html":
-        prose = is_prose(lines)
-        if _FRONT_PAGE.match(path) or declares_index(types) or \
-                (mostly_short(lines) and not prose) or (_INDEX_PATH.search(path) and not prose):
-            return "index_page"
-    if not body:
+    if draft.record.body_kind == "html" and looks_like_index(path, types, lines):
+        return "index_page"
+    if not body and not (OG_ARTICLE in types and some_text):
         return "too_short"
     return None
 

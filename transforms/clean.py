@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from newsflow.schemas import Draft
 from newsflow.transforms.classify import display_length
 from newsflow.transforms.stage import ApplyStep, Step
+from newsflow.transforms.timestamps import is_date_line
 
 #: Agency credit spellings -> the name recorded in ``wire``.
 WIRE_AGENCIES = {
@@ -100,6 +101,8 @@ _INLINE_RELATED = re.compile(
     r"leggi anche|leia também|leia mais)\s*[:|»›–—-]\s*\S", re.IGNORECASE)
 _INLINE_RELATED_MAX_CHARS = 200
 _END_MARKER = re.compile(r"^(?:\(end\)|\(끝\)|【end】|-30-|###)$", re.IGNORECASE)
+_COPYRIGHT = re.compile(r"^(?:©|™|\(c\)\s*(?:19|20)\d\d|copyright\b|all rights reserved)",
+                        re.IGNORECASE)
 _EMAIL_ONLY = re.compile(r"^[\w.+-]+@[\w-]+(?:\.[\w-]+)+$")
 _BYLINE_LINE = re.compile(
     r"^(?:[-–—]{1,2}\s*)?(?i:by|von|par|por|di|door)\s*:?\s+"
@@ -112,6 +115,7 @@ _TITLE_MAX_CHARS = 200
 _BOX_MAX_LINES = 8
 _PROSE_CHARS = 200
 _SENTENCE_CHARS = 40
+_DATA_SHARE = 0.25
 _DUPLICATE_MIN_CHARS = 40
 _HEAD_LINES = 3
 #: Sentence-final punctuation in the scripts we know; closing quotes/brackets may follow.
@@ -152,13 +156,20 @@ def is_link_shaped(line: str, in_box: bool = False) -> bool:
     """Short and not a sentence: a headline or a link. A bulleted line, or a line in a
     related-links box, counts unless it ends with a full stop. Outside a box, lines in scripts
     without sentence punctuation are never taken for links (their ends say nothing)."""
-    if display_length(line) > _LINK_LIST_MAX_CHARS:
+    if display_length(line) > _LINK_LIST_MAX_CHARS or _is_data(line):
         return False
     if _BULLET.match(line) or in_box:  # headlines may ask or exclaim, they don't stop
         return not line.rstrip(_CLOSERS).endswith((".", "。", "．"))
     if not in_box and _UNPUNCTUATED_SCRIPT.search(line):
         return False
     return not _ends_sentence(line)
+
+
+def _is_data(line: str) -> bool:
+    """A table row or cell (prices, scores, sizes), not a headline."""
+    chars = [ch for ch in line if not ch.isspace()]
+    return bool(chars) and sum(ch.isdigit() or ch in "€$£¥%" for ch in chars) / len(chars) \
+        >= _DATA_SHARE
 
 
 def _has_prose(lines: list[str]) -> bool:
@@ -176,7 +187,7 @@ def _strip_head(lines: list[str], title: str | None,
             break
         first = lines[0]
         following = lines[1] if len(lines) > 1 else ""
-        if _PAGE_DATE_LINE.match(first):
+        if _PAGE_DATE_LINE.match(first) or is_date_line(first):
             removed.append("page_date")
         elif _BREADCRUMB_SEPARATED.match(first) and len(first) <= _TITLE_MAX_CHARS:
             removed.append("breadcrumb")
@@ -321,6 +332,8 @@ def clean_text(text: str, title: str | None = None,
             removed.append("share_or_subscribe")
         elif _END_MARKER.match(line) or _EMAIL_ONLY.match(line):
             removed.append("end_marker")
+        elif len(line) <= _JUNK_MAX_CHARS and _COPYRIGHT.match(line):
+            removed.append("copyright")
         elif title and kept and _same_text(line, title):
             removed.append("title")
         else:

@@ -26,12 +26,16 @@ ARTICLE_TYPES = frozenset(t.lower() for t in (
     "Article", "NewsArticle", "BlogPosting", "ReportageNewsArticle", "AnalysisNewsArticle",
     "OpinionNewsArticle", "ReviewNewsArticle", "BackgroundNewsArticle", "AskPublicNewsArticle",
     "LiveBlogPosting", "SatiricalArticle", "TechArticle", "ScholarlyArticle", "Report",
-    "SocialMediaPosting", "Blog", "Review"))
-#: Types that declare a listing rather than one story.
+    "SocialMediaPosting", "Review"))
+#: Types that declare a listing rather than one story (an ItemList may also be an article's
+#: carousel, so it counts only for pages that declare nothing else).
 INDEX_TYPES = frozenset(t.lower() for t in (
-    "CollectionPage", "ItemList", "SearchResultsPage", "ProfilePage", "WebSite"))
-VIDEO_TYPES = frozenset(("videoobject", "video", "video.other", "video.movie", "video.episode",
-                         "video.tv_show", "clip"))
+    "CollectionPage", "SearchResultsPage", "ProfilePage", "Blog"))
+LIST_TYPES = frozenset(("itemlist",))
+#: OpenGraph types are kept with an ``og:`` prefix, JSON-LD types as they are (lower-case).
+OG_ARTICLE = "og:article"
+VIDEO_TYPES = frozenset(("videoobject", "og:video", "og:video.other", "og:video.movie",
+                         "og:video.episode", "og:video.tv_show"))
 
 #: <meta> names/properties (lower-case) that carry the publication date, by source name.
 PUBLISHED_META = {
@@ -335,8 +339,8 @@ def _shown_date(node) -> str | None:
 def read_page_metadata(tree, url: str | None = None) -> dict:
     """Everything the page declares, as plain picklable values.
 
-    Keys: ``canonical_url``; ``types`` (og:type and JSON-LD types, lower-case); ``dates`` and
-    ``modified`` (``(source, raw)`` candidates, strongest source first); ``titles``
+    Keys: ``canonical_url``; ``types`` (``og:`` + og:type, and JSON-LD types, lower-case);
+    ``dates`` and ``modified`` (``(source, raw)`` candidates, strongest source first); ``titles``
     (``(source, text)``); ``site_names``; ``authors`` (``(source, name, kind)``); ``tags``;
     ``locale`` (the page's declared language and country).
     """
@@ -357,7 +361,7 @@ def read_page_metadata(tree, url: str | None = None) -> dict:
     types: list[str] = []
     og_type = meta("og:type")
     if og_type:
-        types.append(og_type[0].lower())
+        types.append("og:" + og_type[0].lower())
     for entity in entities:
         types.extend(_types_of(entity))
 
@@ -426,6 +430,7 @@ def read_page_metadata(tree, url: str | None = None) -> dict:
                 dates.append(("meta", clean_value(data["pub_date"])))
 
     # microdata
+    item_authors = []
     for node in found.itemprops:
         prop = node.get("itemprop", "").strip().lower()
         if prop not in ("datepublished", "datecreated", "datemodified", "headline", "author",
@@ -450,7 +455,7 @@ def read_page_metadata(tree, url: str | None = None) -> dict:
             inner = node.xpath(".//*[@itemprop='name']")
             name = clean_value(inner[0].get("content") or _element_text(inner[0])) if inner \
                 else value
-            authors.append(("itemprop", name, "unknown"))
+            item_authors.append((node, name))
 
     # headlines
     for node in found.titles[:1]:
@@ -493,6 +498,11 @@ def read_page_metadata(tree, url: str | None = None) -> dict:
             if shown_date:
                 dates.append(("headline_date", shown_date))
                 break
+    # microdata authors of this story (near its headline), not of the teasers around it
+    near_ids = {id(n) for n in near}
+    for node, name in item_authors:
+        if node.tag == "meta" or id(node) in near_ids or headline is None:
+            authors.append(("itemprop", name, "unknown"))
     bylines = 0
     for node in near:
         hint = f"{node.get('class', '')} {node.get('id', '')}"

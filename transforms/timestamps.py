@@ -22,6 +22,8 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 TIME, DAY = "time", "day"
+_DATE_LINE_MAX_CHARS = 60
+_DATE_LINE_MAX_LETTERS = 12
 _INFORMATIVE = {"offset": 3, "instant": 2, "naive": 1, "day": 0}
 
 _MONTH_NAMES = {
@@ -203,13 +205,31 @@ def parse_date_value(value) -> ParsedDate | None:
 
 def find_date_in_text(text: str) -> ParsedDate | None:
     """The first date (and time) written in a short piece of visible text."""
+    found = find_date_span(text)
+    return found[0] if found else None
+
+
+def find_date_span(text: str) -> tuple[ParsedDate, int, int] | None:
+    """The first date written in ``text`` with where it starts and ends."""
     for pattern in _TEXT_DATE_PATTERNS:
         match = pattern.search(text)
         if match:
             parsed = _from_match(match)
             if parsed is not None:
-                return parsed
+                return parsed, match.start(), match.end()
     return None
+
+
+def is_date_line(line: str) -> bool:
+    """A line that is a date (and time) and little else: "2018年6月18日 10:01",
+    "Posted 2024-03-05 10:15"; a page's date furniture, not body text."""
+    if len(line) > _DATE_LINE_MAX_CHARS:
+        return False
+    found = find_date_span(line)
+    if found is None:
+        return False
+    rest = line[:found[1]] + line[found[2]:]
+    return sum(ch.isalpha() for ch in rest) <= _DATE_LINE_MAX_LETTERS
 
 
 @lru_cache(maxsize=1)
