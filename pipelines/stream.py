@@ -183,9 +183,10 @@ def build(p: beam.Pipeline, options: PipelineOptions, ticks=None,
     run_info = {"feeds": opts.feeds, "run_id": run_id}
     manifests = articles | "WriteArticles" >> WriteArticles(
         output, run_id, "stream", processing.shards_per_partition, run_info)
+    unarchived = exchanges | "ArchiveExchanges" >> ArchiveExchanges(output, run_id)
+    dead = (dead, unarchived) | "WithArchiveFailures" >> beam.Flatten()
     dead | "WriteDeadLetters" >> WriteDeadLetters(output, run_id)
     skipped | "WriteSkipped" >> WriteSkipped(output, run_id)
-    exchanges | "ArchiveExchanges" >> ArchiveExchanges(output, run_id)
     statuses | "WriteFeedStatus" >> WriteFeedStatus(output, run_id)
     summary = ((records, skipped, dead, articles)
                | "SummarizeRun" >> SummarizeRun(windowed=True)
@@ -250,7 +251,7 @@ def total_summary(summaries: list[dict]) -> dict:
             if k.split(":")[0] in SOURCE_STAGES)
         counts["article"] = counts.get("article", 0) + summary["written"]
         counts["duplicate"] = counts.get("duplicate", 0) + summary["duplicates"]
-        for key in ("file_losses", "unread_bytes"):
+        for key in ("file_losses", "unread_bytes", "archive_failures"):
             counts[key] = counts.get(key, 0) + summary.get(key, 0)
         for kind, key in (("dead", "dead_letters_by_reason"), ("skip", "skipped_by_reason")):
             for reason, count in summary[key].items():

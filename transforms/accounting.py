@@ -9,6 +9,10 @@ archive warcio cannot parse further) is one *file-level loss*, a dead letter wit
 ``unread_bytes`` and a replay pointer to the unread rest. The summary counts those separately
 (``file_losses``, ``unread_bytes``) and its text says so next to the equation, so a balanced
 run never hides unread data.
+
+Dead letters of ``COPY_STAGES`` (an exchange the WARC archive could not hold) are not records:
+the record itself went on through processing. They are written with the other dead letters and
+counted as ``archive_failures``, outside the equation.
 """
 
 from __future__ import annotations
@@ -24,13 +28,18 @@ from newsflow.transforms.sinks import RUNS_DIR, join, window_commit_id, write_js
 #: processing, so they count as read records on their own (a feed entry already seen, an
 #: article that failed to download, a broken archive record).
 SOURCE_STAGES = ("read", "feed", "fetch")
+#: Stages that copy what was read (the WARC archive of live exchanges).
+COPY_STAGES = ("archive",)
 
 
 def outcome_keys(element) -> str:
     """The summary bucket of one outcome: ``article``, ``duplicate``, ``dead:<stage>:<reason>``,
-    ``skip:<stage>:<reason>``, or ``record`` for a record handed from reading to processing."""
+    ``skip:<stage>:<reason>``, ``archive_failures`` for a copy that failed, or ``record`` for a
+    record handed from reading to processing."""
     if isinstance(element, Article):
         return "duplicate" if element.is_duplicate else "article"
+    if isinstance(element, DeadLetter) and element.stage in COPY_STAGES:
+        return "archive_failures"
     if isinstance(element, DeadLetter):
         return f"dead:{element.stage}:{element.reason}"
     if isinstance(element, Skip):
@@ -61,6 +70,7 @@ def summarize(counts: dict[str, int]) -> dict:
         "read": read, "written": written, "duplicates": duplicates,
         "dead_letters": dead_total, "skipped": skipped_total,
         "file_losses": counts.get("file_losses", 0), "unread_bytes": counts.get("unread_bytes", 0),
+        "archive_failures": counts.get("archive_failures", 0),
         "dead_letters_by_reason": dict(sorted(dead.items())),
         "skipped_by_reason": dict(sorted(skipped.items())),
         "balanced": read == written + duplicates + dead_total + skipped_total,
@@ -76,6 +86,9 @@ def format_summary(summary: dict) -> str:
         lines.append(f"  {summary['file_losses']} file(s) could not be read to the end: "
                      f"{summary['unread_bytes']:,} bytes unread, each a dead letter with "
                      "`unread_bytes` and a `replay` pointer to the rest")
+    if summary.get("archive_failures"):
+        lines.append(f"  {summary['archive_failures']} exchange(s) could not be archived to WARC "
+                     "(dead letters of stage archive; their records were processed)")
     for title, key in (("dead letters", "dead_letters_by_reason"),
                        ("skipped", "skipped_by_reason")):
         for reason, count in summary[key].items():

@@ -20,8 +20,10 @@ from newsflow.schemas import Exchange, RawRecord
 from newsflow.schemas.feeds import FeedEntry
 from newsflow.transforms.dates import parse_iso_datetime
 from newsflow.transforms.sinks import WriteWindowFile, join
+from newsflow.transforms.stage import DEAD, MAIN, OutcomeCounters, guarded
 
 WARC_DIR = "warc"
+ARCHIVE = "archive"  # the stage name of archiving: counters and dead letters
 ENTRY_HEADER = "Newsflow-Feed-Entry"
 _DROPPED_RESPONSE_HEADERS = {"content-encoding", "transfer-encoding", "content-length"}
 
@@ -62,51 +64,86 @@ def _http_reason(status: int) -> str:
         return "Unknown"
 
 
-def warc_bytes(exchanges: list[Exchange]) -> bytes:
-    """A gzip-per-record WARC holding a request and a response record per exchange."""
+def exchange_warc(exchange: Exchange) -> bytes:
+    """One exchange as WARC: its response and request records, each its own gzip member (so
+    exchanges encoded apart concatenate into one valid gzip-per-record WARC)."""
     from warcio.statusandheaders import StatusAndHeaders
     from warcio.warcwriter import WARCWriter
 
     buffer = io.BytesIO()
     writer = WARCWriter(buffer, gzip=True)
-    for exchange in sorted(exchanges, key=lambda e: (e.fetched_at, e.url)):
-        date = exchange.fetched_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        headers = [(k, v) for k, v in exchange.response_headers
-                   if k.lower() not in _DROPPED_RESPONSE_HEADERS]
-        headers.append(("Content-Length", str(len(exchange.body))))
-        warc_headers = {"WARC-Date": date}
-        if exchange.remote_ip:
-            warc_headers["WARC-IP-Address"] = exchange.remote_ip
-        if exchange.entry_json:
-            warc_headers[ENTRY_HEADER] = exchange.entry_json
-        response = writer.create_warc_record(
-            exchange.url, "response", payload=io.BytesIO(exchange.body),
-            http_headers=StatusAndHeaders(f"{exchange.status} {_http_reason(exchange.status)}",
-                                          headers, protocol="HTTP/1.1"),
-            warc_headers_dict=warc_headers)
-        path = exchange.url.split("://", 1)[-1].partition("/")[2]
-        request = writer.create_warc_record(
-            exchange.url, "request", payload=io.BytesIO(b""),
-            http_headers=StatusAndHeaders(f"GET /{path} HTTP/1.1",
-                                          list(exchange.request_headers), is_http_request=True),
-            warc_headers_dict={"WARC-Date": date,
-                               "WARC-Concurrent-To": response.rec_headers.get_header(
-                                   "WARC-Record-ID")})
-        writer.write_record(response)
-        writer.write_record(request)
+    date = exchange.fetched_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    headers = [(k, v) for k, v in exchange.response_headers
+               if k.lower() not in _DROPPED_RESPONSE_HEADERS]
+    headers.append(("Content-Length", str(len(exchange.body))))
+    warc_headers = {"WARC-Date": date}
+    if exchange.remote_ip:
+        warc_headers["WARC-IP-Address"] = exchange.remote_ip
+    if exchange.entry_json:
+        warc_headers[ENTRY_HEADER] = exchange.entry_json
+    response = writer.create_warc_record(
+        exchange.url, "response", payload=io.BytesIO(exchange.body),
+        http_headers=StatusAndHeaders(f"{exchange.status} {_http_reason(exchange.status)}",
+                                      headers, protocol="HTTP/1.1"),
+        warc_headers_dict=warc_headers)
+    path = exchange.url.split("://", 1)[-1].partition("/")[2]
+    request = writer.create_warc_record(
+        exchange.url, "request", payload=io.BytesIO(b""),
+        http_headers=StatusAndHeaders(f"GET /{path} HTTP/1.1",
+                                      list(exchange.request_headers), is_http_request=True),
+        warc_headers_dict={"WARC-Date": date,
+                           "WARC-Concurrent-To": response.rec_headers.get_header(
+                               "WARC-Record-ID")})
+    writer.write_record(response)
+    writer.write_record(request)
     return buffer.getvalue()
 
 
+def archive_order(exchange: Exchange) -> tuple[datetime, str]:
+    return exchange.fetched_at, exchange.url
+
+
+def warc_bytes(exchanges: list[Exchange]) -> bytes:
+    """A gzip-per-record WARC holding a request and a response record per exchange."""
+    return b"".join(exchange_warc(e) for e in sorted(exchanges, key=archive_order))
+
+
+def _joined_in_order(encoded: list[tuple[tuple[datetime, str], bytes]]) -> bytes:
+    return b"".join(data for _, data in sorted(encoded, key=lambda pair: pair[0]))
+
+
+class _EncodeExchangeFn(beam.DoFn):
+    """Exchange -> ``(archive order, WARC bytes)``; one that cannot be written (whatever a
+    server sent) is its dead letter, and the rest of the window is archived."""
+
+    def setup(self):
+        self._counters = OutcomeCounters(ARCHIVE)
+
+    def process(self, exchange: Exchange):
+        yield from guarded(ARCHIVE, exchange, self._encode(exchange), self._counters)
+
+    def _encode(self, exchange: Exchange):
+        yield archive_order(exchange), exchange_warc(exchange)
+
+
 class ArchiveExchanges(beam.PTransform):
-    """Write each window's exchanges to ``OUTPUT/warc/<commit>.warc.gz``."""
+    """Write each window's exchanges to ``OUTPUT/warc/<commit>.warc.gz``.
+
+    Returns the dead letters (stage ``archive``) of exchanges that could not be encoded: copies
+    that failed, not lost records (the run summary counts them as ``archive_failures``).
+    """
 
     def __init__(self, output: str, commit_id: str):
         super().__init__()
         self._write = WriteWindowFile(join(output, WARC_DIR), commit_id,
-                                      "{commit_id}.warc.gz", warc_bytes, "application/warc")
+                                      "{commit_id}.warc.gz", _joined_in_order,
+                                      "application/warc")
 
     def expand(self, exchanges):
-        return exchanges | "WriteWarc" >> self._write
+        encoded = exchanges | "Encode" >> beam.ParDo(_EncodeExchangeFn()).with_outputs(
+            DEAD, main=MAIN)
+        encoded[MAIN] | "WriteWarc" >> self._write
+        return encoded[DEAD]
 
 
 def now_to_second() -> datetime:

@@ -24,7 +24,7 @@ from newsflow.transforms.http import (
     fetch,
 )
 from newsflow.transforms.politeness import HostThrottle, RobotsCache, RobotsPolicy
-from newsflow.transforms.stage import DEAD, MAIN, SKIPPED, OutcomeCounters, route
+from newsflow.transforms.stage import DEAD, MAIN, SKIPPED, OutcomeCounters, guarded, route
 
 EXCHANGES = "exchanges"
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -107,6 +107,9 @@ class _FetchArticlesFn(beam.DoFn):
         self._robots = RobotsCache(settings.policy, RobotsPolicy()) if settings.robots else None
 
     def process(self, entry: FeedEntry):
+        yield from guarded("fetch", entry, self._fetch(entry), self._counters)
+
+    def _fetch(self, entry: FeedEntry):
         outcome, exchange = fetch_article(entry, self._fetcher, self._robots)
         if exchange is not None:
             yield beam.pvalue.TaggedOutput(EXCHANGES, exchange)

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator, Sequence
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from newsflow.schemas import DeadLetter, RawRecord, Skip, dead_letter, skip_with_raw
+from newsflow.schemas import DeadLetter, Exchange, RawRecord, Skip, dead_letter, skip_with_raw
 from newsflow.schemas.feeds import FeedEntry
 
 LOG = logging.getLogger(__name__)
@@ -74,13 +74,16 @@ def source_of(element) -> tuple[str, str | None, str | bytes | None]:
     """``(source_ref, url, raw input)`` of any element a step or DoFn handles, for its dead
     letter.
 
-    Records carry their raw body; drafts their record; feed entries their feed and key;
+    Records carry their raw body; drafts their record; exchanges their URL and body; feed
+    entries their feed and key;
     articles their source reference and URL (their raw input is one replay away through
     ``source_ref``); a plain string (a file path, a feed URL) is its own reference.
     """
     record = element if isinstance(element, RawRecord) else getattr(element, "record", None)
     if isinstance(record, RawRecord):
         return record.source_ref, record.url, record.body
+    if isinstance(element, Exchange):
+        return element.url, element.url, element.body
     if isinstance(element, FeedEntry):
         return f"{element.feed_url}#{element.entry_key}", element.raw_link or element.link, None
     if isinstance(element, tuple) and len(element) == 2:  # a keyed element: look at the value

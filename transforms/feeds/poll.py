@@ -39,7 +39,15 @@ from newsflow.transforms.feeds.seen import SeenEntries, filter_and_remember
 from newsflow.transforms.feeds.status import feed_status
 from newsflow.transforms.fetch import EXCHANGES, FetchSettings, ThrottledFetcher, exchange_of
 from newsflow.transforms.http import ERROR_BODY_BYTES, FetchError
-from newsflow.transforms.stage import DEAD, MAIN, SKIPPED, OutcomeCounters, route
+from newsflow.transforms.stage import (
+    DEAD,
+    MAIN,
+    SKIPPED,
+    UNEXPECTED_ERROR,
+    OutcomeCounters,
+    guarded,
+    route,
+)
 
 STATUS = "status"
 
@@ -131,6 +139,10 @@ class _PollFeedFn(beam.DoFn):
     def process(self, element, timestamp=beam.DoFn.TimestampParam,
                 poll_state=beam.DoFn.StateParam(POLL_STATE),
                 seen_state=beam.DoFn.StateParam(SEEN)):
+        yield from guarded("feed", element, self._poll(element, timestamp, poll_state,
+                                                       seen_state), self._counters)
+
+    def _poll(self, element, timestamp, poll_state, seen_state):
         _, spec = element
         # The tick's event time is "now": wall-clock time in production (ticks fire in real
         # time), and controllable in tests, so schedules and expiry are testable.
@@ -143,6 +155,9 @@ class _PollFeedFn(beam.DoFn):
             return
         stored = seen_state.read()
         seen = SeenEntries.from_bytes(stored) if stored else SeenEntries()
+        # written first, so a poll that fails unexpectedly backs off instead of every tick
+        poll_state.write(apply_poll_outcome(state, spec, poll_outcome(None, error=UNEXPECTED_ERROR),
+                                            now))
         state, seen, outputs = poll_once(spec, state, seen, now, self._fetcher, self._max_age)
         poll_state.write(state)
         seen_state.write(seen.to_bytes())
