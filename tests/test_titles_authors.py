@@ -97,3 +97,9 @@ def test_authors_from_the_strongest_source_without_roles_sites_or_agencies():
     assert resolve_authors(candidates, set()) == (("Jane Doe",), "Reuters")
     assert resolve_authors([("json_ld", "BBC News", "organization")],
                            site_keys(["BBC News"], None)) == ((), None)
+
+
+def test_bylines_in_capitals_read_as_names():
+    assert resolve_authors([("byline", "By LYNNE O'DONNELL", "unknown")], set()) == \
+        (("Lynne O'Donnell",), None)
+    assert resolve_authors([("meta", "BBC", "unknown")], set()) == (("BBC",), None)

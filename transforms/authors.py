@@ -61,6 +61,14 @@ def split_names(value: str) -> list[str]:
             for part in _SPLIT.split(value) if part and part.strip(" .:-–—")]
 
 
+def name_case(name: str) -> str:
+    """"LYNNE O'DONNELL" -> "Lynne O'Donnell": a byline in capitals, not an acronym."""
+    letters = [ch for ch in name if ch.isalpha()]
+    if len(letters) > 3 and all(ch.isupper() for ch in letters) and " " in name:
+        return name.title()
+    return name
+
+
 def looks_like_name(name: str) -> bool:
     words = name.split()
     if not words or len(words) > _MAX_NAME_WORDS or len(name) > _MAX_NAME_CHARS:
@@ -84,7 +92,7 @@ def names_from(value: str, kind: str, keys: set[str]) -> tuple[list[str], str | 
         if kind == "organization" or fold(part) in keys:
             continue
         if looks_like_name(part):
-            names.append(part)
+            names.append(name_case(part))
     return names, wire
 
 

@@ -43,7 +43,8 @@ def extract_html(html: str, url: str | None, want_date: bool = True) -> dict | N
     The page is parsed once: the metadata reader and htmldate read the tree, trafilatura
     extracts from it (it works on its own copy). trafilatura's metadata pass is not run: the
     page's declarations are read by ``newsflow.transforms.metadata`` with their provenance.
-    ``want_date`` False skips the htmldate fallback (the record carries its own date).
+    htmldate runs only when the page declares no date (a date line under the headline at
+    most); ``want_date`` False skips it too (the record carries its own date).
     """
     import trafilatura
     from trafilatura.utils import load_html
@@ -62,10 +63,11 @@ def extract_html(html: str, url: str | None, want_date: bool = True) -> dict | N
         include_tables=False, deduplicate=False)
     if document is None or not (document.text or "").strip():
         return None
-    if want_date and not page["dates"]:
+    if want_date and all(source == "headline_date" for source, _ in page["dates"]):
+        # nothing declared: htmldate's guess joins (and may agree with) a date line's
         found = fallback_date(tree, page["canonical_url"] or url)
         if found:
-            page["dates"] = (("htmldate", found),)
+            page["dates"] += (("htmldate", found),)
     return {"text": document.text, "page": page}
 
 
