@@ -191,7 +191,8 @@ def choose_modified(candidates: list[DateCandidate], fetched_at: datetime | None
     return max(plausible, key=lambda c: (c.weight, c.date.informative)).date.instant
 
 
-def _parsed(pairs, sources: set[str] | None = None) -> list[DateCandidate]:
+def _parsed(pairs) -> list[DateCandidate]:
+    """Readable ``(source, raw)`` pairs of known sources as candidates."""
     out = []
     for source, raw in pairs:
         if source not in DATE_SOURCES:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
 from newsflow.transforms.timestamps import find_date_in_text
@@ -68,7 +68,6 @@ _BYLINE_HINT = re.compile(r"byline|author|writer|byl\b|firma|autor|journalist|re
 _NOT_BYLINE = re.compile(r"comment|avatar|img|image|photo|bio|about|related|more|list|login|"
                          r"follow|social|share|date|time|widget|popular",
                          re.IGNORECASE)
-_HEADLINE_HINT = re.compile(r"entry-title|(?:^|[\s_-])headline(?:$|[\s_-])", re.IGNORECASE)
 _DATE_HINT = re.compile(r"date|time|publish|posted|submitted|datum|fecha|meta|info|byline",
                         re.IGNORECASE)
 _UPDATED_HINT = re.compile(r"updated|modified|aktualisiert|actualizado|mis à jour|更新",
@@ -84,6 +83,9 @@ _NEAR_HEADLINE_AFTER = 250
 _MAX_DATE_TEXT_CHARS = 120
 
 _MAX_H1 = 3
+_MAX_BYLINES = 2
+_MAX_TAGS = 50
+_LOCALE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
 _MAX_JSONLD_CHARS = 2_000_000
 
 
@@ -336,6 +338,187 @@ def _shown_date(node) -> str | None:
     return text
 
 
+@dataclass
+class _Facts:
+    """What the readers below find, in the order they find it."""
+
+    types: list = field(default_factory=list)
+    dates: list = field(default_factory=list)
+    modified: list = field(default_factory=list)
+    titles: list = field(default_factory=list)
+    authors: list = field(default_factory=list)
+    site_names: list = field(default_factory=list)
+    tags: list = field(default_factory=list)
+
+
+def _read_jsonld(facts: _Facts, scripts, url: str | None) -> None:
+    """The article entity's dates, headline, authors, publisher and keywords; site names."""
+    entities = jsonld_entities(scripts)
+    by_id = {e["@id"]: e for e in entities if isinstance(e.get("@id"), str)}
+    article = _main_article(entities, url)
+    for entity in entities:
+        facts.types.extend(_types_of(entity))
+    dated = article
+    if dated is None:  # a WebPage or a video carrying the dates
+        dated = next((e for e in entities
+                      if set(_types_of(e)) & ({"webpage", "itempage"} | VIDEO_TYPES) and
+                      (e.get("datePublished") or e.get("uploadDate"))), None)
+    if dated is not None:
+        for key, source in (("datePublished", "json_ld"), ("uploadDate", "json_ld"),
+                            ("dateCreated", "json_ld_created")):
+            value = _text_of(dated.get(key))
+            if value:
+                facts.dates.append((source, value))
+        value = _text_of(dated.get("dateModified"))
+        if value:
+            facts.modified.append(("json_ld", value))
+    if article is not None:
+        headline = _text_of(article.get("headline")) or _text_of(article.get("name"))
+        if headline:
+            facts.titles.append(("json_ld", headline))
+        for key in ("author", "creator"):
+            facts.authors.extend(("json_ld", name, kind)
+                                 for name, kind in _names(article.get(key), by_id))
+        facts.site_names.extend(name for name, _ in _names(article.get("publisher"), by_id))
+        for key in ("keywords", "articleSection"):
+            facts.tags.extend(_keywords(article.get(key)))
+    for entity in entities:
+        entity_types = set(_types_of(entity))
+        if not isinstance(entity.get("name"), str):
+            continue
+        if "website" in entity_types or (
+                entity_types & {"newsmediaorganization", "organization"} and
+                entity is not article and len(facts.site_names) < 4):
+            facts.site_names.append(clean_value(entity["name"]))
+
+
+def _read_meta(facts: _Facts, meta, metas: dict) -> None:
+    """OpenGraph and other ``<meta>``: type, dates, titles, site names, authors, tags."""
+    og_type = meta("og:type")
+    if og_type:
+        facts.types.insert(0, "og:" + og_type[0].lower())
+    for source, keys in PUBLISHED_META.items():
+        for key in keys:
+            facts.dates.extend((source, value) for value in meta(key))
+    for key in ("parsely-page", "parsely-metadata"):
+        for value in metas.get(key, ()):
+            data = _load_json(value)
+            if isinstance(data, dict) and isinstance(data.get("pub_date"), str):
+                facts.dates.append(("meta", clean_value(data["pub_date"])))
+    for key in MODIFIED_META:
+        facts.modified.extend(("meta", value) for value in meta(key))
+    for key in _TITLE_META:
+        facts.titles.extend((key.split(":")[0], value) for value in meta(key))
+    facts.site_names[:0] = meta("og:site_name")
+    facts.site_names.extend(meta(*_SITE_META[1:]))
+    for key in _AUTHOR_META:
+        facts.authors.extend(("meta", value, "unknown") for value in meta(key))
+    for key in _TAG_META:
+        for value in meta(key):
+            facts.tags.extend(part.strip() for part in value.split(",") if part.strip())
+
+
+def _read_microdata(facts: _Facts, itemprops) -> list:
+    """``itemprop`` dates and headline; returns ``(node, name)`` of the author elements."""
+    item_authors = []
+    for node in itemprops:
+        prop = node.get("itemprop", "").strip().lower()
+        if prop not in ("datepublished", "datecreated", "datemodified", "headline", "author"):
+            continue
+        if _in_comments(node):
+            continue
+        value = clean_value(node.get("content") or node.get("datetime") or
+                            (node.get("title") if node.tag == "abbr" else None) or
+                            _element_text(node))
+        if not value:
+            continue
+        if prop == "datepublished":
+            facts.dates.append(("itemprop", value))
+        elif prop == "datecreated":
+            facts.dates.append(("itemprop_created", value))
+        elif prop == "datemodified":
+            facts.modified.append(("itemprop", value))
+        elif prop == "headline" and node.get("content"):
+            facts.titles.append(("itemprop", value))
+        elif prop == "author" and len(value) <= _MAX_BYLINE_CHARS:
+            inner = node.xpath(".//*[@itemprop='name']")
+            name = clean_value(inner[0].get("content") or _element_text(inner[0])) if inner \
+                else value
+            item_authors.append((node, name))
+    return item_authors
+
+
+def _read_around_headline(facts: _Facts, tree, headline, item_authors) -> None:
+    """``<time>``/hAtom times, the date line and bylines near the shown headline."""
+    before, after = _around_headline(tree, headline)
+    near = [n for n in before + after if isinstance(n.tag, str)]
+    for node in near:
+        if node.tag != "time" and not (_HATOM.search(node.get("class") or "") and
+                                       node.get("title")) or _in_comments(node):
+            continue
+        classes = (node.get("class") or "").lower()
+        if "updated" in classes or "modified" in classes:
+            value = clean_value(node.get("datetime") or node.get("title") or "")
+            if value:
+                facts.modified.append(("time_element", value))
+            continue
+        value = clean_value(node.get("datetime") or node.get("title") or _element_text(node))
+        if value:
+            facts.dates.append(("time_element", value))
+            break
+    after_ids = {id(n) for n in after}
+    for node in near:
+        if id(node) in after_ids and node.tag not in ("time", "meta") and _DATE_HINT.search(
+                f"{node.get('class', '')} {node.get('id', '')}") and not _in_comments(node):
+            shown_date = _shown_date(node)
+            if shown_date:
+                facts.dates.append(("headline_date", shown_date))
+                break
+    # microdata authors of this story (near its headline), not of the teasers around it
+    near_ids = {id(n) for n in near}
+    for node, name in item_authors:
+        if node.tag == "meta" or id(node) in near_ids or headline is None:
+            facts.authors.append(("itemprop", name, "unknown"))
+    bylines = 0
+    for node in near:
+        hint = f"{node.get('class', '')} {node.get('id', '')}"
+        if bylines >= _MAX_BYLINES:
+            break
+        if node.get("rel") != "author" and not _BYLINE_HINT.search(hint) or \
+                _in_comments(node):
+            continue
+        if node.get("rel") != "author" and _NOT_BYLINE.search(hint) and \
+                not re.search(r"byline|author-?name|name", hint, re.IGNORECASE):
+            continue
+        text = _element_text(node)
+        if text and len(text) <= _MAX_BYLINE_CHARS:
+            facts.authors.append(("byline", text, "unknown"))
+            bylines += 1
+
+
+def _locale(tree, meta) -> str | None:
+    root = tree.getroottree().getroot() if hasattr(tree, "getroottree") else tree
+    for value in [root.get("lang"), root.get("xml:lang")] + meta(
+            "og:locale", "content-language", "language", "dc.language"):
+        if value and _LOCALE.match(value.strip()):
+            return value.strip()
+    return None
+
+
+def _canonical(links, meta, url: str | None) -> str | None:
+    canonical = next((node.get("href").strip() for node in links
+                      if "canonical" in (node.get("rel") or "").lower().split()
+                      and node.get("href")), None)
+    if not canonical:
+        og_url = meta("og:url")
+        canonical = og_url[0] if og_url else None
+    if canonical and url:
+        canonical = urljoin(url, canonical)
+    if canonical and not canonical.lower().startswith(("http://", "https://")):
+        return None
+    return canonical
+
+
 def read_page_metadata(tree, url: str | None = None) -> dict:
     """Everything the page declares, as plain picklable values.
 
@@ -355,199 +538,25 @@ def read_page_metadata(tree, url: str | None = None) -> dict:
     def meta(*keys: str) -> list[str]:
         return [clean_value(v) for key in keys for v in metas.get(key, ()) if clean_value(v)]
 
-    entities = jsonld_entities(found.scripts)
-    by_id = {e["@id"]: e for e in entities if isinstance(e.get("@id"), str)}
-    article = _main_article(entities, url)
-    types: list[str] = []
-    og_type = meta("og:type")
-    if og_type:
-        types.append("og:" + og_type[0].lower())
-    for entity in entities:
-        types.extend(_types_of(entity))
-
-    dates: list[tuple[str, str]] = []
-    modified: list[tuple[str, str]] = []
-    titles: list[tuple[str, str]] = []
-    authors: list[tuple[str, str, str]] = []
-    site_names: list[str] = []
-    tags: list[str] = []
-
-    # JSON-LD: the article entity, else a WebPage or video carrying the dates
-    dated = article
-    if dated is None:
-        for entity in entities:
-            if set(_types_of(entity)) & ({"webpage", "itempage"} | VIDEO_TYPES) and (
-                    entity.get("datePublished") or entity.get("uploadDate")):
-                dated = entity
-                break
-    if dated is not None:
-        for key, source in (("datePublished", "json_ld"), ("uploadDate", "json_ld"),
-                            ("dateCreated", "json_ld_created")):
-            value = _text_of(dated.get(key))
-            if value:
-                dates.append((source, value))
-        value = _text_of(dated.get("dateModified"))
-        if value:
-            modified.append(("json_ld", value))
-    if article is not None:
-        headline = _text_of(article.get("headline")) or _text_of(article.get("name"))
-        if headline:
-            titles.append(("json_ld", headline))
-        for key in ("author", "creator"):
-            for name, kind in _names(article.get(key), by_id):
-                authors.append(("json_ld", name, kind))
-        for name, _ in _names(article.get("publisher"), by_id):
-            site_names.append(name)
-        for key in ("keywords", "articleSection"):
-            tags.extend(_keywords(article.get(key)))
-    for entity in entities:
-        entity_types = set(_types_of(entity))
-        if "website" in entity_types and isinstance(entity.get("name"), str):
-            site_names.append(clean_value(entity["name"]))
-        elif entity_types & {"newsmediaorganization", "organization"} and entity is not article:
-            if isinstance(entity.get("name"), str) and len(site_names) < 4:
-                site_names.append(clean_value(entity["name"]))
-
-    # OpenGraph and other <meta>
-    for source, keys in PUBLISHED_META.items():
-        for key in keys:
-            dates.extend((source, value) for value in meta(key))
-    for key in MODIFIED_META:
-        modified.extend(("meta", value) for value in meta(key))
-    for key in _TITLE_META:
-        titles.extend((key.split(":")[0], value) for value in meta(key))
-    site_names[:0] = meta("og:site_name")
-    site_names.extend(meta(*_SITE_META[1:]))
-    for key in _AUTHOR_META:
-        authors.extend(("meta", value, "unknown") for value in meta(key))
-    for key in _TAG_META:
-        for value in meta(key):
-            tags.extend(part.strip() for part in value.split(",") if part.strip())
-    for key in ("parsely-page", "parsely-metadata"):
-        for value in metas.get(key, ()):
-            data = _load_json(value)
-            if isinstance(data, dict) and isinstance(data.get("pub_date"), str):
-                dates.append(("meta", clean_value(data["pub_date"])))
-
-    # microdata
-    item_authors = []
-    for node in found.itemprops:
-        prop = node.get("itemprop", "").strip().lower()
-        if prop not in ("datepublished", "datecreated", "datemodified", "headline", "author",
-                        "publisher"):
-            continue
-        if _in_comments(node):
-            continue
-        value = clean_value(node.get("content") or node.get("datetime") or
-                            (node.get("title") if node.tag == "abbr" else None) or
-                            _element_text(node))
-        if not value:
-            continue
-        if prop == "datepublished":
-            dates.append(("itemprop", value))
-        elif prop == "datecreated":
-            dates.append(("itemprop_created", value))
-        elif prop == "datemodified":
-            modified.append(("itemprop", value))
-        elif prop == "headline" and node.get("content"):
-            titles.append(("itemprop", value))
-        elif prop == "author" and len(value) <= _MAX_BYLINE_CHARS:
-            inner = node.xpath(".//*[@itemprop='name']")
-            name = clean_value(inner[0].get("content") or _element_text(inner[0])) if inner \
-                else value
-            item_authors.append((node, name))
-
-    # headlines
-    for node in found.titles[:1]:
-        text = _element_text(node)
-        if text:
-            titles.append(("title", text))
-    h1_variants = []
+    facts = _Facts()
+    _read_jsonld(facts, found.scripts, url)
+    _read_meta(facts, meta, metas)
+    item_authors = _read_microdata(facts, found.itemprops)
+    facts.titles.extend(("title", text) for text in map(_element_text, found.titles[:1])
+                        if text)
     shown = found.h1s[:_MAX_H1] or tree.xpath(
         "//*[contains(@class,'entry-title') or contains(@class,'headline')]")[:1]
     for node in shown:
-        variants = _headline_variants(node)
-        if variants:
-            h1_variants.append(variants)
-    for variants in h1_variants:
-        titles.extend(("h1", variant) for variant in variants)
-
-    # <time datetime> and hAtom "published" near the headline, bylines near the headline
-    headline = shown[0] if shown else None
-    before, after = _around_headline(tree, headline)
-    near = [n for n in before + after if isinstance(n.tag, str)]
-    for node in near:
-        if node.tag != "time" and not (_HATOM.search(node.get("class") or "") and
-                                       node.get("title")) or _in_comments(node):
-            continue
-        classes = (node.get("class") or "").lower()
-        if "updated" in classes or "modified" in classes:
-            value = clean_value(node.get("datetime") or node.get("title") or "")
-            if value:
-                modified.append(("time_element", value))
-            continue
-        value = clean_value(node.get("datetime") or node.get("title") or _element_text(node))
-        if value:
-            dates.append(("time_element", value))
-            break
-    after_ids = {id(n) for n in after}
-    for node in near:
-        if id(node) in after_ids and node.tag not in ("time", "meta") and _DATE_HINT.search(
-                f"{node.get('class', '')} {node.get('id', '')}") and not _in_comments(node):
-            shown_date = _shown_date(node)
-            if shown_date:
-                dates.append(("headline_date", shown_date))
-                break
-    # microdata authors of this story (near its headline), not of the teasers around it
-    near_ids = {id(n) for n in near}
-    for node, name in item_authors:
-        if node.tag == "meta" or id(node) in near_ids or headline is None:
-            authors.append(("itemprop", name, "unknown"))
-    bylines = 0
-    for node in near:
-        hint = f"{node.get('class', '')} {node.get('id', '')}"
-        if bylines >= 2:
-            break
-        if node.get("rel") != "author" and not _BYLINE_HINT.search(hint) or \
-                _in_comments(node):
-            continue
-        if node.get("rel") != "author" and _NOT_BYLINE.search(hint) and \
-                not re.search(r"byline|author-?name|name", hint, re.IGNORECASE):
-            continue
-        text = _element_text(node)
-        if text and len(text) <= _MAX_BYLINE_CHARS:
-            authors.append(("byline", text, "unknown"))
-            bylines += 1
-
-    locale = None
-    root = tree.getroottree().getroot() if hasattr(tree, "getroottree") else tree
-    for value in [root.get("lang"), root.get("xml:lang")] + meta(
-            "og:locale", "content-language", "language", "dc.language"):
-        if value and re.match(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$", value.strip()):
-            locale = value.strip()
-            break
-
-    canonical = None
-    for node in found.links:
-        if "canonical" in (node.get("rel") or "").lower().split() and node.get("href"):
-            canonical = node.get("href").strip()
-            break
-    if not canonical:
-        og_url = meta("og:url")
-        canonical = og_url[0] if og_url else None
-    if canonical and url:
-        canonical = urljoin(url, canonical)
-    if canonical and not canonical.lower().startswith(("http://", "https://")):
-        canonical = None
-
+        facts.titles.extend(("h1", variant) for variant in _headline_variants(node))
+    _read_around_headline(facts, tree, shown[0] if shown else None, item_authors)
     return {
-        "canonical_url": canonical,
-        "types": tuple(dict.fromkeys(types)),
-        "dates": tuple(dict.fromkeys(dates)),
-        "modified": tuple(dict.fromkeys(modified)),
-        "titles": tuple(dict.fromkeys(titles)),
-        "site_names": tuple(dict.fromkeys(n for n in site_names if n)),
-        "authors": tuple(dict.fromkeys(authors)),
-        "tags": tuple(dict.fromkeys(t for t in tags if t))[:50],
-        "locale": locale,
+        "canonical_url": _canonical(found.links, meta, url),
+        "types": tuple(dict.fromkeys(facts.types)),
+        "dates": tuple(dict.fromkeys(facts.dates)),
+        "modified": tuple(dict.fromkeys(facts.modified)),
+        "titles": tuple(dict.fromkeys(facts.titles)),
+        "site_names": tuple(dict.fromkeys(n for n in facts.site_names if n)),
+        "authors": tuple(dict.fromkeys(facts.authors)),
+        "tags": tuple(dict.fromkeys(t for t in facts.tags if t))[:_MAX_TAGS],
+        "locale": _locale(tree, meta),
     }
