@@ -26,6 +26,8 @@ The choice (:func:`choose_publication`), in words:
    a time with an offset, then an exact instant without one (feed, epoch), then a naive time,
    then a day; ties go to reliability. So a naive ``article:published_time`` that agrees with a
    JSON-LD value carrying ``-05:00`` is stored with that offset.
+   (A date line shown under the headline is local time: when the publisher's zone is known, see
+   rule 5, it is read in that zone before any comparison.)
 5. A naive time that is still the answer is read with the page's own offset when the page
    shows one moment both ways (its modification time "12:10 PM" and "17:10:17Z": -05:00),
    else in the publisher's zone when the page tells it (``timestamps.publisher_zone``: the
@@ -55,6 +57,8 @@ EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 FUTURE_TOLERANCE = timedelta(days=1)
 AGREEMENT = timedelta(minutes=1)
 MAX_OFFSET_MIN = 14 * 60
+#: Sources that are text shown to readers, so a time without offset there is local time.
+SHOWN_SOURCES = frozenset(("headline_date",))
 
 #: How much a source is trusted on its own (step 3 of the rule). Record-level dates are what
 #: the operator's source declared; structured page dates are the publisher's own statement;
@@ -218,7 +222,12 @@ def date_candidates(draft: Draft) -> list[DateCandidate]:
                 stated = ParsedDate(stated.instant, None, stated.precision)
             candidates.append(DateCandidate(record.published_source, stated))
     if draft.page is not None:
-        candidates.extend(_parsed(draft.page.dates))
+        zone = publisher_zone(draft.page.locale, draft.canonical_url or record.url)
+        for candidate in _parsed(draft.page.dates):
+            if candidate.source in SHOWN_SOURCES and zone is not None:
+                # what readers see is local time: read it so before comparing
+                candidate = DateCandidate(candidate.source, in_zone(candidate.date, zone))
+            candidates.append(candidate)
     url_day = date_from_url(draft.canonical_url) or date_from_url(record.url)
     if url_day is not None:
         candidates.append(DateCandidate("url", ParsedDate(url_day, None, DAY)))

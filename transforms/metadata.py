@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
-from newsflow.transforms.timestamps import find_date_in_text
+from newsflow.transforms.timestamps import find_date_in_text, is_date_line
 
 #: JSON-LD ``@type`` values that declare a page to be one article (schema.org Article and its
 #: subtypes that news sites use).
@@ -81,8 +81,10 @@ _MAX_BYLINE_CHARS = 200
 _NEAR_HEADLINE_BEFORE = 20
 _NEAR_HEADLINE_AFTER = 250
 _MAX_DATE_TEXT_CHARS = 120
+_DATE_LINE_ELEMENTS = 40
 
 _MAX_H1 = 3
+_MIN_HEADLINE_CHARS = 8
 _MAX_BYLINES = 2
 _MAX_TAGS = 50
 _LOCALE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
@@ -466,14 +468,9 @@ def _read_around_headline(facts: _Facts, tree, headline, item_authors) -> None:
         if value:
             facts.dates.append(("time_element", value))
             break
-    after_ids = {id(n) for n in after}
-    for node in near:
-        if id(node) in after_ids and node.tag not in ("time", "meta") and _DATE_HINT.search(
-                f"{node.get('class', '')} {node.get('id', '')}") and not _in_comments(node):
-            shown_date = _shown_date(node)
-            if shown_date:
-                facts.dates.append(("headline_date", shown_date))
-                break
+    shown_date = _date_line(after)
+    if shown_date:
+        facts.dates.append(("headline_date", shown_date))
     # microdata authors of this story (near its headline), not of the teasers around it
     near_ids = {id(n) for n in near}
     for node, name in item_authors:
@@ -519,6 +516,46 @@ def _canonical(links, meta, url: str | None) -> str | None:
     return canonical
 
 
+def _date_line(after) -> str | None:
+    """The date line under the headline: the first date-classed element's date ("Submitted on
+    Mon, 2019-01-21 13:49"), else the first element that is a date and little else."""
+    for node in after:
+        if isinstance(node.tag, str) and node.tag not in ("time", "meta") and \
+                _DATE_HINT.search(f"{node.get('class', '')} {node.get('id', '')}") and \
+                not _in_comments(node):
+            shown = _shown_date(node)
+            if shown:
+                return shown
+    for node in after[:_DATE_LINE_ELEMENTS]:
+        if isinstance(node.tag, str) and len(node) <= 2 and not _in_comments(node):
+            text = _element_text(node)
+            if text and is_date_line(text) and not _UPDATED_HINT.search(text):
+                return text
+    return None
+
+
+def _fold(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text.casefold())
+
+
+def _story_headline(shown: list, titles: list):
+    """The headline element of the story (pages also put their logo, section or a copy for
+    small screens in an ``<h1>``): among those stating most of a metadata title, one inside
+    ``<article>``/``<main>``, else the last; without any, the first."""
+    declared = [_fold(text) for source, text in titles if source != "h1"]
+
+    def states_title(node) -> bool:
+        text = _fold(_element_text(node))
+        return len(text) >= _MIN_HEADLINE_CHARS and any(
+            (text in title or title in text) and 2 * len(text) >= len(title)
+            for title in declared if title)
+
+    matching = [node for node in shown if states_title(node)] or shown[:1]
+    in_story = [node for node in matching
+                if any(a.tag in ("article", "main") for a in node.iterancestors())]
+    return (in_story or matching)[-1] if matching else None
+
+
 def read_page_metadata(tree, url: str | None = None) -> dict:
     """Everything the page declares, as plain picklable values.
 
@@ -548,7 +585,7 @@ def read_page_metadata(tree, url: str | None = None) -> dict:
         "//*[contains(@class,'entry-title') or contains(@class,'headline')]")[:1]
     for node in shown:
         facts.titles.extend(("h1", variant) for variant in _headline_variants(node))
-    _read_around_headline(facts, tree, shown[0] if shown else None, item_authors)
+    _read_around_headline(facts, tree, _story_headline(shown, facts.titles), item_authors)
     return {
         "canonical_url": _canonical(found.links, meta, url),
         "types": tuple(dict.fromkeys(facts.types)),
