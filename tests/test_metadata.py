@@ -86,7 +86,8 @@ def test_a_page_without_declarations():
 
 def test_the_storys_headline_anchors_a_plain_date_line():
     page = """<html lang="zh-CN"><head>
-    <title>外国专家：中美合作共赢符合国际社会利益 - 中国日报网</title></head><body><header><h1><a href="/">中国日报网</a></h1>
+    <title>外国专家：中美合作共赢符合国际社会利益 - 中国日报网</title></head>
+    <body><header><h1><a href="/">中国日报网</a></h1>
     <div class="nav">2024 专题 视频 English 12 34</div></header>
     <div class="main"><h1>外国专家：中美合作共赢符合国际社会利益</h1>
     <div class="xinf-le">2023-11-17 15:13</div><div id="Content"><p>在美国旧金山举行的中美元首会晤
