@@ -85,10 +85,13 @@ FIELDS.update({
 })
 
 FIELDS.update({
-    "published_offset_min": (pa.int16(), True, "UTC offset, in minutes, that the source stated "
-                                               "with published_at (e.g. -300 for New York in "
-                                               "winter); null when the source gave none. The "
-                                               "publisher's local time is published_at plus it."),
+    "published_offset_min": (pa.int16(), True, "UTC offset, in minutes, of published_at as the "
+                                               "source gave it (e.g. -300 for New York in "
+                                               "winter): stated with the date, shown elsewhere "
+                                               "on the page, or, for a time shown without one, "
+                                               "the zone of the page's country or language; "
+                                               "null when unknown. The publisher's local time "
+                                               "is published_at plus it."),
     "published_precision": (pa.string(), True, "`time` when the source gave a time of day, "
                                                "`day` when it gave only a date."),
     "modified_at": (_UTC_US, True, "Last modification the page declares (JSON-LD "
