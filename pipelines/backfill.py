@@ -3,8 +3,9 @@
     newsflow backfill --input 'dumps/*.warc.gz' --input 'exports/*.jsonl' --output out/
 
 Records go through the same ``ProcessArticles`` composite as live feed data. The run commits
-its files under one deterministic commit id derived from the matched input files, so running
-the same backfill again replaces its own output instead of duplicating it.
+its rows to the Delta table ``OUTPUT/articles`` in one transaction under a deterministic commit
+id derived from the matched input files, so running the same backfill again replaces its own
+rows (in that same transaction) instead of duplicating them.
 """
 
 from __future__ import annotations
@@ -128,15 +129,15 @@ def build(p: beam.Pipeline, options: PipelineOptions, progress_dir: str | None =
                | "AllSkipped" >> beam.Flatten())
     dead = (read[DEAD], processed[DEAD]) | "AllDeadLetters" >> beam.Flatten()
 
-    manifests = articles | "WriteArticles" >> WriteArticles(
-        output, commit_id, "backfill", processing.shards_per_partition, run_info)
+    commits = articles | "WriteArticles" >> WriteArticles(
+        output, commit_id, "backfill", processing.shards_per_partition, run_info, replace=True)
     dead | "WriteDeadLetters" >> WriteDeadLetters(output, commit_id)
     skipped | "WriteSkipped" >> WriteSkipped(output, commit_id)
     summary = ((read[RECORDS], skipped, dead, articles)
                | "SummarizeRun" >> SummarizeRun()
                | "WriteRunSummary" >> WriteRunSummary(output, commit_id, run_info))
     return {"articles": articles, "skipped": skipped, "dead_letters": dead,
-            "manifests": manifests, "summary": summary, "commit_id": commit_id,
+            "commits": commits, "summary": summary, "commit_id": commit_id,
             "files": len(files)}
 
 

@@ -14,13 +14,15 @@ commands:
   stream     poll RSS/Atom feeds, fetch new articles, write windowed partitions
   feeds      'feeds status OUTPUT': the health of every polled feed
   demo       backfill generated sample archives, then stream from a local feed server
-  partitions list the partitions of an output with their commit state
-  compact    merge small committed files of each partition into larger ones
+  partitions list the partitions of an output's Delta table: files, rows, versions, times
+  compact    merge small files of each partition (Delta optimize)
+  vacuum     delete files no recent table version references
+  migrate    turn an output of the manifest-committed release into a Delta table
 
 Run 'newsflow <command> --help' for the options of a command; 'newsflow --version' for the
 version. Set NEWSFLOW_LOG_LEVEL=INFO (or DEBUG) to see Beam's and newsflow's logs.
 """
-COMMANDS = ("backfill", "stream", "feeds", "demo", "partitions", "compact")
+COMMANDS = ("backfill", "stream", "feeds", "demo", "partitions", "compact", "vacuum", "migrate")
 
 
 def configure_logging() -> None:
@@ -44,8 +46,9 @@ def version() -> str:
 def missing_output(output: str) -> str | None:
     """Why ``output`` cannot be an existing newsflow output to read, or None.
 
-    The commands that read an output (``partitions``, ``compact``, ``feeds status``) check
-    this before doing anything, so a typo is an error, not an empty listing.
+    The commands that read an output (``partitions``, ``compact``, ``vacuum``, ``migrate``,
+    ``feeds status``) check this before doing anything, so a typo is an error, not an empty
+    listing.
     """
     if "://" not in output:
         if os.path.isdir(output):
@@ -61,29 +64,54 @@ def missing_output(output: str) -> str | None:
 
 
 def catalog_command(command: str, argv: list[str]) -> int:
+    """``partitions``, ``compact``, ``vacuum`` and ``migrate`` on an output's Delta table."""
     from newsflow.pipelines.options import CliParser
     from newsflow.transforms import catalog
 
-    descriptions = {"partitions": "List every partition of an output with its commit state.",
-                    "compact": "Merge the small committed files of each partition into larger "
-                               "ones, as one new commit."}
+    descriptions = {
+        "partitions": "List every partition of an output's Delta table: files, rows, the table "
+                      "versions that added them and when.",
+        "compact": "Bin-pack the small files of each partition into larger ones (Delta "
+                   "optimize), as one new table version that changes no row.",
+        "vacuum": "Delete the files no table version younger than the retention references: "
+                  "files replaced by compactions and re-runs, files of runs that died.",
+        "migrate": "Turn an output written by the manifest-committed release (articles/"
+                   "_commits/) into a Delta table, keeping its Parquet files in place."}
     parser = CliParser(prog=f"newsflow {command}", description=descriptions[command])
-    parser.add_argument("output", help="A newsflow output directory (local or gs://).")
+    parser.add_argument("output", help="A newsflow output directory (local or gs://); its "
+                                       "articles/ folder is the Delta table.")
     if command == "compact":
-        parser.add_argument("--target_rows", "--target-rows", type=int,
-                            default=catalog.DEFAULT_TARGET_ROWS, dest="target_rows",
-                            help="Rows per merged file.")
-        parser.add_argument("--min_files", "--min-files", type=int, default=2, dest="min_files",
-                            help="Compact a partition only when it has this many files.")
+        parser.add_argument("--target_mb", "--target-mb", type=float, dest="target_mb",
+                            default=catalog.DEFAULT_TARGET_BYTES / 2**20,
+                            help="Target file size in MiB (smaller files are merged).")
+    if command == "vacuum":
+        parser.add_argument("--retain", type=float, default=catalog.DEFAULT_RETAIN_HOURS,
+                            metavar="HOURS",
+                            help="Keep unreferenced files younger than this many hours, for "
+                                 "readers still reading older versions (7 days).")
+        parser.add_argument("--dry_run", "--dry-run", action="store_true", dest="dry_run",
+                            help="List the files that would be deleted; delete nothing.")
     args = parser.parse_args(argv)
     problem = missing_output(args.output)
     if problem:
         parser.error(problem)
-    if command == "partitions":
-        print(catalog.format_partitions(catalog.list_partitions(args.output)))
-    else:
-        print(catalog.format_compaction(catalog.compact(
-            args.output, target_rows=args.target_rows, min_files=args.min_files)))
+    try:
+        if command == "partitions":
+            print(catalog.format_partitions(catalog.list_partitions(args.output),
+                                            catalog.describe_table(args.output)))
+        elif command == "compact":
+            print(catalog.format_compaction(catalog.compact(
+                args.output, target_bytes=int(args.target_mb * 2**20))))
+        elif command == "vacuum":
+            deleted = catalog.vacuum(args.output, args.retain, args.dry_run)
+            verb = "would delete" if args.dry_run else "deleted"
+            print(f"{verb} {len(deleted)} file(s) unreferenced for more than "
+                  f"{args.retain:g} h" + "".join(f"\n  {path}" for path in deleted))
+        else:
+            print(catalog.format_migration(catalog.migrate(args.output), args.output))
+    except (FileNotFoundError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     return 0
 
 

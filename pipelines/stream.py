@@ -7,8 +7,9 @@ by a heartbeat server (``TestStreamServiceController``), which is what makes the
 DirectRunner really stream (windows, state and timers fire on time, files appear per window).
 Everything after the tick source is the same transforms in both places: ``PollFeeds`` →
 ``FetchArticles`` → ``ProcessArticles`` (shared with the backfill) → windowed sinks. Every
-window is its own commit: articles, dead letters, a run summary, a feed-status snapshot and a
-WARC of every HTTP exchange.
+window is its own commit: its articles in one Delta transaction (recorded with the run and
+window, so a retried commit step is a no-op), dead letters, a run summary, a feed-status
+snapshot and a WARC of every HTTP exchange.
 """
 
 from __future__ import annotations
@@ -181,7 +182,7 @@ def build(p: beam.Pipeline, options: PipelineOptions, ticks=None,
     statuses = windowed(polled[STATUS], "Status")
 
     run_info = {"feeds": opts.feeds, "run_id": run_id}
-    manifests = articles | "WriteArticles" >> WriteArticles(
+    commits = articles | "WriteArticles" >> WriteArticles(
         output, run_id, "stream", processing.shards_per_partition, run_info)
     unarchived = exchanges | "ArchiveExchanges" >> ArchiveExchanges(output, run_id)
     dead = (dead, unarchived) | "WithArchiveFailures" >> beam.Flatten()
@@ -193,7 +194,7 @@ def build(p: beam.Pipeline, options: PipelineOptions, ticks=None,
                | "WriteRunSummary" >> WriteRunSummary(output, run_id, run_info))
     return {"entries": polled[MAIN], "records": records, "articles": articles,
             "skipped": skipped, "dead_letters": dead, "statuses": statuses,
-            "exchanges": exchanges, "manifests": manifests, "summary": summary,
+            "exchanges": exchanges, "commits": commits, "summary": summary,
             "run_id": run_id}
 
 

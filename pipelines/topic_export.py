@@ -3,15 +3,15 @@
     python -m newsflow.pipelines.topic_export --source out/ --export exports/ \
         --topic science --topic health --language en,de --checkpoint exports/_checkpoint.json
 
-Each run reads only what was committed to complete partitions since the checkpoint
-(``newsflow.transforms.catalog.complete_partitions_since``), keeps rows of the wanted topics and
-languages that are canonical (``is_duplicate`` is not true) and writes them to
-``EXPORT/topic=<topic>/part-<slice>.parquet``. The checkpoint is saved only after the pipeline
-succeeded, so a failed run is simply run again. Output file names derive from the source
-slice, so a re-run rewrites the same files instead of adding copies.
+Each run reads only the files the Delta table's versions after the checkpoint added
+(``newsflow.transforms.catalog.changes_since``; the checkpoint is a table version), keeps rows
+of the wanted topics and languages that are canonical (``is_duplicate`` is not true) and
+writes them to ``EXPORT/topic=<topic>/part-<source file>.parquet``. The checkpoint is saved
+only after the pipeline succeeded, so a failed run is simply run again. Output file names
+derive from the source file, so a re-run rewrites the same files instead of adding copies.
 
-This is the pattern for any downstream consumer: plan from the catalog before the pipeline
-starts, distribute the slices, save the token at the end.
+This is the pattern for any downstream consumer: plan from the Delta log before the pipeline
+starts, distribute the added files, save the version at the end.
 """
 
 from __future__ import annotations
@@ -28,18 +28,19 @@ from apache_beam.metrics import Metrics
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from newsflow.pipelines.options import parse_strict
-from newsflow.schemas.catalog import FileSlice
+from newsflow.schemas.catalog import AddedFile
 from newsflow.transforms.catalog import (
-    complete_partitions_since,
+    changes_since,
+    increment_schema,
     load_checkpoint,
-    read_slices,
+    read_added,
     save_checkpoint,
 )
-from newsflow.transforms.sinks import join, write_parquet_atomic
+from newsflow.transforms.files import join, write_parquet_atomic
 
 LOG = logging.getLogger(__name__)
-DESCRIPTION = ("Export canonical articles of given topics and languages from complete "
-               "newsflow partitions committed since the last run, as topic=<topic>/ Parquet.")
+DESCRIPTION = ("Export canonical articles of given topics and languages committed to a "
+               "newsflow table since the last run, as topic=<topic>/ Parquet.")
 _SAFE_VALUE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
@@ -50,7 +51,7 @@ class TopicExportOptions(PipelineOptions):
     def _add_argparse_args(cls, parser):
         parser.add_argument("--source", default=None,
                             help="The newsflow output directory to read (local or gs://); "
-                                 "its articles/ dataset and commit manifests.")
+                                 "its articles/ Delta table.")
         parser.add_argument("--export", default=None,
                             help="Destination directory of the topic=<topic>/ dataset. ")
         parser.add_argument("--topic", action="append", default=[],
@@ -59,8 +60,9 @@ class TopicExportOptions(PipelineOptions):
         parser.add_argument("--language", action="append", default=[],
                             help="Language codes to keep (e.g. en,de); default: all.")
         parser.add_argument("--checkpoint", default=None,
-                            help="Checkpoint file; read at start (absent: export everything) "
-                                 "and replaced after a successful run.")
+                            help="Checkpoint file holding the table version read last; read "
+                                 "at start (absent: export everything) and replaced after a "
+                                 "successful run.")
 
 
 def split_values(values: list[str]) -> tuple[str, ...]:
@@ -104,55 +106,54 @@ def select_rows(table: pa.Table, topic: str, languages: tuple[str, ...]) -> pa.T
     return table.filter(keep)
 
 
-def slice_name(piece: FileSlice) -> str:
-    """A file name that only depends on the source rows: re-runs overwrite, never duplicate."""
-    key = f"{piece.path}|{piece.row_start}|{piece.rows}"
-    return f"part-{hashlib.sha256(key.encode()).hexdigest()[:20]}.parquet"
+def export_name(added: AddedFile) -> str:
+    """A file name that only depends on the source file: re-runs overwrite, never duplicate."""
+    return f"part-{hashlib.sha256(added.path.encode()).hexdigest()[:20]}.parquet"
 
 
-class _ExportSliceFn(beam.DoFn):
-    """Reads one slice of committed rows and writes its matching rows once per topic."""
+class _ExportFileFn(beam.DoFn):
+    """Reads one added file of the table and writes its matching rows once per topic."""
 
     def __init__(self, output: str, export: str, topics: tuple[str, ...],
-                 languages: tuple[str, ...]):
+                 languages: tuple[str, ...], schema: pa.Schema):
         self._output = output
         self._export = export
         self._topics = topics
         self._languages = languages
+        self._schema = schema
         self._read = Metrics.counter("topic_export", "rows_read")
         self._exported = Metrics.counter("topic_export", "rows_exported")
 
-    def process(self, piece: FileSlice):
-        table = read_slices(self._output, [piece])
+    def process(self, added: AddedFile):
+        table = read_added(self._output, added, self._schema)
         self._read.inc(table.num_rows)
         for topic in self._topics:
             selected = select_rows(table, topic, self._languages)
             if selected.num_rows == 0:
                 continue
-            relative = f"topic={safe_path_value(topic)}/{slice_name(piece)}"
+            relative = f"topic={safe_path_value(topic)}/{export_name(added)}"
             size = write_parquet_atomic(join(self._export, relative), selected)
             self._exported.inc(selected.num_rows)
             yield {"path": relative, "topic": topic, "rows": selected.num_rows, "bytes": size,
-                   "source": piece.path}
+                   "source": added.path}
 
 
 def build(p: beam.Pipeline, options: PipelineOptions) -> dict:
-    """Plan the increment from the catalog and wire the export; returns PCollections and the
-    checkpoint token to save after success."""
+    """Plan the increment from the Delta log and wire the export; returns PCollections, the
+    increment and the table version to save as the checkpoint after success."""
     opts = options.view_as(TopicExportOptions)
     topics = tuple(safe_path_value(t) for t in split_values(opts.topic))
     languages = split_values(opts.language)
     if not (opts.source and opts.export and opts.checkpoint and topics):
         raise ValueError("--source, --export, --topic and --checkpoint are required")
-    increment, token = complete_partitions_since(opts.source, load_checkpoint(opts.checkpoint))
-    for state in increment.deferred:
-        LOG.info("deferred (still being written): %s", state.partition)
+    increment = changes_since(opts.source, load_checkpoint(opts.checkpoint))
     files = (p
-             | "Slices" >> beam.Create(list(increment.slices))
+             | "AddedFiles" >> beam.Create(list(increment.files))
              | "Distribute" >> beam.Reshuffle()
-             | "ExportSlices" >> beam.ParDo(
-                 _ExportSliceFn(opts.source, opts.export, topics, languages)))
-    return {"files": files, "checkpoint": token, "increment": increment}
+             | "ExportFiles" >> beam.ParDo(_ExportFileFn(
+                 opts.source, opts.export, topics, languages,
+                 increment_schema(opts.source, increment))))
+    return {"files": files, "checkpoint": increment.version, "increment": increment}
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -162,7 +163,7 @@ def run(argv: list[str] | None = None) -> int:
     try:
         pipeline = beam.Pipeline(options=options)
         outputs = build(pipeline, options)
-    except ValueError as exc:
+    except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     result = pipeline.run()
@@ -173,9 +174,10 @@ def run(argv: list[str] | None = None) -> int:
         return 1
     save_checkpoint(opts.checkpoint, outputs["checkpoint"])
     increment = outputs["increment"]
-    print(f"exported from {len(increment.partitions)} partition(s), {increment.rows} new rows "
-          f"read; {len(increment.deferred)} partition(s) deferred; checkpoint saved to "
-          f"{opts.checkpoint}")
+    since = "the start" if increment.since is None else f"version {increment.since}"
+    print(f"exported from {len(increment.files)} file(s) added since {since}, "
+          f"{increment.rows} new rows read; checkpoint (table version {increment.version}) "
+          f"saved to {opts.checkpoint}")
     return 0
 
 

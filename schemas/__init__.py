@@ -5,9 +5,10 @@ from newsflow.schemas.article import (
     FIELDS,
     FIELDS_ADDED,
     PARTITION_COLUMNS,
+    PARTITION_FIELDS,
     SCHEMA_VERSION,
-    UNDATED_PARTITION,
     article_schema,
+    table_schema,
 )
 from newsflow.schemas.records import (
     DATE_SOURCES,
@@ -25,7 +26,7 @@ from newsflow.schemas.records import (
 
 __all__ = [
     "ARTICLE_SCHEMA", "Article", "DATE_SOURCES", "DeadLetter", "Draft", "Exchange", "FIELDS",
-    "FIELDS_ADDED", "PARTITION_COLUMNS", "PageFacts", "RawRecord", "ReplayPointer",
-    "SCHEMA_VERSION", "Skip", "UNDATED_PARTITION", "article_schema", "dead_letter",
-    "skip_with_raw",
+    "FIELDS_ADDED", "PARTITION_COLUMNS", "PARTITION_FIELDS", "PageFacts", "RawRecord",
+    "ReplayPointer", "SCHEMA_VERSION", "Skip", "article_schema", "dead_letter", "skip_with_raw",
+    "table_schema",
 ]

@@ -9,13 +9,17 @@ Re-writes: the same ``article_id`` can be written more than once (a re-fetch, an
 backfill over overlapping dumps). The row with the newest ``ingested_at`` wins (ties: newest
 ``fetched_at``); ``LATEST_ARTICLES_SQL`` and ``read_latest_articles`` in
 ``newsflow.transforms.catalog`` apply it.
+
+The rows live in a Delta Lake table (``OUTPUT/articles``) partitioned by ``dt`` and ``lang``
+(``PARTITION_FIELDS``): partition values are kept in the Delta log, not inside the Parquet
+files, so ``table_schema()`` is the article schema plus those two columns.
 """
 
 from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 _UTC_US = pa.timestamp("us", tz="UTC")
 
@@ -83,7 +87,6 @@ FIELDS.update({
     "tagger_version": (pa.string(), True, "Name and version of the topic tagger that set "
                                           "`topics`."),
 })
-
 FIELDS.update({
     "published_offset_min": (pa.int16(), True, "UTC offset, in minutes, of published_at as the "
                                                "source gave it (e.g. -300 for New York in "
@@ -97,6 +100,12 @@ FIELDS.update({
     "modified_at": (_UTC_US, True, "Last modification the page declares (JSON-LD "
                                    "dateModified, article:modified_time...), in UTC."),
 })
+FIELDS.update({
+    "commit_id": (pa.string(), True, "The backfill run or stream window that committed the row "
+                                     "(`runs/<commit_id>.json` is its summary); a backfill "
+                                     "re-run replaces exactly the rows carrying its id. Null "
+                                     "in rows written before schema version 5."),
+})
 
 #: Schema version -> the columns it added (all nullable after version 1).
 FIELDS_ADDED: dict[int, tuple[str, ...]] = {
@@ -104,6 +113,7 @@ FIELDS_ADDED: dict[int, tuple[str, ...]] = {
     2: ("cluster_id", "duplicate_of", "is_duplicate", "similarity"),
     3: ("topics", "tagger_version"),
     4: ("published_offset_min", "published_precision", "modified_at"),
+    5: ("commit_id",),
 }
 
 
@@ -117,9 +127,19 @@ def article_schema(version: int = SCHEMA_VERSION) -> pa.Schema:
 
 ARTICLE_SCHEMA = article_schema()
 
-#: Hive partition columns, in path order: OUTPUT/articles/dt=YYYY-MM-DD/lang=xx/
-PARTITION_COLUMNS = ("dt", "lang")
-#: The dt value for articles without published_at. A literal word rather than Hive's
-#: ``__HIVE_DEFAULT_PARTITION__`` null marker: pandas cannot yet read a dictionary-encoded
-#: partition column holding nulls, and ``dt = 'undated'`` is easy to select or exclude.
-UNDATED_PARTITION = "undated"
+#: The Delta table's partition columns, in path order: OUTPUT/articles/dt=YYYY-MM-DD/lang=xx/.
+#: name -> (arrow type, documentation); not stored inside the Parquet files.
+PARTITION_FIELDS: dict[str, tuple[pa.DataType, str]] = {
+    "dt": (pa.date32(), "UTC date of `published_at`; null (Delta's null partition, stored as "
+                        "`dt=__HIVE_DEFAULT_PARTITION__`) when the article is undated."),
+    "lang": (pa.string(), "`language` as a path-safe code; `und` for anything else."),
+}
+PARTITION_COLUMNS = tuple(PARTITION_FIELDS)
+
+
+def table_schema(version: int = SCHEMA_VERSION) -> pa.Schema:
+    """The Delta table's schema for writer ``version``: article columns, then ``dt``, ``lang``."""
+    schema = article_schema(version)
+    for name, (arrow_type, doc) in PARTITION_FIELDS.items():
+        schema = schema.append(pa.field(name, arrow_type, nullable=True, metadata={"doc": doc}))
+    return schema

@@ -1,136 +1,107 @@
-"""Record types of the downstream contract: committed files, partition states, increments.
+"""Record types of the articles Delta table: written files, commits, partitions, increments.
 
-They describe what ``newsflow.transforms.catalog`` reads from the commit manifests under
-``OUTPUT/articles/_commits/``; plain frozen dataclasses so CLIs, tests and Beam jobs can pass
-them around (and pickle them) freely.
+Plain frozen dataclasses so sinks, CLIs, tests and Beam jobs can pass them around (and pickle
+them) freely. ``newsflow.transforms.table`` commits :class:`DataFile` records;
+``newsflow.transforms.catalog`` reads the rest from the Delta log.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-#: Every file in the partition is committed by a manifest; readers may treat it as done.
-STATE_COMPLETE = "complete"
-#: Files no manifest references are present (a write in progress, or a crashed one), or a
-#: committed file is being rewritten by a re-run. Committed rows stay readable.
-STATE_WRITING = "writing"
-#: A committed, not superseded file is missing: data was deleted behind the manifests' back.
-STATE_DAMAGED = "damaged"
-PARTITION_STATES = (STATE_COMPLETE, STATE_WRITING, STATE_DAMAGED)
-
 
 @dataclass(frozen=True)
-class RowSource:
-    """Rows ``[row_start, row_start + rows)`` of a file were first committed by this commit.
+class DataFile:
+    """A Parquet file a worker wrote into the table folder, not yet committed."""
 
-    A compacted file keeps the provenance of its rows, so an incremental reader that already
-    consumed some of the merged commits reads only the rows it has not seen.
-    """
-
-    commit_id: str
-    written_at: str
-    row_start: int
-    rows: int
-
-    def to_json(self) -> dict:
-        return {"commit_id": self.commit_id, "written_at": self.written_at,
-                "row_start": self.row_start, "rows": self.rows}
-
-
-@dataclass(frozen=True)
-class CommittedFile:
-    """A Parquet file listed by a manifest and not superseded by a later compaction."""
-
-    path: str  # relative to OUTPUT/articles: dt=.../lang=.../part-<commit_id>-<shard>.parquet
-    dt: str
+    path: str  # relative to OUTPUT/articles: dt=.../lang=.../part-<commit_id>-<attempt>-<shard>
+    dt: str | None  # YYYY-MM-DD, or None for undated rows (Delta's null partition)
     lang: str
     rows: int
     bytes: int
+    stats: str  # Delta file statistics (JSON: numRecords, minValues, maxValues, nullCount)
+
+
+@dataclass(frozen=True)
+class CommitResult:
+    """What one commit step did: a new table version, or nothing because it already happened."""
+
     commit_id: str
-    kind: str
-    written_at: str
-    schema_version: int
-    sources: tuple[RowSource, ...]  # where its rows were first committed (itself if not compacted)
-
-    @property
-    def partition(self) -> str:
-        return f"dt={self.dt}/lang={self.lang}"
-
-
-@dataclass(frozen=True)
-class PartitionState:
-    """One ``dt=/lang=`` partition as a reader following the manifests sees it."""
-
-    dt: str
-    lang: str
-    state: str  # one of PARTITION_STATES
-    files: int  # committed, live files
-    rows: int  # rows in those files, from the manifests
-    bytes: int
-    commits: tuple[str, ...]  # ids of the commits owning the live files, oldest first
-    last_commit_at: str | None  # written_at of the newest of those commits
-    schema_versions: tuple[int, ...]
-    uncommitted: tuple[str, ...] = ()  # files no manifest lists (relative paths)
-    superseded: tuple[str, ...] = ()  # replaced files still present, awaiting deletion
-    problems: tuple[str, ...] = ()  # human-readable reasons for a non-complete state
-
-    @property
-    def partition(self) -> str:
-        return f"dt={self.dt}/lang={self.lang}"
-
-    @property
-    def complete(self) -> bool:
-        return self.state == STATE_COMPLETE
-
-
-@dataclass(frozen=True)
-class FileSlice:
-    """Rows ``[row_start, row_start + rows)`` of one committed file: a unit of incremental work."""
-
-    path: str  # relative to OUTPUT/articles
-    dt: str
-    lang: str
-    row_start: int
+    app_id: str  # the Delta app transaction: the run
+    app_version: int  # ... and the window (stream) or attempt (backfill)
+    table_version: int | None  # the version holding this commit (None: nothing to commit)
     rows: int
-    file_rows: int
-    commit_id: str
+    files: int
+    replaced_rows: int = 0  # earlier rows of this commit id removed (backfill re-runs)
+    replaced_files: int = 0
+    already_committed: bool = False  # a retried commit step found its transaction in the log
+
+
+@dataclass(frozen=True)
+class PartitionInfo:
+    """One ``dt``/``lang`` partition of the current table version, from the Delta log."""
+
+    dt: str | None
+    lang: str
+    files: int
+    rows: int
+    bytes: int
+    first_version: int | None  # oldest table version that added one of its current files
+    last_version: int | None  # newest such version (None: older than the retained log)
+    last_write_ms: int  # newest modification time of its files (ms since the epoch)
 
     @property
-    def whole_file(self) -> bool:
-        return self.row_start == 0 and self.rows == self.file_rows
+    def partition(self) -> str:
+        return f"dt={self.dt or 'null'}/lang={self.lang}"
+
+
+@dataclass(frozen=True)
+class AddedFile:
+    """A file a table version added as new data (``dataChange``): a unit of incremental work."""
+
+    version: int
+    path: str  # relative to OUTPUT/articles, as in the log
+    dt: str | None
+    lang: str
+    rows: int | None
 
 
 @dataclass(frozen=True)
 class Increment:
-    """What changed since a checkpoint: complete partitions with new rows and the rows to read.
+    """The data added after ``since`` up to and including ``version`` (the next checkpoint)."""
 
-    ``deferred`` partitions also hold new committed rows but are being written; they are left
-    for a later run (the checkpoint does not move past them).
-    """
-
-    partitions: tuple[PartitionState, ...]
-    slices: tuple[FileSlice, ...]
-    deferred: tuple[PartitionState, ...] = ()
+    since: int | None  # None: from the table's first version
+    version: int | None  # None: there is no table yet
+    files: tuple[AddedFile, ...]
 
     @property
     def rows(self) -> int:
-        return sum(piece.rows for piece in self.slices)
+        return sum(f.rows or 0 for f in self.files)
 
 
 @dataclass(frozen=True)
 class CompactionSummary:
-    """What one ``compact`` run did, partition by partition."""
+    """What one ``compact`` run did (Delta optimize, plus identity stamping of legacy files)."""
 
-    commits: tuple[str, ...]  # compaction commit ids written
-    partitions: tuple[str, ...]  # partitions compacted
-    files_replaced: int
-    files_written: int
-    rows: int  # rows moved (equal in and out)
-    deleted: tuple[str, ...]  # relative paths deleted (replaced and leftover files)
-    skipped: tuple[tuple[str, str], ...] = ()  # (partition, reason)
+    version_before: int
+    version_after: int
+    files_removed: int
+    files_added: int
+    partitions: int
+    stamped_files: int = 0  # migrated files rewritten with their commit_id column first
 
 
-__all__ = [
-    "CommittedFile", "CompactionSummary", "FileSlice", "Increment", "PARTITION_STATES",
-    "PartitionState", "RowSource", "STATE_COMPLETE", "STATE_DAMAGED", "STATE_WRITING",
-]
+@dataclass(frozen=True)
+class MigrationSummary:
+    """What ``migrate`` did to a manifest-committed output."""
+
+    table_version: int
+    files_in_place: int  # manifest-listed files the table now references unchanged
+    files_rewritten: int  # compaction outputs rewritten to record each row's commit_id
+    rows: int
+    commits: int  # manifests read
+    ignored: tuple[str, ...] = ()  # Parquet files no manifest committed (left out of the table)
+
+
+__all__ = ["AddedFile", "CommitResult", "CompactionSummary", "DataFile", "Increment",
+           "MigrationSummary", "PartitionInfo"]

@@ -1,73 +1,81 @@
-"""Reading newsflow's output by its contract: manifests, partition states, increments, compaction.
+"""Reading and looking after the articles Delta table (``OUTPUT/articles``).
 
-The commit manifests under ``OUTPUT/articles/_commits/`` are the only source of truth: a
-Parquet file exists for readers once a manifest lists it and no later compaction replaced it.
-Everything here derives from the manifests plus one listing of the partition directories:
+The Delta log is the only source of truth; everything here reads it through ``deltalake``:
 
-- :func:`list_partitions`: each ``dt=/lang=`` partition with its committed files and rows and a
-  state: ``complete``, ``writing`` (files no manifest lists yet: a write in progress or a crashed
-  one) or ``damaged`` (a committed file is missing).
-- :func:`complete_partitions_since`: what a downstream job has not read yet, restricted to
-  complete partitions, and the checkpoint token to store once it has read it.
-- :func:`read_committed`, :func:`read_slices`, :func:`read_latest_articles`: Arrow tables read
-  from manifest-listed files only, always with the current schema (older files get nulls).
-- :func:`compact`: merge small committed files of a partition into a new ``compaction`` commit,
-  then delete the replaced files; a crash at any step leaves a state these readers handle.
+- :func:`read_articles`, :func:`read_latest_articles`: the rows of a table version, with the
+  latest-row rule (:func:`latest_rows`, :data:`LATEST_ARTICLES_SQL`) for re-written articles.
+- :func:`list_partitions`: files, rows, bytes, versions and times of every ``dt``/``lang``.
+- :func:`changes_since`, :func:`complete_since`: what table versions after a checkpoint added
+  (their ``dataChange`` add actions), for incremental downstream jobs whose checkpoint is a
+  table version.
+- :func:`compact` (Delta optimize), :func:`vacuum` (delete unreferenced files past a
+  retention) and :func:`migrate` (turn an output of the manifest-committed release into a
+  Delta table, referencing its Parquet files in place).
 
-See docs/downstream.md for the contract in prose.
+See docs/downstream.md for the contract in prose and one-liners for other engines.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import math
 import os
-import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+import time
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import pyarrow as pa
-from apache_beam.io.filesystem import BeamIOError
+import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
-
-from newsflow.schemas import article_schema
-from newsflow.schemas.catalog import (
-    STATE_COMPLETE,
-    STATE_DAMAGED,
-    STATE_WRITING,
-    CommittedFile,
-    CompactionSummary,
-    FileSlice,
-    Increment,
-    PartitionState,
-    RowSource,
+from deltalake import DeltaTable
+from deltalake.exceptions import CommitFailedError
+from deltalake.transaction import (
+    AddAction,
+    CommitProperties,
+    RemoveAction,
+    create_table_with_add_actions,
 )
-from newsflow.transforms.sinks import (
+
+from newsflow.schemas import PARTITION_COLUMNS, table_schema
+from newsflow.schemas.catalog import (
+    AddedFile,
+    CompactionSummary,
+    DataFile,
+    Increment,
+    MigrationSummary,
+    PartitionInfo,
+)
+from newsflow.transforms.files import join, read_json_files, write_json_atomic
+from newsflow.transforms.table import (
     ARTICLES_DIR,
-    build_manifest,
-    commit_id_for_inputs,
-    join,
-    partition_dir,
-    read_manifests,
-    write_json_atomic,
-    write_manifest,
-    write_parquet_atomic,
+    COMMIT_COLUMN,
+    MAX_COMMIT_ATTEMPTS,
+    add_action,
+    delta_schema,
+    file_stats,
+    legacy_commit_id,
+    live_files,
+    load_table,
+    now_ms,
+    open_data_file,
+    read_data_file,
+    table_uri,
+    write_data_file,
 )
 
 LOG = logging.getLogger(__name__)
 
-#: How late a manifest may become visible after its ``written_at`` (clock skew, slow object
-#: store listings). Commits older than the newest one minus this are assumed seen by then.
-DEFAULT_GRACE = timedelta(hours=1)
-#: Compaction aims at files of about this many rows (≈ 100-300 MB of Parquet for news text).
-DEFAULT_TARGET_ROWS = 100_000
-CHECKPOINT_FORMAT = "newsflow.checkpoint/1"
-COMPACTION_KIND = "compaction"
-_COMPACT_PREFIX = "compact"
-
-_DATA_PATH = re.compile(r"^dt=([^/]+)/lang=([^/]+)/([^/]+)$")
+#: ``newsflow vacuum`` keeps unreferenced files this long (Delta's default: 7 days), so a
+#: reader that started before a compaction or a re-run can finish.
+DEFAULT_RETAIN_HOURS = 168
+#: Delta optimize's default target file size (delta-rs: 100 MiB).
+DEFAULT_TARGET_BYTES = 100 * 1024 * 1024
+CHECKPOINT_FORMAT = "newsflow.checkpoint/2"
+#: Where ``migrate`` moves the manifests of the old release (beside the table, not in it).
+MIGRATED_COMMITS_DIR = "migrated_commits"
+_LEGACY_COMMITS_DIR = "_commits"
+_LEGACY_UNDATED = "undated"
 
 #: Newest row per article_id (by ingested_at, then fetched_at) over a relation named
 #: ``articles``; DuckDB, e.g. ``duckdb.sql(LATEST_ARTICLES_SQL)`` after registering a table.
@@ -80,412 +88,49 @@ QUALIFY row_number() OVER (
 """.strip()
 
 
-# --------------------------------------------------------------------------------------------
-# The catalog: manifests + one listing, resolved
+class TableNotFound(FileNotFoundError):
+    """There is no Delta table where one was expected."""
 
 
-@dataclass(frozen=True)
-class CatalogView:
-    """One consistent reading of the output: manifests, live files and partition states."""
-
-    articles_dir: str
-    manifests: tuple[dict, ...]
-    live: tuple[CommittedFile, ...]  # committed, not superseded; oldest commit first
-    partitions: tuple[PartitionState, ...]
-    superseded: dict[str, str] = field(default_factory=dict)  # present path -> replaced at
-    uncommitted: dict[str, float] = field(default_factory=dict)  # present path -> mtime (s)
-    present: dict[str, int] = field(default_factory=dict)  # every data path -> size
-
-    def state_of(self, partition: str) -> PartitionState | None:
-        return next((p for p in self.partitions if p.partition == partition), None)
-
-
-def articles_path(output: str) -> str:
-    """``OUTPUT/articles``, where partitions and ``_commits`` live."""
-    return join(output, ARTICLES_DIR)
+def open_table(output: str, version: int | None = None) -> DeltaTable:
+    """The table of ``output`` (at ``version``); a clear error when there is none."""
+    uri = table_uri(output)
+    table = load_table(uri, version)
+    if table is None and not FileSystems.exists(output):
+        raise TableNotFound(f"{output} does not exist")
+    if table is None:
+        legacy = FileSystems.exists(join(uri, _LEGACY_COMMITS_DIR))
+        hint = (f"it was written by the manifest-committed release: run 'newsflow migrate "
+                f"{output}'" if legacy else
+                "nothing has been committed there yet, or the path is wrong")
+        raise TableNotFound(f"no Delta table at {uri}: {hint}")
+    return table
 
 
-def list_data_files(articles_dir: str) -> dict[str, tuple[int, float]]:
-    """Every entry of every ``dt=*/lang=*`` directory, temp files included, by relative path.
-
-    Values are ``(size in bytes, last modified in epoch seconds)``.
-    """
-    pattern = join(articles_dir, "dt=*", "lang=*", "*")
-    found = {}
-    for metadata in FileSystems.match([pattern])[0].metadata_list:
-        relative = "/".join(metadata.path.replace("\\", "/").split("/")[-3:])
-        found[relative] = (metadata.size_in_bytes, metadata.last_updated_in_seconds or 0.0)
-    return found
-
-
-def _split_path(path: str) -> tuple[str, str, str] | None:
-    match = _DATA_PATH.match(path)
-    return (match.group(1), match.group(2), match.group(3)) if match else None
-
-
-def _committed_file(manifest: dict, entry: dict) -> CommittedFile | None:
-    parts = _split_path(entry["path"])
-    if parts is None:
-        LOG.warning("manifest %s lists a path outside dt=/lang=: %s",
-                    manifest.get("commit_id"), entry["path"])
-        return None
-    dt, lang, _ = parts
-    rows = int(entry["rows"])
-    sources = tuple(RowSource(str(s["commit_id"]), str(s["written_at"]), int(s["row_start"]),
-                              int(s["rows"])) for s in entry.get("sources") or ())
-    if not sources:  # a file is the first commit of its own rows
-        sources = (RowSource(manifest["commit_id"], manifest["written_at"], 0, rows),)
-    return CommittedFile(path=entry["path"], dt=dt, lang=lang, rows=rows,
-                         bytes=int(entry.get("bytes") or 0), commit_id=manifest["commit_id"],
-                         kind=manifest.get("kind", ""), written_at=manifest["written_at"],
-                         schema_version=int(manifest.get("schema_version") or 0),
-                         sources=sources)
-
-
-def resolve_catalog(articles_dir: str, manifests: Sequence[dict],
-                    listing: dict[str, tuple[int, float]]) -> CatalogView:
-    """Pure: which files are live, superseded or uncommitted, and each partition's state.
-
-    ``manifests`` must be in commit order (``written_at``, then ``commit_id``). A path is
-    superseded when a compaction commit later than the last commit listing it replaces it; a
-    commit re-written after a compaction (a backfill re-run) makes its paths live again.
-    """
-    last_listed: dict[str, tuple[int, dict, dict]] = {}
-    last_replaced: dict[str, tuple[int, str]] = {}
-    for index, manifest in enumerate(manifests):
-        for entry in manifest.get("files") or ():
-            last_listed[entry["path"]] = (index, manifest, entry)
-        for path in manifest.get("replaces") or ():
-            last_replaced[path] = (index, manifest["written_at"])
-
-    live: list[CommittedFile] = []
-    superseded: dict[str, str] = {}
-    for path, (index, manifest, entry) in last_listed.items():
-        replaced = last_replaced.get(path)
-        if replaced is not None and replaced[0] > index:
-            if path in listing:
-                superseded[path] = replaced[1]
-            continue
-        committed = _committed_file(manifest, entry)
-        if committed is not None:
-            live.append(committed)
-    live.sort(key=lambda f: (f.written_at, f.commit_id, f.path))
-    uncommitted = {path: mtime for path, (_, mtime) in listing.items()
-                   if path not in last_listed and _split_path(path)}
-
-    by_partition: dict[tuple[str, str], list[CommittedFile]] = {}
-    for committed in live:
-        by_partition.setdefault((committed.dt, committed.lang), []).append(committed)
-    for path in uncommitted:
-        dt, lang, _ = _split_path(path)
-        by_partition.setdefault((dt, lang), [])
-    partitions = [_partition_state(dt, lang, files, listing, uncommitted, superseded)
-                  for (dt, lang), files in sorted(by_partition.items())]
-    return CatalogView(articles_dir=articles_dir, manifests=tuple(manifests), live=tuple(live),
-                       partitions=tuple(partitions), superseded=superseded,
-                       uncommitted=uncommitted,
-                       present={path: size for path, (size, _) in listing.items()})
-
-
-def _partition_state(dt: str, lang: str, files: list[CommittedFile],
-                     listing: dict[str, tuple[int, float]], uncommitted: dict[str, float],
-                     superseded: dict[str, str]) -> PartitionState:
-    prefix = f"dt={dt}/lang={lang}/"
-    problems, state = [], STATE_COMPLETE
-    for committed in files:
-        present = listing.get(committed.path)
-        name = committed.path[len(prefix):]
-        if present is None:
-            problems.append(f"missing committed file {name}")
-            state = STATE_DAMAGED
-        elif committed.bytes and present[0] != committed.bytes:
-            problems.append(f"{name} is {present[0]} bytes, its manifest says {committed.bytes} "
-                            "(being rewritten?)")
-            state = STATE_WRITING if state != STATE_DAMAGED else state
-    own_uncommitted = tuple(sorted(p for p in uncommitted if p.startswith(prefix)))
-    if own_uncommitted:
-        problems.append(f"{len(own_uncommitted)} file(s) not in any manifest")
-        state = STATE_WRITING if state != STATE_DAMAGED else state
-    commits: dict[str, str] = {}
-    for committed in files:
-        commits[committed.commit_id] = committed.written_at
-    return PartitionState(
-        dt=dt, lang=lang, state=state, files=len(files), rows=sum(f.rows for f in files),
-        bytes=sum(f.bytes for f in files),
-        commits=tuple(sorted(commits, key=lambda c: (commits[c], c))),
-        last_commit_at=max(commits.values()) if commits else None,
-        schema_versions=tuple(sorted({f.schema_version for f in files})),
-        uncommitted=own_uncommitted,
-        superseded=tuple(sorted(p for p in superseded if p.startswith(prefix))),
-        problems=tuple(problems))
-
-
-def load_catalog(output: str) -> CatalogView:
-    """List the partitions first, then read the manifests, then resolve.
-
-    Listing before reading manifests means a file committed in between is seen as committed,
-    never the reverse (a manifest naming a file the listing missed would look damaged).
-    """
-    articles_dir = articles_path(output)
-    listing = list_data_files(articles_dir)
-    manifests = sorted(read_manifests(articles_dir),
-                       key=lambda m: (_parse_ts(m["written_at"]), m["commit_id"]))
-    return resolve_catalog(articles_dir, manifests, listing)
-
-
-def list_partitions(output: str) -> list[PartitionState]:
-    """Every partition with its committed files/rows, commits and state, sorted by dt, lang."""
-    return list(load_catalog(output).partitions)
-
-
-def committed_files(output: str, partitions: Iterable[str] | None = None) -> list[CommittedFile]:
-    """The live committed files (optionally of some ``dt=.../lang=...`` partitions).
-
-    For incremental reads use :func:`complete_partitions_since`, which also knows which rows
-    of a compacted file are new.
-    """
-    wanted = set(partitions) if partitions is not None else None
-    return [f for f in load_catalog(output).live if wanted is None or f.partition in wanted]
-
-
-def format_partitions(states: Iterable[PartitionState]) -> str:
-    """A fixed-width table for ``newsflow partitions``."""
-    header = ("partition", "state", "files", "rows", "commits", "last commit", "schema", "notes")
-    lines = [header]
-    for state in states:
-        notes = []
-        if state.uncommitted:
-            notes.append(f"{len(state.uncommitted)} uncommitted")
-        if state.superseded:
-            notes.append(f"{len(state.superseded)} replaced, not yet deleted")
-        notes.extend(p for p in state.problems if "not in any manifest" not in p)
-        lines.append((state.partition, state.state, str(state.files), str(state.rows),
-                      str(len(state.commits)), state.last_commit_at or "-",
-                      ",".join(f"v{v}" for v in state.schema_versions) or "-",
-                      "; ".join(notes)))
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header) - 1)]
-    rendered = ["  ".join(cell.ljust(width) for cell, width in zip(line[:-1], widths, strict=True))
-                + ("  " + line[-1] if line[-1] else "") for line in lines]
-    if len(lines) == 1:
-        rendered.append("(no partitions)")
-    return "\n".join(row.rstrip() for row in rendered)
-
-
-def format_compaction(summary: CompactionSummary) -> str:
-    """A short report for ``newsflow compact``."""
-    lines = [f"compacted {len(summary.partitions)} partition(s): {summary.files_replaced} "
-             f"file(s) -> {summary.files_written}, {summary.rows} rows; "
-             f"{len(summary.deleted)} file(s) deleted"]
-    lines.extend(f"  {partition}  commit {commit}"
-                 for partition, commit in zip(summary.partitions, summary.commits, strict=True))
-    lines.extend(f"  skipped {partition}: {reason}" for partition, reason in summary.skipped)
-    return "\n".join(lines)
-
-
-# --------------------------------------------------------------------------------------------
-# Checkpoints and increments
-
-
-def _parse_ts(value: str) -> datetime:
-    parsed = datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _format_ts(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def _unit_key(commit_id: str, written_at: str) -> str:
-    return f"{commit_id}@{written_at}"
-
-
-def _parse_checkpoint(checkpoint: dict | None) -> tuple[datetime | None, dict[str, set[str]]]:
-    if checkpoint is None:
-        return None, {}
-    if not isinstance(checkpoint, dict) or checkpoint.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"not a newsflow checkpoint: {str(checkpoint)[:200]}")
-    floor = _parse_ts(checkpoint["floor"]) if checkpoint.get("floor") else None
-    seen = {key: set(parts) for key, parts in (checkpoint.get("seen") or {}).items()}
-    return floor, seen
-
-
-def _merge_ranges(sources: Iterable[RowSource]) -> list[tuple[int, int]]:
-    """Adjacent or overlapping ``[start, end)`` ranges of the given sources, merged."""
-    ranges = sorted((s.row_start, s.row_start + s.rows) for s in sources if s.rows > 0)
-    merged: list[list[int]] = []
-    for start, end in ranges:
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    return [(start, end) for start, end in merged]
-
-
-def plan_increment(view: CatalogView, checkpoint: dict | None,
-                   grace: timedelta = DEFAULT_GRACE) -> tuple[Increment, dict]:
-    """Pure: the rows of complete partitions not covered by ``checkpoint``, and the next token.
-
-    The unit of consumption is (commit version, partition): a commit's rows in one partition
-    are read together, in the run where that partition is complete. The token keeps the units
-    read after its ``floor``; everything committed before the floor counts as read. The floor
-    trails the newest commit by ``grace`` and never passes a partition held back as writing.
-    """
-    floor, seen = _parse_checkpoint(checkpoint)
-
-    def consumed(commit_id: str, written_at: str, partition: str) -> bool:
-        if floor is not None and _parse_ts(written_at) < floor:
-            return True
-        return partition in seen.get(_unit_key(commit_id, written_at), ())
-
-    states = {state.partition: state for state in view.partitions}
-    slices: list[FileSlice] = []
-    read_now: dict[str, set[str]] = {}
-    new_partitions: set[str] = set()
-    deferred: set[str] = set()
-    oldest_deferred: datetime | None = None
-    for committed in view.live:
-        partition = committed.partition
-        new_sources = [s for s in committed.sources
-                       if not consumed(s.commit_id, s.written_at, partition)]
-        own_new = not consumed(committed.commit_id, committed.written_at, partition)
-        if not new_sources and not own_new:
-            continue
-        if not states[partition].complete:
-            deferred.add(partition)
-            times = [_parse_ts(committed.written_at)]
-            times.extend(_parse_ts(s.written_at) for s in new_sources)
-            oldest_deferred = min([*times, oldest_deferred] if oldest_deferred else times)
-            continue
-        new_partitions.add(partition)
-        for start, end in _merge_ranges(new_sources):
-            slices.append(FileSlice(path=committed.path, dt=committed.dt, lang=committed.lang,
-                                    row_start=start, rows=end - start, file_rows=committed.rows,
-                                    commit_id=committed.commit_id))
-        for commit_id, written_at in {(committed.commit_id, committed.written_at),
-                                      *((s.commit_id, s.written_at) for s in new_sources)}:
-            read_now.setdefault(_unit_key(commit_id, written_at), set()).add(partition)
-
-    newest = max((_parse_ts(m["written_at"]) for m in view.manifests), default=None)
-    new_floor = floor
-    if newest is not None:
-        candidate = newest - grace
-        if oldest_deferred is not None:
-            candidate = min(candidate, oldest_deferred)
-        new_floor = candidate if floor is None else max(floor, candidate)
-    merged_seen: dict[str, set[str]] = {}
-    for source in (seen, read_now):
-        for key, partitions in source.items():
-            if new_floor is None or _parse_ts(key.partition("@")[2]) >= new_floor:
-                merged_seen.setdefault(key, set()).update(partitions)
-    token = {"format": CHECKPOINT_FORMAT,
-             "floor": _format_ts(new_floor) if new_floor else None,
-             "seen": {key: sorted(parts) for key, parts in sorted(merged_seen.items())}}
-    increment = Increment(
-        partitions=tuple(states[p] for p in sorted(new_partitions)),
-        slices=tuple(slices),
-        deferred=tuple(states[p] for p in sorted(deferred)))
-    return increment, token
-
-
-def complete_partitions_since(output: str, checkpoint: dict | None = None, *,
-                              grace: timedelta = DEFAULT_GRACE) -> tuple[Increment, dict]:
-    """New committed rows in complete partitions since ``checkpoint`` (None: from the start).
-
-    Returns the increment (partitions, the file slices to read, deferred partitions) and the
-    token to save once those slices have been processed. Tokens are opaque JSON values.
-    """
-    return plan_increment(load_catalog(output), checkpoint, grace)
-
-
-def load_checkpoint(path: str) -> dict | None:
-    """The token saved at ``path``, or None when there is none yet (first run)."""
-    if not FileSystems.exists(path):
-        return None
-    with FileSystems.open(path, compression_type="uncompressed") as handle:
-        token = json.loads(handle.read())
-    _parse_checkpoint(token)
-    return token
-
-
-def save_checkpoint(path: str, token: dict) -> None:
-    """Replace the token at ``path`` atomically (temp file + rename)."""
-    _parse_checkpoint(token)
-    if "://" not in path:
-        path = os.path.abspath(path)
-    write_json_atomic(path, token)
+def arrow_schema(table: DeltaTable) -> pa.Schema:
+    return pa.schema(table.schema().to_arrow())
 
 
 # --------------------------------------------------------------------------------------------
 # Reading
 
 
-def _arrow_paths(articles_dir: str, relative: Iterable[str]):
-    """Absolute paths and the pyarrow filesystem for them (local, gs://, s3://...)."""
-    if "://" in articles_dir:
-        from pyarrow import fs as pafs
-
-        filesystem, base = pafs.FileSystem.from_uri(articles_dir)
-        return [f"{base.rstrip('/')}/{path}" for path in relative], filesystem
-    return [os.path.join(articles_dir, path) for path in relative], None
-
-
-def read_files(articles_dir: str, paths: Sequence[str], columns: Sequence[str] | None = None,
-               filter=None) -> pa.Table:
-    """Read Parquet files (relative to ``articles_dir``) as one table of the current schema.
-
-    ``pyarrow.dataset`` with the current ``article_schema()`` unifies schema versions: columns
-    a file's version did not have come back as nulls.
-    """
-    import pyarrow.dataset as ds
-
-    schema = article_schema()
-    if not paths:
-        table = schema.empty_table()
-        return table.select(list(columns)) if columns else table
-    absolute, filesystem = _arrow_paths(articles_dir, paths)
-    dataset = ds.dataset(absolute, schema=schema, format="parquet", filesystem=filesystem)
+def read_articles(output: str, *, version: int | None = None,
+                  columns: Sequence[str] | None = None, filter=None) -> pa.Table:
+    """The rows of the current (or a given) table version; ``filter`` is a pyarrow
+    expression (partition filters on ``dt``/``lang`` prune files)."""
+    dataset = open_table(output, version).to_pyarrow_dataset()
     return dataset.to_table(columns=list(columns) if columns else None, filter=filter)
-
-
-def read_committed(output: str, *, partitions: Iterable[str] | None = None,
-                   columns: Sequence[str] | None = None, filter=None,
-                   complete_only: bool = False) -> pa.Table:
-    """All committed rows (optionally of some partitions), never an uncommitted or replaced
-    file. Committed files of ``writing`` partitions are included unless ``complete_only``."""
-    view = load_catalog(output)
-    wanted = set(partitions) if partitions is not None else None
-    states = {state.partition: state for state in view.partitions}
-    paths = [f.path for f in view.live
-             if (wanted is None or f.partition in wanted) and f.path in view.present
-             and (not complete_only or states[f.partition].complete)]
-    return read_files(view.articles_dir, paths, columns, filter)
-
-
-def read_slices(output: str, slices: Iterable[FileSlice],
-                columns: Sequence[str] | None = None) -> pa.Table:
-    """The rows of the given slices (from :func:`complete_partitions_since`), in order."""
-    articles_dir = articles_path(output)
-    pieces, cache = [], {}
-    for piece in slices:
-        if piece.path not in cache:
-            cache.clear()  # slices of one file come together; keep one file in memory
-            cache[piece.path] = read_files(articles_dir, [piece.path], columns)
-        table = cache[piece.path]
-        pieces.append(table if piece.whole_file else table.slice(piece.row_start, piece.rows))
-    if not pieces:
-        return read_files(articles_dir, [], columns)
-    return pa.concat_tables(pieces)
 
 
 def latest_rows(table: pa.Table) -> pa.Table:
     """The newest row per ``article_id``: greatest ``ingested_at``, then ``fetched_at``
     (nulls last), then first in input order. Same rule as :data:`LATEST_ARTICLES_SQL`."""
     import numpy as np
+    import pyarrow.compute as pc
 
     if table.num_rows == 0:
         return table
-    import pyarrow.compute as pc
-
     keys = {"__row": pa.array(np.arange(table.num_rows))}
     for name in ("ingested_at", "fetched_at"):  # nulls sort as the oldest time: last
         column = table.column(name)
@@ -503,201 +148,427 @@ def latest_rows(table: pa.Table) -> pa.Table:
 
 
 def read_latest_articles(output: str, **read_options) -> pa.Table:
-    """Committed rows with the latest-row rule applied: one row per article_id."""
-    return latest_rows(read_committed(output, **read_options))
+    """Table rows with the latest-row rule applied: one row per article_id."""
+    return latest_rows(read_articles(output, **read_options))
 
 
 # --------------------------------------------------------------------------------------------
-# Compaction
+# The log
 
 
-@dataclass(frozen=True)
-class CompactionPlan:
-    """Small committed files of one partition to merge, oldest commit first."""
-
-    dt: str
-    lang: str
-    inputs: tuple[CommittedFile, ...]
-
-    @property
-    def partition(self) -> str:
-        return f"dt={self.dt}/lang={self.lang}"
-
-    @property
-    def rows(self) -> int:
-        return sum(f.rows for f in self.inputs)
+def read_log_entry(uri: str, version: int) -> list[dict] | None:
+    """The actions of one table version (``_delta_log/<version>.json``), or None when the log
+    no longer holds it (log retention after a checkpoint)."""
+    path = join(uri, "_delta_log", f"{version:020d}.json")
+    try:
+        with FileSystems.open(path, compression_type="uncompressed") as handle:
+            text = handle.read().decode("utf-8")
+    except OSError:
+        if FileSystems.exists(path):
+            raise
+        return None
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
-def plan_compaction(view: CatalogView, target_rows: int = DEFAULT_TARGET_ROWS,
-                    min_files: int = 2) -> tuple[list[CompactionPlan], list[tuple[str, str]]]:
-    """Pure: per partition, the committed files under ``target_rows`` rows to merge (when at
-    least ``min_files``), and the partitions skipped with a reason.
-
-    Files whose size differs from their manifest (a re-run rewriting them) are left alone, and
-    damaged partitions are not touched.
-    """
-    plans, skipped = [], []
-    for state in view.partitions:
-        if state.state == STATE_DAMAGED:
-            skipped.append((state.partition, "damaged: " + "; ".join(state.problems)))
-            continue
-        inputs = tuple(f for f in view.live
-                       if f.partition == state.partition and f.rows < target_rows
-                       and view.present.get(f.path) == f.bytes)
-        if len(inputs) >= max(2, min_files):
-            plans.append(CompactionPlan(state.dt, state.lang, inputs))
-    return plans, skipped
+def _added_file(version: int, add: dict) -> AddedFile:
+    values = add.get("partitionValues") or {}
+    stats = json.loads(add["stats"]) if add.get("stats") else {}
+    return AddedFile(version=version, path=add["path"], dt=values.get("dt") or None,
+                     lang=values.get("lang") or "", rows=stats.get("numRecords"))
 
 
-def split_sources(sources: Sequence[RowSource], start: int, end: int) -> list[RowSource]:
-    """The parts of ``sources`` (offsets in a merged table) inside ``[start, end)``, re-based to
-    ``start`` and with adjacent ranges of the same commit joined."""
-    parts: list[RowSource] = []
-    for source in sources:
-        low, high = max(start, source.row_start), min(end, source.row_start + source.rows)
-        if high <= low:
-            continue
-        previous = parts[-1] if parts else None
-        if (previous and (previous.commit_id, previous.written_at)
-                == (source.commit_id, source.written_at)
-                and previous.row_start + previous.rows == low - start):
-            parts[-1] = RowSource(source.commit_id, source.written_at, previous.row_start,
-                                  previous.rows + high - low)
+def _versions_adding(uri: str, latest: int, paths: set[str]) -> dict[str, int]:
+    """The version that added each of ``paths``, walking the log back from ``latest`` until
+    all are found or the retained log ends."""
+    found: dict[str, int] = {}
+    for version in range(latest, -1, -1):
+        if len(found) == len(paths):
+            break
+        actions = read_log_entry(uri, version)
+        if actions is None:
+            break
+        for action in actions:
+            path = (action.get("add") or {}).get("path")
+            if path in paths and path not in found:
+                found[path] = version
+    return found
+
+
+# --------------------------------------------------------------------------------------------
+# Partitions
+
+
+def list_partitions(output: str) -> list[PartitionInfo]:
+    """Every partition of the current version: files, rows, bytes, the versions that added
+    its files and their newest write time, sorted by dt (undated last), lang."""
+    table = open_table(output)
+    live = live_files(table)
+    versions = _versions_adding(table_uri(output), table.version(), {f["path"] for f in live})
+    groups: dict[tuple[str | None, str], list[dict]] = {}
+    for entry in live:
+        groups.setdefault((entry["dt"], entry["lang"]), []).append(entry)
+    partitions = []
+    for (dt, lang), entries in groups.items():
+        added = [versions[e["path"]] for e in entries if e["path"] in versions]
+        complete = len(added) == len(entries)
+        partitions.append(PartitionInfo(
+            dt=dt, lang=lang, files=len(entries),
+            rows=sum(e.get("num_records") or 0 for e in entries),
+            bytes=sum(e["size_bytes"] for e in entries),
+            first_version=min(added) if complete and added else None,
+            last_version=max(added) if added else None,
+            last_write_ms=max(e["modification_time"] for e in entries)))
+    return sorted(partitions, key=lambda p: (p.dt is None, p.dt or "", p.lang))
+
+
+def describe_table(output: str) -> str:
+    """One line: where the table is, its version, last operation and totals."""
+    table = open_table(output)
+    last = (table.history(1) or [{}])[0]
+    when = datetime.fromtimestamp(last.get("timestamp", 0) / 1000, UTC)
+    live = live_files(table)
+    return (f"{table_uri(output)}: version {table.version()} ({last.get('operation', '?')} at "
+            f"{when:%Y-%m-%d %H:%M:%S} UTC), {len(live)} files, "
+            f"{sum(f.get('num_records') or 0 for f in live)} rows")
+
+
+def _format_bytes(size: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return str(size)
+
+
+def format_partitions(partitions: Sequence[PartitionInfo], title: str = "") -> str:
+    """A fixed-width table for ``newsflow partitions``."""
+    header = ("partition", "files", "rows", "size", "added in versions", "last write (UTC)")
+    lines = [header]
+    for info in partitions:
+        if info.last_version is None:
+            versions = "before the retained log"
+        elif info.first_version is None:
+            versions = f"..{info.last_version}"
+        elif info.first_version == info.last_version:
+            versions = str(info.last_version)
         else:
-            parts.append(RowSource(source.commit_id, source.written_at, low - start, high - low))
-    return parts
+            versions = f"{info.first_version}..{info.last_version}"
+        written = datetime.fromtimestamp(info.last_write_ms / 1000, UTC)
+        lines.append((info.partition, str(info.files), str(info.rows),
+                      _format_bytes(info.bytes), versions, f"{written:%Y-%m-%d %H:%M:%S}"))
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    rendered = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True))
+                .rstrip() for line in lines]
+    if len(lines) == 1:
+        rendered.append("(no partitions)")
+    return "\n".join(([title] if title else []) + rendered)
 
 
-def _delete(articles_dir: str, paths: Iterable[str]) -> list[str]:
-    """Delete files (relative paths); ones already gone are fine (a crashed run may have)."""
-    deleted = []
-    for path in paths:
-        try:
-            FileSystems.delete([join(articles_dir, path)])
-        except BeamIOError as error:
-            if FileSystems.exists(join(articles_dir, path)):
-                raise
-            LOG.info("already deleted: %s (%s)", path, error)
-            continue
-        deleted.append(path)
-    return deleted
+# --------------------------------------------------------------------------------------------
+# Incremental reads
 
 
-def _is_compaction_leftover(path: str) -> bool:
-    name = path.rsplit("/", 1)[-1]
-    return name.startswith((f"part-{_COMPACT_PREFIX}-", f".part-{_COMPACT_PREFIX}-"))
+def changes_since(output: str, version: int | None) -> Increment:
+    """The files table versions after ``version`` added as new data, up to the current version.
 
-
-def _leftovers(view: CatalogView, now: datetime, retention: timedelta,
-               uncommitted_min_age: timedelta | None) -> list[str]:
-    """Replaced files past retention, outputs of crashed compactions and (opt-in) old
-    uncommitted files."""
-    paths = [path for path, replaced_at in view.superseded.items()
-             if _parse_ts(replaced_at) <= now - retention]
-    for path, mtime in view.uncommitted.items():
-        if _is_compaction_leftover(path):
-            paths.append(path)
-        elif uncommitted_min_age is not None and mtime and \
-                datetime.fromtimestamp(mtime, UTC) <= now - uncommitted_min_age:
-            paths.append(path)
-    return sorted(set(paths))
-
-
-def _merge_partition(articles_dir: str, plan: CompactionPlan, target_rows: int,
-                     commit_id: str) -> list[dict]:
-    """Write the merged files of one plan; returns their manifest entries (with ``sources``)."""
-    tables, sources, offset = [], [], 0
-    for committed in plan.inputs:
-        table = read_files(articles_dir, [committed.path])
-        if table.num_rows != committed.rows:
-            raise ValueError(f"{committed.path} has {table.num_rows} rows, its manifest says "
-                             f"{committed.rows}")
-        tables.append(table)
-        sources.extend(RowSource(s.commit_id, s.written_at, offset + s.row_start, s.rows)
-                       for s in committed.sources)
-        offset += table.num_rows
-    merged = pa.concat_tables(tables)
-    count = max(1, math.ceil(merged.num_rows / target_rows))
-    size = math.ceil(merged.num_rows / count)
-    entries = []
-    for shard in range(count):
-        start, end = shard * size, min(merged.num_rows, (shard + 1) * size)
-        if end <= start:
-            continue
-        relative = f"{partition_dir(plan.dt, plan.lang)}/part-{commit_id}-{shard:05d}.parquet"
-        written = write_parquet_atomic(join(articles_dir, relative),
-                                       merged.slice(start, end - start))
-        entries.append({"path": relative, "dt": plan.dt, "lang": plan.lang, "rows": end - start,
-                        "bytes": written,
-                        "sources": [s.to_json() for s in split_sources(sources, start, end)]})
-    if sum(entry["rows"] for entry in entries) != plan.rows:
-        raise ValueError(f"compaction of {plan.partition} would change the row count")
-    return entries
-
-
-def compact(output: str, *, target_rows: int = DEFAULT_TARGET_ROWS, min_files: int = 2,
-            retention: timedelta = timedelta(0),
-            remove_uncommitted_older_than: timedelta | None = None,
-            now: datetime | None = None) -> CompactionSummary:
-    """Merge each partition's small committed files into files of about ``target_rows`` rows.
-
-    Per partition: write the merged files (temp + rename), write a ``compaction`` manifest
-    whose ``replaces`` lists the inputs (the commit point), then delete the inputs. Readers
-    following the manifests see either the inputs or the merged files, never both or neither.
-    A crash before the manifest leaves uncommitted files (removed by the next run); a crash
-    after it leaves replaced files that readers ignore (deleted by the next run).
-
-    ``retention`` keeps replaced files that long after their replacement, for readers that
-    listed files before it. Run one compaction at a time per output.
+    ``version=None`` (a first run) returns every file of the current version instead. A
+    backfill re-run shows up as its new files (its replaced rows were reported before): apply
+    the latest-row rule downstream. Compaction adds no new data and is not reported.
     """
-    if target_rows < 1:
-        raise ValueError("target_rows must be positive")
-    now = now or datetime.now(UTC)
-    view = load_catalog(output)
-    articles_dir = view.articles_dir
-    deleted = _delete(articles_dir, _leftovers(view, now, retention,
-                                               remove_uncommitted_older_than))
-    if deleted:
-        view = load_catalog(output)
-    plans, skipped = plan_compaction(view, target_rows, min_files)
-    commits, partitions, replaced, written, rows = [], [], 0, 0, 0
-    for plan in plans:
-        inputs = [f"{f.path}@{f.commit_id}@{f.written_at}" for f in plan.inputs]
-        commit_id = commit_id_for_inputs(_COMPACT_PREFIX, inputs, f"target_rows={target_rows}")
+    table = open_table(output)
+    latest = table.version()
+    if version is None:
+        files = tuple(AddedFile(version=latest, path=f["path"], dt=f["dt"], lang=f["lang"],
+                                rows=f.get("num_records")) for f in live_files(table))
+        return Increment(since=None, version=latest, files=files)
+    if version > latest:
+        raise ValueError(f"checkpoint version {version} is newer than the table ({latest}): "
+                         "is it the checkpoint of another table?")
+    uri = table_uri(output)
+    files = []
+    for step in range(version + 1, latest + 1):
+        actions = read_log_entry(uri, step)
+        if actions is None:
+            raise ValueError(f"table version {step} is no longer in the Delta log (log "
+                             f"retention): delete the checkpoint to read everything again")
+        files.extend(_added_file(step, action["add"]) for action in actions
+                     if action.get("add", {}).get("dataChange"))
+    return Increment(since=version, version=latest, files=tuple(files))
+
+
+def read_added(output: str, added: AddedFile, schema: pa.Schema) -> pa.Table:
+    """The rows of one added file, as ``schema`` (the table's, at the increment's version).
+
+    A file a later compaction replaced is still read from storage: keep ``vacuum``'s
+    retention longer than the time between two runs of an incremental job.
+    """
+    try:
+        return read_data_file(table_uri(output), added.path, schema, added.dt, added.lang)
+    except FileNotFoundError as error:
+        raise FileNotFoundError(
+            f"{added.path} (added in version {added.version}) was vacuumed before this job "
+            "read it: delete the checkpoint to read everything again, and run the job more "
+            "often than the vacuum retention") from error
+
+
+def increment_schema(output: str, increment: Increment) -> pa.Schema:
+    """The table schema at the increment's version (a newer column reads as null before)."""
+    if increment.version is None:
+        return table_schema()
+    return arrow_schema(open_table(output, increment.version))
+
+
+def complete_since(output: str, version: int | None) -> tuple[pa.Table, int]:
+    """Every row committed after table version ``version`` (None: all rows), and the version
+    to use as the next checkpoint."""
+    increment = changes_since(output, version)
+    schema = increment_schema(output, increment)
+    tables = [read_added(output, added, schema) for added in increment.files]
+    rows = pa.concat_tables(tables) if tables else schema.empty_table()
+    return rows, increment.version
+
+
+def load_checkpoint(path: str) -> int | None:
+    """The table version saved at ``path``, or None when there is none yet (first run)."""
+    if not FileSystems.exists(path):
+        return None
+    with FileSystems.open(path, compression_type="uncompressed") as handle:
+        token = json.loads(handle.read())
+    if not isinstance(token, dict) or token.get("format") != CHECKPOINT_FORMAT \
+            or not isinstance(token.get("table_version"), int):
+        raise ValueError(f"{path} is not a newsflow checkpoint ({CHECKPOINT_FORMAT}); a "
+                         "checkpoint of the manifest-committed release cannot be reused: "
+                         "delete it to read everything again")
+    return token["table_version"]
+
+
+def save_checkpoint(path: str, version: int) -> None:
+    """Replace the checkpoint at ``path`` atomically (temp file + rename)."""
+    if "://" not in path:
+        path = os.path.abspath(path)
+    write_json_atomic(path, {"format": CHECKPOINT_FORMAT, "table_version": int(version)})
+
+
+# --------------------------------------------------------------------------------------------
+# Compaction and retention
+
+
+def _retry_conflicts(operation, what: str):
+    """Run ``operation`` again when a concurrent commit conflicts with it."""
+    for attempt in range(MAX_COMMIT_ATTEMPTS):
         try:
-            entries = _merge_partition(articles_dir, plan, target_rows, commit_id)
-        except (OSError, ValueError, pa.ArrowException) as error:
-            LOG.warning("not compacting %s: %s", plan.partition, error)
-            skipped.append((plan.partition, str(error)))
-            continue
-        manifest = build_manifest(
-            commit_id, COMPACTION_KIND, entries, replaces=[f.path for f in plan.inputs],
-            run={"tool": "newsflow compact", "partition": plan.partition,
-                 "target_rows": target_rows, "inputs": len(plan.inputs)})
-        # A compaction must order after the commits it replaces, whatever the clocks say.
-        newest_input = max(_parse_ts(f.written_at) for f in plan.inputs)
-        if _parse_ts(manifest["written_at"]) <= newest_input:
-            manifest["written_at"] = _format_ts(newest_input + timedelta(microseconds=1))
-        write_manifest(articles_dir, manifest)
-        commits.append(commit_id)
-        partitions.append(plan.partition)
-        replaced += len(plan.inputs)
-        written += len(entries)
-        rows += plan.rows
-        if retention <= timedelta(0):
-            deleted.extend(_delete(articles_dir, [f.path for f in plan.inputs]))
-    return CompactionSummary(commits=tuple(commits), partitions=tuple(partitions),
-                             files_replaced=replaced, files_written=written, rows=rows,
-                             deleted=tuple(deleted), skipped=tuple(skipped))
+            return operation()
+        except CommitFailedError as error:
+            LOG.info("%s conflicted with a concurrent commit, retrying: %s", what, error)
+            time.sleep(min(5.0, 0.1 * 2 ** attempt))
+    return operation()
+
+
+def stamp_legacy_files(output: str, max_bytes: int) -> int:
+    """Give migrated files below ``max_bytes`` (the ones optimize will merge) their
+    ``commit_id`` column, taken from their name, so a re-run of an old backfill still finds
+    its rows after compaction. Returns how many files were rewritten (once per file)."""
+    uri = table_uri(output)
+
+    def stamp() -> int:
+        table = open_table(output)
+        schema = arrow_schema(table)
+        if COMMIT_COLUMN not in schema.names:
+            return 0
+        actions, modified = [], now_ms()
+        for live in live_files(table):
+            commit_id = legacy_commit_id(live["path"])
+            if (commit_id is None or live["size_bytes"] >= max_bytes
+                    or live.get(f"null_count.{COMMIT_COLUMN}") != live.get("num_records")):
+                continue
+            rows = read_data_file(uri, live["path"], schema, live["dt"], live["lang"])
+            rows = rows.set_column(rows.schema.get_field_index(COMMIT_COLUMN), COMMIT_COLUMN,
+                                   pa.array([commit_id] * rows.num_rows, pa.string()))
+            relative = live["path"].rsplit("/", 1)[0] + \
+                f"/part-{commit_id}-stamped-{uuid.uuid4().hex[:8]}.parquet"
+            size, stats = write_data_file(uri, relative, rows.drop_columns(
+                list(PARTITION_COLUMNS)))
+            actions.append(RemoveAction(live["path"], False, modified, live["size_bytes"],
+                                        {"dt": live["dt"], "lang": live["lang"]}))
+            actions.append(add_action(DataFile(relative, live["dt"], live["lang"],
+                                               rows.num_rows, size, stats),
+                                      modified, data_change=False))
+        if actions:
+            table.create_write_transaction(
+                actions, mode="append", schema=table.schema(),
+                partition_by=list(PARTITION_COLUMNS), commit_properties=CommitProperties(
+                    custom_metadata={"newsflow.operation": "stamp migrated files"}))
+        return len(actions) // 2
+
+    return _retry_conflicts(stamp, "stamping migrated files")
+
+
+def compact(output: str, *, target_bytes: int = DEFAULT_TARGET_BYTES) -> CompactionSummary:
+    """Delta optimize: bin-pack each partition's small files into files of ~``target_bytes``.
+
+    One new version with ``dataChange=false``: rows and readers are unaffected; files it
+    replaces stay on storage for readers of older versions until :func:`vacuum`.
+    """
+    before = open_table(output).version()
+    stamped = stamp_legacy_files(output, target_bytes)
+    metrics = _retry_conflicts(
+        lambda: open_table(output).optimize.compact(target_size=target_bytes), "compaction")
+    return CompactionSummary(version_before=before, version_after=open_table(output).version(),
+                             files_removed=int(metrics.get("numFilesRemoved", 0)),
+                             files_added=int(metrics.get("numFilesAdded", 0)),
+                             partitions=int(metrics.get("partitionsOptimized", 0)),
+                             stamped_files=stamped)
+
+
+def format_compaction(summary: CompactionSummary) -> str:
+    if not summary.files_removed and not summary.stamped_files:
+        return f"nothing to compact (table version {summary.version_after})"
+    text = (f"compacted {summary.partitions} partition(s): {summary.files_removed} file(s) -> "
+            f"{summary.files_added}; table version {summary.version_before} -> "
+            f"{summary.version_after}")
+    if summary.stamped_files:
+        text += f"; {summary.stamped_files} migrated file(s) given their commit_id first"
+    return text
+
+
+def vacuum(output: str, retain_hours: float = DEFAULT_RETAIN_HOURS,
+           dry_run: bool = False) -> list[str]:
+    """Delete files no table version within ``retain_hours`` references: files replaced by
+    compactions and re-runs, and files of runs that died before committing. Returns them."""
+    if retain_hours < 0:
+        raise ValueError("--retain must be zero or more hours")
+    table = open_table(output)
+    return sorted(table.vacuum(retention_hours=int(retain_hours), dry_run=dry_run,
+                               enforce_retention_duration=False, full=True))
+
+
+# --------------------------------------------------------------------------------------------
+# Migration from the manifest-committed release
+
+
+def _legacy_manifests(articles_dir: str) -> list[dict]:
+    manifests = read_json_files(join(articles_dir, _LEGACY_COMMITS_DIR, "*.json"))
+    return sorted(manifests, key=lambda m: (m["written_at"], m["commit_id"]))
+
+
+def legacy_live_entries(manifests: Sequence[dict]) -> list[tuple[dict, dict]]:
+    """Pure: ``(manifest, file entry)`` of every file the old catalog read as live: listed
+    by its last manifest and not replaced by a later compaction."""
+    last_listed: dict[str, tuple[int, dict, dict]] = {}
+    last_replaced: dict[str, int] = {}
+    for index, manifest in enumerate(manifests):
+        for entry in manifest.get("files") or ():
+            last_listed[entry["path"]] = (index, manifest, entry)
+        for path in manifest.get("replaces") or ():
+            last_replaced[path] = index
+    return [(manifest, entry) for path, (index, manifest, entry) in sorted(last_listed.items())
+            if last_replaced.get(path, -1) < index]
+
+
+def _row_commit_ids(manifest: dict, entry: dict, rows: int) -> list[str] | None:
+    """Per-row commit ids of a file an old compaction wrote (from its ``sources``); None for
+    a file of a backfill or stream commit, whose name holds its commit id."""
+    if manifest.get("kind") != "compaction":
+        return None
+    ids: list[str | None] = [None] * rows
+    for source in entry.get("sources") or ():
+        for row in range(source["row_start"], min(rows, source["row_start"] + source["rows"])):
+            ids[row] = source["commit_id"]
+    return ids
+
+
+def migrate(old_output: str) -> MigrationSummary:
+    """Turn ``OLD_OUTPUT/articles`` (manifest-committed) into a Delta table in place.
+
+    Every live file is added to the table as it is (its statistics come from its Parquet
+    footer); only files an old compaction merged from several commits are rewritten, to
+    record each row's ``commit_id``. The manifests move to ``OLD_OUTPUT/migrated_commits/``.
+    """
+    uri = table_uri(old_output)
+    if not FileSystems.exists(uri):
+        raise TableNotFound(f"{uri} does not exist")
+    if load_table(uri) is not None:
+        raise ValueError(f"{uri} is already a Delta table")
+    manifests = _legacy_manifests(uri)
+    if not manifests:
+        raise ValueError(f"{uri} has no {_LEGACY_COMMITS_DIR}/*.json manifests: not an output "
+                         "of the manifest-committed release")
+    schema = table_schema()
+    adds, in_place, rewritten, rows, modified = [], 0, 0, 0, now_ms()
+    live_paths = set()
+    for manifest, entry in legacy_live_entries(manifests):
+        path = entry["path"]
+        live_paths.add(path)
+        dt = None if entry["dt"] == _LEGACY_UNDATED else entry["dt"]
+        with open_data_file(uri, path) as handle:
+            metadata = pq.read_metadata(handle)
+        commit_ids = _row_commit_ids(manifest, entry, metadata.num_rows)
+        if commit_ids is None:
+            size = FileSystems.match([join(uri, path)])[0].metadata_list[0].size_in_bytes
+            data_file = DataFile(path, dt, entry["lang"], metadata.num_rows, size,
+                                 file_stats(metadata, schema))
+            in_place += 1
+        else:
+            table = read_data_file(uri, path, pa.schema([f for f in schema
+                                                         if f.name not in PARTITION_COLUMNS]))
+            table = table.set_column(table.schema.get_field_index(COMMIT_COLUMN),
+                                     COMMIT_COLUMN, pa.array(commit_ids, pa.string()))
+            relative = path.rsplit("/", 1)[0] + \
+                f"/part-migrated-{uuid.uuid4().hex[:12]}-00000.parquet"
+            size, stats = write_data_file(uri, relative, table)
+            data_file = DataFile(relative, dt, entry["lang"], table.num_rows, size, stats)
+            rewritten += 1
+        rows += data_file.rows
+        adds.append(AddAction(data_file.path, data_file.bytes,
+                              {"dt": data_file.dt, "lang": data_file.lang}, modified, True,
+                              data_file.stats))
+    present = {"/".join(m.path.replace("\\", "/").split("/")[-3:])
+               for m in FileSystems.match([join(uri, "dt=*", "lang=*", "*.parquet")])[0]
+               .metadata_list}
+    create_table_with_add_actions(
+        uri, delta_schema(schema), adds, mode="error", partition_by=list(PARTITION_COLUMNS),
+        commit_properties=CommitProperties(custom_metadata={
+            "newsflow.operation": "migrate", "newsflow.manifests": len(manifests)}))
+    _move_manifests(old_output, uri)
+    return MigrationSummary(table_version=0, files_in_place=in_place, files_rewritten=rewritten,
+                            rows=rows, commits=len(manifests),
+                            ignored=tuple(sorted(present - live_paths)))
+
+
+def _move_manifests(old_output: str, uri: str) -> None:
+    sources = [m.path for m in FileSystems.match([join(uri, _LEGACY_COMMITS_DIR, "*.json")])[0]
+               .metadata_list]
+    if not sources:
+        return
+    target_dir = join(old_output, MIGRATED_COMMITS_DIR)
+    if not FileSystems.exists(target_dir):
+        FileSystems.mkdirs(target_dir)
+    FileSystems.rename(sources, [join(target_dir, path.replace("\\", "/").rsplit("/", 1)[-1])
+                                 for path in sources])
+    if "://" not in uri:
+        try:
+            os.rmdir(join(uri, _LEGACY_COMMITS_DIR))
+        except OSError:
+            LOG.info("left %s in place", join(uri, _LEGACY_COMMITS_DIR))
+
+
+def format_migration(summary: MigrationSummary, output: str) -> str:
+    lines = [f"migrated {summary.commits} manifest commit(s) into the Delta table "
+             f"{table_uri(output)} (version {summary.table_version}): {summary.rows} rows, "
+             f"{summary.files_in_place} file(s) kept in place, {summary.files_rewritten} "
+             f"rewritten; manifests moved to {join(output, MIGRATED_COMMITS_DIR)}"]
+    if summary.ignored:
+        lines.append(f"{len(summary.ignored)} Parquet file(s) no manifest committed are not in "
+                     "the table ('newsflow vacuum' deletes them after the retention):")
+        lines.extend(f"  {path}" for path in summary.ignored)
+    return "\n".join(lines)
 
 
 __all__ = [
-    "CHECKPOINT_FORMAT", "COMPACTION_KIND", "CatalogView", "CompactionPlan", "DEFAULT_GRACE",
-    "DEFAULT_TARGET_ROWS", "LATEST_ARTICLES_SQL", "articles_path",
-    "committed_files", "compact", "complete_partitions_since", "format_compaction",
-    "format_partitions",
-    "latest_rows", "list_data_files", "list_partitions", "load_catalog", "load_checkpoint",
-    "plan_compaction", "plan_increment", "read_committed", "read_files",
-    "read_latest_articles", "read_manifests", "read_slices", "resolve_catalog",
-    "save_checkpoint", "split_sources",
+    "ARTICLES_DIR", "CHECKPOINT_FORMAT", "DEFAULT_RETAIN_HOURS", "DEFAULT_TARGET_BYTES",
+    "LATEST_ARTICLES_SQL", "TableNotFound", "changes_since", "compact", "complete_since",
+    "describe_table", "format_compaction", "format_migration", "format_partitions",
+    "increment_schema", "latest_rows", "legacy_live_entries", "list_partitions",
+    "load_checkpoint", "migrate", "open_table", "read_added", "read_articles",
+    "read_latest_articles", "read_log_entry", "save_checkpoint", "stamp_legacy_files", "vacuum",
 ]

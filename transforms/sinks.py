@@ -1,49 +1,54 @@
-"""Parquet partitions with atomic, manifest-committed writes; dead letters; run summaries.
+"""Article files committed to the Delta table; dead letters; per-window files.
 
 Layout under ``OUTPUT``::
 
-    articles/dt=YYYY-MM-DD/lang=xx/part-<commit_id>-<shard>.parquet
-    articles/_commits/<commit_id>.json      # the commit point, written last
+    articles/                                  # the Delta table (newsflow.transforms.table)
+        _delta_log/                            # the commits: the only source of truth
+        dt=YYYY-MM-DD/lang=xx/part-<commit_id>-<attempt>-<shard>.parquet
+        dt=__HIVE_DEFAULT_PARTITION__/lang=xx/...   # undated rows (null dt)
     dead_letter/dead-<commit_id>-<shard>.jsonl
-    skipped/skipped-<commit_id>.jsonl       # every skip: stage, reason, source_ref, url
-    runs/<commit_id>.json                   # the run summary (read = written + ... )
+    skipped/skipped-<commit_id>.jsonl          # every skip: stage, reason, source_ref, url
+    runs/<commit_id>.json                      # the run summary (read = written + ... )
 
-Every file is written under a dot-prefixed temporary name in its final directory and renamed;
-the manifest is written last. On ``gs://`` a rename is copy + delete, so the manifest, not the
-rename, is what makes a commit visible to readers that follow the contract
-(``newsflow.transforms.catalog``). Only Parquet files and ``_``/``.``-prefixed entries live inside
-``articles/``, so pyarrow, DuckDB and pandas can open it directly as a hive-partitioned dataset.
+Workers write the article files in parallel; one step per run (batch) or window (streaming)
+commits them all in one Delta transaction. Until then no reader sees them, and files of a run
+that died are never referenced (``newsflow vacuum`` deletes them). Everything beside the table
+is written whole (temp file + rename) and named after the commit, so a re-run replaces it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-import io
 import json
 import re
-import uuid
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC
 
 import apache_beam as beam
 import pyarrow as pa
-import pyarrow.parquet as pq
-from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
-from apache_beam.transforms.window import GlobalWindow
+from apache_beam.transforms.window import GlobalWindow, GlobalWindows
 
-from newsflow.schemas import (
-    ARTICLE_SCHEMA,
-    SCHEMA_VERSION,
-    UNDATED_PARTITION,
-    Article,
-    DeadLetter,
-    Skip,
+from newsflow.schemas import ARTICLE_SCHEMA, Article, DeadLetter, Skip
+from newsflow.schemas.catalog import DataFile
+from newsflow.transforms.files import (  # noqa: F401 - the sinks' file helpers, re-exported
+    join,
+    read_json_files,
+    write_bytes_atomic,
+    write_json_atomic,
+    write_parquet_atomic,
+)
+from newsflow.transforms.table import (  # noqa: F401 - ARTICLES_DIR re-exported
+    ARTICLES_DIR,
+    COMMIT_COLUMN,
+    commit_files,
+    now_ms,
+    partition_path,
+    table_uri,
+    write_data_file,
 )
 
-ARTICLES_DIR = "articles"
-COMMITS_DIR = "_commits"
 DEAD_LETTER_DIR = "dead_letter"
 SKIPPED_DIR = "skipped"
 RUNS_DIR = "runs"
@@ -51,34 +56,28 @@ RUNS_DIR = "runs"
 _LANG = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})?$")
 _DT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,120}$")
-_ROW_GROUP_ROWS = 10_000
-
-
-def join(base: str, *parts: str) -> str:
-    """Join path parts for local paths and ``gs://`` URLs alike."""
-    return FileSystems.join(base, *parts) if parts else base
 
 
 def safe_lang(language: str | None) -> str:
-    """The ``lang=`` partition value: a language code, or ``und`` for anything else."""
+    """The ``lang`` partition value: a language code, or ``und`` for anything else."""
     language = (language or "").lower()
     return language if _LANG.match(language) else "und"
 
 
-def partition_values(article: Article) -> tuple[str, str]:
-    """``(dt, lang)``: dt is the UTC publication date; undated rows use the hive null value."""
+def partition_values(article: Article) -> tuple[str | None, str]:
+    """``(dt, lang)``: dt is the UTC publication date, None (the null partition) if undated."""
     dt = article.published_at.astimezone(UTC).strftime("%Y-%m-%d") if article.published_at \
-        else UNDATED_PARTITION
+        else None
     return dt, safe_lang(article.language)
 
 
-def partition_dir(dt: str, lang: str) -> str:
-    """``dt=.../lang=...``; refuses values that are not a date/null marker and a language code."""
-    if not (_DT.match(dt) or dt == UNDATED_PARTITION):
+def partition_dir(dt: str | None, lang: str) -> str:
+    """``dt=.../lang=...``; refuses values that are not a date (or None) and a language code."""
+    if dt is not None and not _DT.match(dt):
         raise ValueError(f"bad dt partition value {dt!r}")
     if safe_lang(lang) != lang:
         raise ValueError(f"bad lang partition value {lang!r}")
-    return f"dt={dt}/lang={lang}"
+    return partition_path(dt, lang)
 
 
 def check_commit_id(commit_id: str) -> str:
@@ -89,7 +88,7 @@ def check_commit_id(commit_id: str) -> str:
 
 
 def commit_id_for_inputs(prefix: str, inputs: Iterable[str], settings: str = "") -> str:
-    """A deterministic id for a run over a set of inputs: same inputs, same files."""
+    """A deterministic id for a run over a set of inputs: a re-run replaces its own rows."""
     digest = hashlib.sha256("\n".join(sorted(inputs)).encode() + b"\0" + settings.encode())
     return check_commit_id(f"{prefix}-{digest.hexdigest()[:16]}")
 
@@ -102,154 +101,109 @@ def window_commit_id(base: str, window) -> str:
     return check_commit_id(f"{base}-w{start}")
 
 
-def article_to_row(article: Article) -> dict:
+def window_version(window, attempt: int) -> int:
+    """The app-transaction version of a commit: the window start in epoch seconds (stream),
+    the run's attempt (batch: a re-run is a new attempt and replaces the old one)."""
+    if isinstance(window, GlobalWindow):
+        return attempt
+    return int(window.start.micros // 1_000_000)
+
+
+def article_to_row(article: Article, commit_id: str | None = None) -> dict:
     """The Parquet row of an article: exactly the schema's columns."""
-    row = {name: getattr(article, name) for name in ARTICLE_SCHEMA.names}
+    row = {name: getattr(article, name) for name in ARTICLE_SCHEMA.names
+           if name != COMMIT_COLUMN}
     row["authors"] = list(article.authors)
     row["tags"] = list(article.tags)
     row["versions"] = list(article.versions)
     row["topics"] = list(article.topics) if article.topics is not None else None
+    row[COMMIT_COLUMN] = commit_id
     return row
 
 
-def articles_table(articles: Iterable[Article]) -> pa.Table:
-    """Rows sorted by article_id (then ingest/fetch time), so reruns write identical files."""
+def articles_table(articles: Iterable[Article], commit_id: str | None = None) -> pa.Table:
+    """Rows sorted by article_id (then source, content), so reruns write identical files."""
     ordered = sorted(articles, key=lambda a: (a.article_id, a.source_ref, a.content_hash))
-    return pa.Table.from_pylist([article_to_row(a) for a in ordered], schema=ARTICLE_SCHEMA)
-
-
-def write_bytes_atomic(final_path: str, payload: bytes, mime_type: str) -> int:
-    """Write ``payload`` via a dot-prefixed temp file in the final directory and a rename."""
-    directory, _, name = final_path.rpartition("/")
-    temp_path = f"{directory}/.{name}.tmp-{uuid.uuid4().hex[:12]}"
-    with FileSystems.create(temp_path, mime_type=mime_type) as handle:
-        handle.write(payload)
-    FileSystems.rename([temp_path], [final_path])
-    return len(payload)
-
-
-def write_parquet_atomic(final_path: str, table: pa.Table) -> int:
-    """Write ``table`` as Parquet to ``final_path`` via a dot-prefixed temp file and a rename."""
-    buffer = io.BytesIO()
-    pq.write_table(table, buffer, compression="zstd", row_group_size=_ROW_GROUP_ROWS)
-    return write_bytes_atomic(final_path, buffer.getvalue(), "application/octet-stream")
-
-
-def write_json_atomic(final_path: str, payload) -> int:
-    data = json.dumps(payload, indent=2, sort_keys=True, default=str).encode()
-    return write_bytes_atomic(final_path, data, "application/json")
-
-
-def read_json_files(pattern: str) -> list:
-    """The parsed JSON documents of every file ``pattern`` matches (local or ``gs://``)."""
-    documents = []
-    for metadata in FileSystems.match([pattern])[0].metadata_list:
-        with FileSystems.open(metadata.path) as handle:
-            documents.append(json.loads(handle.read()))
-    return documents
-
-
-def manifest_path(articles_dir: str, commit_id: str) -> str:
-    return join(articles_dir, COMMITS_DIR, f"{check_commit_id(commit_id)}.json")
-
-
-def write_manifest(articles_dir: str, manifest: dict) -> str:
-    """Write a commit manifest: the commit point, so it must be the last write of a commit."""
-    path = manifest_path(articles_dir, manifest["commit_id"])
-    write_json_atomic(path, manifest)
-    return path
-
-
-def read_manifests(articles_dir: str) -> list[dict]:
-    """All commit manifests, oldest first (``written_at``, then ``commit_id``)."""
-    manifests = read_json_files(join(articles_dir, COMMITS_DIR, "*.json"))
-    return sorted(manifests, key=lambda m: (m["written_at"], m["commit_id"]))
-
-
-def build_manifest(commit_id: str, kind: str, files: list[dict], window=None,
-                   run: dict | None = None, replaces: Iterable[str] = ()) -> dict:
-    files = sorted(files, key=lambda f: f["path"])
-    window_info = None
-    if window is not None and not isinstance(window, GlobalWindow):
-        window_info = {"start": window.start.to_utc_datetime().replace(tzinfo=UTC).isoformat(),
-                       "end": window.end.to_utc_datetime().replace(tzinfo=UTC).isoformat()}
-    return {"commit_id": commit_id, "kind": kind, "schema_version": SCHEMA_VERSION,
-            "written_at": datetime.now(UTC).isoformat(), "rows": sum(f["rows"] for f in files),
-            "files": files, "replaces": sorted(replaces), "window": window_info,
-            "run": run or {}}
-
-
-def remove_stale_files(articles_dir: str, commit_id: str, keep: Iterable[str]) -> list[str]:
-    """Delete this commit's files from an earlier attempt that the new manifest does not list.
-
-    Only files named after ``commit_id`` are candidates, so another run's files are never
-    touched.
-    """
-    pattern = join(articles_dir, "dt=*", "lang=*", f"part-{check_commit_id(commit_id)}-*.parquet")
-    keep_paths = {join(articles_dir, path) for path in keep}
-    stale = [m.path for m in FileSystems.match([pattern])[0].metadata_list
-             if m.path not in keep_paths]
-    if stale:
-        FileSystems.delete(stale)
-    return stale
+    return pa.Table.from_pylist([article_to_row(a, commit_id) for a in ordered],
+                                schema=ARTICLE_SCHEMA)
 
 
 class _WritePartitionFileFn(beam.DoFn):
-    """Writes one Parquet file per (partition, shard) group and emits its manifest entry."""
+    """Writes one Parquet file per (partition, shard) group; emits it as a :class:`DataFile`."""
 
-    def __init__(self, articles_dir: str, base_commit_id: str):
-        self._articles_dir = articles_dir
+    def __init__(self, uri: str, base_commit_id: str, attempt: int):
+        self._uri = uri
         self._base_commit_id = base_commit_id
+        self._attempt = attempt
         self._files = Metrics.counter("sinks", "files_written")
         self._rows = Metrics.counter("sinks", "written")
 
     def process(self, element, window=beam.DoFn.WindowParam):
         (dt, lang, shard), articles = element
         commit_id = window_commit_id(self._base_commit_id, window)
-        relative = f"{partition_dir(dt, lang)}/part-{commit_id}-{shard:05d}.parquet"
-        table = articles_table(articles)
-        size = write_parquet_atomic(join(self._articles_dir, relative), table)
+        relative = (f"{partition_dir(dt, lang)}/part-{commit_id}-{self._attempt:x}-"
+                    f"{shard:05d}.parquet")
+        table = articles_table(articles, commit_id)
+        size, stats = write_data_file(self._uri, relative, table)
         self._files.inc()
         self._rows.inc(table.num_rows)
-        yield {"path": relative, "dt": dt, "lang": lang, "rows": table.num_rows, "bytes": size}
+        yield DataFile(relative, dt, lang, table.num_rows, size, stats)
 
 
 class _CommitFn(beam.DoFn):
-    """Writes the commit manifest once every file of the commit exists, then drops stale files."""
+    """Commits every file of a run or window in one Delta transaction, exactly once."""
 
-    def __init__(self, articles_dir: str, base_commit_id: str, kind: str, run_info: dict):
-        self._articles_dir = articles_dir
+    def __init__(self, uri: str, base_commit_id: str, attempt: int, replace: bool,
+                 info: dict):
+        self._uri = uri
         self._base_commit_id = base_commit_id
-        self._kind = kind
-        self._run_info = run_info
+        self._attempt = attempt
+        self._replace = replace
+        self._info = info
         self._commits = Metrics.counter("sinks", "commits")
+        self._repeated = Metrics.counter("sinks", "commits_already_done")
+        self._replaced = Metrics.counter("sinks", "rows_replaced")
 
     def process(self, element, window=beam.DoFn.WindowParam):
         _, file_lists = element
         files = [f for files in file_lists for f in files]
         commit_id = window_commit_id(self._base_commit_id, window)
-        manifest = build_manifest(commit_id, self._kind, files, window, self._run_info)
-        write_manifest(self._articles_dir, manifest)
-        remove_stale_files(self._articles_dir, commit_id, [f["path"] for f in files])
-        self._commits.inc()
-        yield manifest
+        windowed = not isinstance(window, GlobalWindow)
+        info = dict(self._info)
+        if windowed:
+            info["window"] = [window.start.to_utc_datetime().isoformat() + "Z",
+                              window.end.to_utc_datetime().isoformat() + "Z"]
+        result = commit_files(self._uri, files, commit_id=commit_id,
+                              app_id=self._base_commit_id,
+                              app_version=window_version(window, self._attempt),
+                              replace=self._replace, info=info)
+        if result.already_committed:
+            self._repeated.inc()
+        elif result.table_version is not None:
+            self._commits.inc()
+        self._replaced.inc(result.replaced_rows)
+        yield result
 
 
 class WriteArticles(beam.PTransform):
-    """Write articles as hive partitions and commit them with a manifest per run or window.
+    """Write articles as Parquet files and commit them to the Delta table ``OUTPUT/articles``.
 
-    In the global window (batch) one commit covers the whole run; with windowing (streaming)
-    every window is its own commit, named after the window start.
+    In the global window (batch) one commit covers the whole run and, with ``replace``,
+    removes the run's earlier rows (same ``commit_id``) in the same transaction; with
+    windowing (streaming) every window is its own commit, named after the window start.
+    ``attempt`` tells this execution's files from an earlier one's (default: now, in ms).
     """
 
     def __init__(self, output: str, commit_id: str, kind: str, shards: int = 1,
-                 run_info: dict | None = None):
+                 run_info: dict | None = None, replace: bool = False,
+                 attempt: int | None = None):
         super().__init__()
-        self._articles_dir = join(output, ARTICLES_DIR)
+        self._uri = table_uri(output)
         self._commit_id = check_commit_id(commit_id)
-        self._kind = kind
         self._shards = max(1, shards)
-        self._run_info = run_info or {}
+        self._attempt = attempt if attempt is not None else now_ms()
+        self._replace = replace
+        self._info = {"kind": kind, **(run_info or {})}
 
     def expand(self, articles):
         shards = self._shards
@@ -263,13 +217,17 @@ class WriteArticles(beam.PTransform):
                  | "KeyByPartition" >> beam.Map(key)
                  | "GroupByPartition" >> beam.GroupByKey()
                  | "WritePartitionFiles" >> beam.ParDo(
-                     _WritePartitionFileFn(self._articles_dir, self._commit_id)))
+                     _WritePartitionFileFn(self._uri, self._commit_id, self._attempt)))
+        collect = beam.combiners.ToList()
+        if not isinstance(files.windowing.windowfn, GlobalWindows):
+            collect = collect.without_defaults()  # empty windows commit nothing
         return (files
-                | "CollectFiles" >> beam.combiners.ToList().without_defaults()
+                | "CollectFiles" >> collect
                 | "KeyCommit" >> beam.Map(lambda file_list: (None, file_list))
                 | "GroupCommit" >> beam.GroupByKey()
-                | "WriteManifest" >> beam.ParDo(
-                    _CommitFn(self._articles_dir, self._commit_id, self._kind, self._run_info)))
+                | "Commit" >> beam.ParDo(
+                    _CommitFn(self._uri, self._commit_id, self._attempt, self._replace,
+                              self._info)))
 
 
 def dead_letter_to_json(letter: DeadLetter) -> dict:
