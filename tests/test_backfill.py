@@ -4,10 +4,10 @@ import json
 from pathlib import Path
 
 import apache_beam as beam
-import pyarrow.dataset as ds
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.util import assert_that, equal_to
+from deltalake import DeltaTable
 
 from newsflow.pipelines import backfill
 from newsflow.pipelines.cli import main
@@ -28,8 +28,9 @@ def run_backfill(inputs: list[str], output: Path, *extra: str) -> dict:
 
 
 def read_rows(output: Path) -> list[dict]:
-    dataset = ds.dataset(output / "articles", format="parquet", partitioning="hive")
-    return sorted(dataset.to_table().to_pylist(), key=lambda r: r["source_ref"])
+    """The table's rows as any Delta reader sees them (no newsflow code)."""
+    table = DeltaTable(str(output / "articles")).to_pyarrow_table()
+    return sorted(table.to_pylist(), key=lambda r: r["source_ref"])
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +54,8 @@ def test_seeds_end_to_end(seeds_output):
     assert seed3["text"].startswith("On Friday, North Korean Leader Kim Jong Un")
     assert seed3["text"].endswith("voted in favour of.")
     assert "July 1, 2024" not in seed3["text"] and "Most Popular" not in seed3["text"]
-    assert seed3["dt"] == "undated"
+    assert seed3["dt"] is None  # Delta's null partition
+    assert {r["commit_id"] for r in rows} == {summary["commit_id"]}
     assert rows[4]["wire"] == "AP" and rows[4]["dateline"] == "Seoul"
     assert len({r["article_id"] for r in rows}) == 5
     for row in rows:
@@ -61,48 +63,48 @@ def test_seeds_end_to_end(seeds_output):
         assert row["schema_version"] >= 1 and len(row["content_hash"]) == 64
 
 
-def test_partitions_and_manifest(seeds_output):
+def test_one_run_is_one_delta_commit(seeds_output):
     output, summary = seeds_output
-    parts = sorted(str(p.relative_to(output / "articles"))
-                   for p in (output / "articles").rglob("*.parquet"))
     commit = summary["commit_id"]
-    assert parts == [f"dt=2023-09-15/lang=en/part-{commit}-00000.parquet",
-                     f"dt=2023-11-12/lang=en/part-{commit}-00000.parquet",
-                     f"dt=undated/lang=en/part-{commit}-00000.parquet"]
-    manifest = json.loads((output / "articles" / "_commits" / f"{commit}.json").read_text())
-    assert manifest["rows"] == 5 and len(manifest["files"]) == 3
+    table = DeltaTable(str(output / "articles"))
+    assert table.version() == 0
+    entry = table.history(1)[0]
+    assert entry["newsflow.commit_id"] == commit and entry["newsflow.rows"] == 5
+    assert table.transaction_version(commit) == entry["newsflow.app_version"]
+    assert sorted(p.rsplit("/", 3)[1] for p in table.file_uris()) == [
+        "dt=2023-09-15", "dt=2023-11-12", "dt=__HIVE_DEFAULT_PARTITION__"]
+    assert all(f"part-{commit}-" in p for p in table.file_uris())
     assert not list((output / "articles").rglob(".*tmp*"))  # no temp file left behind
-    run_summary = json.loads((output / "runs" / f"{commit}.json").read_text())
-    assert run_summary["written"] == 5
+    assert json.loads((output / "runs" / f"{commit}.json").read_text())["written"] == 5
 
 
-def test_duckdb_and_pandas_read_the_dataset(seeds_output):
-    duckdb = pytest.importorskip("duckdb")
-    pandas = pytest.importorskip("pandas")
+def test_polars_and_pandas_read_the_table(seeds_output):
+    polars = pytest.importorskip("polars")
+    pytest.importorskip("pandas")
     output, _ = seeds_output
-    glob = f"{output}/articles/*/*/*.parquet"
-    count = duckdb.sql(f"select count(*) from read_parquet('{glob}', hive_partitioning=true) "
-                       "where lang = 'en'").fetchall()[0][0]
-    assert count == 5
-    frame = pandas.read_parquet(output / "articles")
-    assert len(frame) == 5
+    frame = polars.scan_delta(str(output / "articles")).filter(polars.col("lang") == "en")
+    assert frame.select(polars.len()).collect().item() == 5
+    assert DeltaTable(str(output / "articles")).to_pandas()["dt"].isna().sum() == 1
 
 
-def test_second_run_produces_the_same_files(seeds_dir, tmp_path):
+def test_rerun_replaces_its_own_rows_in_one_commit(seeds_dir, tmp_path):
     first = run_backfill([str(seeds_dir / "*.txt")], tmp_path)
-    files_before = {p: p.read_bytes() for p in (tmp_path / "articles").rglob("*.parquet")}
+    rows_before = read_rows(tmp_path)
+    files_before = set(DeltaTable(str(tmp_path / "articles")).file_uris())
     second = run_backfill([str(seeds_dir / "*.txt")], tmp_path)
-    files_after = {p: p.read_bytes() for p in (tmp_path / "articles").rglob("*.parquet")}
-    assert first["commit_id"] == second["commit_id"]
-    assert files_before == files_after  # same names, same bytes: replaced, not duplicated
-    assert len(read_rows(tmp_path)) == 5
+    table = DeltaTable(str(tmp_path / "articles"))
+    assert first["commit_id"] == second["commit_id"] and table.version() == 1
+    assert read_rows(tmp_path) == rows_before  # same rows, replaced, not duplicated
+    assert not files_before & set(table.file_uris())  # new files, old ones removed ...
+    log = (tmp_path / "articles" / "_delta_log" / f"{1:020d}.json").read_text()
+    assert log.count('"remove"') == 3 and log.count('"add"') == 3  # ... in the same version
 
 
-def test_another_run_keeps_earlier_runs_files(seeds_dir, tmp_path):
+def test_another_run_keeps_earlier_runs_rows(seeds_dir, tmp_path):
     run_backfill([str(seeds_dir / "00[01]_*.txt")], tmp_path)
     run_backfill([str(seeds_dir / "00[34]_*.txt")], tmp_path)
     assert len(read_rows(tmp_path)) == 4
-    assert len(list((tmp_path / "articles" / "_commits").glob("*.json"))) == 2
+    assert DeltaTable(str(tmp_path / "articles")).version() == 1
 
 
 def test_mixed_inputs_conserve_every_record(tmp_path, samples_dir):

@@ -1,18 +1,17 @@
 """Streaming ingestion against a real loopback server: polling, state, windows, sinks, WARC."""
 
-import json
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import apache_beam as beam
-import pyarrow.dataset as ds
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing import test_stream
 from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms.window import TimestampedValue
+from deltalake import DeltaTable
 
 from newsflow.pipelines import backfill, stream
 from newsflow.pipelines.demo.sample_corpus import generate_articles, render_html
@@ -70,7 +69,7 @@ def test_live_stream_commits_windows_while_running(tmp_path):
 
         def watch():
             while not done.is_set() and not first_commit:
-                if list((output / "articles" / "_commits").glob("*.json")):
+                if list((output / "articles" / "_delta_log").glob("*.json")):
                     first_commit.append(time.monotonic() - started)
                 time.sleep(0.2)
 
@@ -88,8 +87,10 @@ def test_live_stream_commits_windows_while_running(tmp_path):
     for path in list(HTML)[:3]:
         assert hits[path] == 1  # re-published entries are not fetched again
     assert hits["/feed.xml"] >= 2 and "/private/x.html" not in hits
-    summaries = stream.run_summaries(str(output), json.loads(next(
-        (output / "articles" / "_commits").glob("*.json")).read_text())["run"]["run_id"])
+    table = DeltaTable(str(output / "articles"))
+    run_ids = {entry["newsflow.app_id"] for entry in table.history()}
+    summaries = stream.run_summaries(str(output), run_ids.pop())
+    assert not run_ids
     assert summaries and all(s["balanced"] for s in summaries)
     total = stream.total_summary(summaries)
     assert total["written"] == 3 and total["balanced"]
@@ -102,7 +103,7 @@ def test_live_stream_commits_windows_while_running(tmp_path):
     assert len(skipped) == total["skipped"]  # every skip of every window is written
     assert {"url": server.url("/private/x.html"), "reason": "robots_disallowed"}.items() <= \
         next(line for line in skipped if line["reason"] == "robots_disallowed").items()
-    rows = ds.dataset(output / "articles", format="parquet", partitioning="hive").to_table()
+    rows = table.to_pyarrow_table()
     assert rows.num_rows == 3
     assert set(rows.column("feed_url").to_pylist()) == {f"{server.base_url}/feed.xml"}
     status = {row["feed_url"].rsplit("/", 1)[1]: row
@@ -119,8 +120,8 @@ def test_live_stream_commits_windows_while_running(tmp_path):
     columns = ["article_id", "url", "title", "text", "published_at", "date_source",
                "fetched_at", "language", "tags", "feed_url", "content_hash", "wire"]
     live = rows.select(columns).sort_by("article_id").to_pylist()
-    replayed = ds.dataset(replay / "articles", format="parquet", partitioning="hive") \
-        .to_table(columns=columns).sort_by("article_id").to_pylist()
+    replayed = DeltaTable(str(replay / "articles")).to_pyarrow_table(columns=columns) \
+        .sort_by("article_id").to_pylist()
     assert live == replayed
 
 
@@ -179,11 +180,12 @@ def test_windows_become_commits_named_after_event_time(tmp_path):
             outputs = stream.build(p, options, ticks=p | _ticks(0, 30, 90), run_id="stream-t")
             assert_that(outputs["summary"] | beam.Map(lambda s: (s["written"], s["balanced"])),
                         equal_to([(2, True)]))
-    manifests = sorted((output / "articles" / "_commits").glob("*.json"))
-    assert [m.name for m in manifests] == ["stream-t-w20240101T000000.json"]
-    manifest = json.loads(manifests[0].read_text())
-    assert manifest["kind"] == "stream" and manifest["rows"] == 2
-    assert manifest["window"]["start"].startswith("2024-01-01T00:00:00")
+    table = DeltaTable(str(output / "articles"))
+    commits = [e for e in table.history() if "newsflow.commit_id" in e]
+    assert [e["newsflow.commit_id"] for e in commits] == ["stream-t-w20240101T000000"]
+    assert commits[0]["newsflow.kind"] == "stream" and commits[0]["newsflow.rows"] == 2
+    assert commits[0]["newsflow.window"][0].startswith("2024-01-01T00:00:00")
+    assert table.transaction_version("stream-t") == int(T0)  # app_id = run, version = window
     assert (output / "warc" / "stream-t-w20240101T000000.warc.gz").exists()
     assert (output / "feeds" / "status-stream-t-w20240101T000000.json").exists()
 

@@ -1,13 +1,11 @@
-"""The example downstream job and the DuckDB/pandas snippets of docs/downstream.md."""
+"""The example downstream job and the reader one-liners of docs/downstream.md and README."""
 
 from __future__ import annotations
 
 import os
 import re
-from datetime import timedelta
 
 import apache_beam as beam
-import pyarrow as pa
 import pyarrow.dataset as ds
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
@@ -18,35 +16,38 @@ from newsflow.pipelines import topic_export
 from newsflow.pipelines.topic_export import (
     TopicExportOptions,
     build,
+    export_name,
     safe_path_value,
     select_rows,
-    slice_name,
     split_values,
 )
-from newsflow.schemas.catalog import FileSlice
+from newsflow.schemas.catalog import AddedFile
 from newsflow.transforms.catalog import compact, load_checkpoint
+from newsflow.transforms.sinks import write_article_files
+from newsflow.transforms.table import table_uri
 from tests.conftest import BEAM_TEST_ARGS, REPO
-from tests.test_catalog import T0, make_article, table_for, write_commit, write_files
+from tests.tables import T0, commit_articles, make_article, table_for
+from tests.test_catalog import _commit_with_old_writer
 
 DOCS = REPO / "docs" / "downstream.md"
+README = REPO / "README.md"
 
 
 def sample_output(root) -> str:
     """Science/health articles in two languages, a duplicate, an undated and an old-schema row,
-    plus an uncommitted file that must never be exported."""
+    plus the files of a run that never committed, which must never be exported."""
     out = root / "out"
-    write_commit(out, "c1", [
+    _commit_with_old_writer(out, "c0", [make_article("en-v1", published="2023-01-01")], 1)
+    commit_articles(out, "c1", [
         make_article("en-sci", topics=("science",)),
         make_article("en-sci-dup", topics=("science",), is_duplicate=True),
         make_article("en-sci-null-dup", topics=("science", "health"), is_duplicate=None),
         make_article("en-pol", topics=("politics",)),
         make_article("de-sci", topics=("science",), language="de"),
         make_article("en-undated", topics=("health",), published=None),
-    ], written_at=T0)
-    write_commit(out, "c0", [make_article("en-v1", published="2023-01-01")], version=1,
-                 written_at=T0 - timedelta(hours=1))
-    write_files(out, "c9", [make_article("en-uncommitted", topics=("science",),
-                                         published="2024-01-02")])
+    ])
+    write_article_files(table_uri(str(out)), "dead", 1, [
+        make_article("en-uncommitted", topics=("science",), published="2024-01-02")])
     return str(out)
 
 
@@ -82,12 +83,11 @@ def test_values_used_in_paths_are_sanitized():
     for bad in ("../etc", "a/b", "", ".hidden", "x" * 65, "sp ace"):
         with pytest.raises(ValueError):
             safe_path_value(bad)
-    piece = FileSlice("dt=2023-09-15/lang=en/part-c-00000.parquet", "2023-09-15", "en", 0, 5, 5,
-                      "c")
-    assert re.fullmatch(r"part-[0-9a-f]{20}\.parquet", slice_name(piece))
+    added = AddedFile(3, "dt=2023-09-15/lang=en/part-c-1-00000.parquet", "2023-09-15", "en", 5)
+    assert re.fullmatch(r"part-[0-9a-f]{20}\.parquet", export_name(added))
 
 
-def test_build_exports_complete_committed_rows(tmp_path):
+def test_build_exports_committed_rows_only(tmp_path):
     out = sample_output(tmp_path)
     export = str(tmp_path / "export")
     argv = BEAM_TEST_ARGS + [f"--source={out}", f"--export={export}", "--topic=science,health",
@@ -101,7 +101,7 @@ def test_build_exports_complete_committed_rows(tmp_path):
                                 "science": ["en-sci", "en-sci-null-dup"]}
     # Planning never touches the checkpoint: only run() saves it, after success.
     assert not os.path.exists(tmp_path / "ckpt.json")
-    assert outputs["checkpoint"]["format"] == "newsflow.checkpoint/1"
+    assert outputs["checkpoint"] == 2  # the table version read up to (1: a schema merge)
 
 
 def test_run_is_incremental_and_saves_checkpoint_after_success(tmp_path, capsys):
@@ -112,23 +112,22 @@ def test_run_is_incremental_and_saves_checkpoint_after_success(tmp_path, capsys)
     assert topic_export.run(argv) == 0
     assert exported(export) == {"science": ["de-sci", "en-sci", "en-sci-null-dup"]}
     first = load_checkpoint(checkpoint)
-    assert first is not None
+    assert first == 2
 
     assert topic_export.run(argv) == 0  # nothing new: nothing written, same files
     assert exported(export) == {"science": ["de-sci", "en-sci", "en-sci-null-dup"]}
 
-    # The uncommitted file's commit lands, plus a new commit; compaction merges the partition.
-    write_commit(tmp_path / "out", "c9", [make_article("en-uncommitted", topics=("science",),
-                                                       published="2024-01-02")],
-                 written_at=T0 + timedelta(minutes=1))
-    write_commit(tmp_path / "out", "c10", [make_article("en-new", topics=("science",))],
-                 written_at=T0 + timedelta(minutes=2))
-    compact(out, target_rows=1000)
+    # New commits land, then a compaction merges the partition: only the new rows are read.
+    commit_articles(tmp_path / "out", "c2", [make_article("en-new", topics=("science",))])
+    commit_articles(tmp_path / "out", "c3", [make_article("en-later", topics=("science",),
+                                                          published="2024-01-02")])
+    compact(out)
+    capsys.readouterr()
     assert topic_export.run(argv) == 0
-    assert exported(export) == {"science": ["de-sci", "en-new", "en-sci", "en-sci-null-dup",
-                                            "en-uncommitted"]}
-    assert load_checkpoint(checkpoint) != first
-    assert "checkpoint saved" in capsys.readouterr().out
+    assert exported(export) == {"science": ["de-sci", "en-later", "en-new", "en-sci",
+                                            "en-sci-null-dup"]}
+    assert load_checkpoint(checkpoint) == 5
+    assert "2 file(s) added since version 2, 2 new rows" in capsys.readouterr().out
 
 
 def test_failed_run_keeps_the_old_checkpoint(tmp_path, monkeypatch):
@@ -146,7 +145,7 @@ def test_failed_run_keeps_the_old_checkpoint(tmp_path, monkeypatch):
     assert load_checkpoint(checkpoint) is None
 
 
-def test_missing_required_options_is_an_error(tmp_path):
+def test_missing_required_options_and_tables_are_errors(tmp_path, capsys):
     options = PipelineOptions(BEAM_TEST_ARGS + [f"--source={tmp_path}"])
     with pytest.raises(ValueError, match="required"):
         build(beam.Pipeline(options=options), options)
@@ -158,48 +157,87 @@ def test_missing_required_options_is_an_error(tmp_path):
     with pytest.raises(SystemExit) as exit_info:  # before any pipeline: argument error, 2
         topic_export.run(["--source=x"])
     assert exit_info.value.code == 2
+    assert topic_export.run([f"--source={tmp_path / 'none'}", f"--export={tmp_path}/e",
+                             "--topic=science", f"--checkpoint={tmp_path}/c.json",
+                             "--runner=FnApiRunner"]) == 2
+    assert "does not exist" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------------------------
-# The snippets in docs/downstream.md really run and agree with the Beam job.
+# The reader one-liners in docs/downstream.md and the README really run, with no newsflow code.
 
 
-def doc_block(marker: str) -> str:
-    text = DOCS.read_text(encoding="utf-8")
+def doc_block(marker: str, path=DOCS) -> str:
+    text = path.read_text(encoding="utf-8")
     match = re.search(rf"<!-- docs-test: {marker} -->\s*```\w+\n(.*?)```", text, re.DOTALL)
-    assert match, f"no '{marker}' block in {DOCS}"
+    assert match, f"no '{marker}' block in {path}"
     return match.group(1)
 
 
-def test_docs_duckdb_one_liner_matches_the_job(tmp_path, monkeypatch):
-    duckdb = pytest.importorskip("duckdb")
-    sample_output(tmp_path)
-    compact(str(tmp_path / "out"), target_rows=1000, retention=timedelta(hours=1))
+def run_block(marker: str, path=DOCS) -> dict:
+    code = doc_block(marker, path)
+    assert "newsflow" not in code
+    namespace: dict = {}
+    exec(compile(code, str(path), "exec"), namespace)  # noqa: S102 - our own docs
+    return namespace
+
+
+@pytest.fixture
+def docs_output(tmp_path, monkeypatch):
+    """The sample output at ./out, compacted, with one article re-written later."""
+    out = sample_output(tmp_path)
+    commit_articles(tmp_path / "out", "c2", [make_article(
+        "en-sci", topics=("science",), title="updated", ingested_at=T0.replace(year=2030))])
+    compact(out)
     monkeypatch.chdir(tmp_path)
-    sql = doc_block("duckdb")
-    assert "\n" not in sql.strip()  # a one-liner
-    result = duckdb.sql(sql).arrow()
-    result = result.read_all() if hasattr(result, "read_all") else result
-    assert sorted(result.column("article_id").to_pylist()) == ["en-sci", "en-sci-null-dup"]
+    return out
 
 
-def test_docs_pandas_snippet_matches_the_job(tmp_path, monkeypatch):
+def test_docs_deltalake_one_liners(docs_output):
     pytest.importorskip("pandas")
-    sample_output(tmp_path)
-    monkeypatch.chdir(tmp_path)
-    namespace: dict = {}
-    exec(compile(doc_block("pandas"), str(DOCS), "exec"), namespace)  # noqa: S102 - our docs
-    assert sorted(namespace["science"]["article_id"]) == ["en-sci", "en-sci-null-dup"]
+    namespace = run_block("deltalake")
+    assert namespace["table"].num_rows == 8  # 7 articles, one twice; never the dead run's file
+    assert len(namespace["frame"]) == 8
+    assert namespace["frame"]["dt"].isna().sum() == 1  # undated: Delta's null partition
 
 
-def test_docs_pyarrow_dataset_snippet_reads_all_versions(tmp_path):
-    sample_output(tmp_path)
-    schema_block = re.search(r"```python\n(import pyarrow as pa, pyarrow.dataset.*?)```",
-                             DOCS.read_text(encoding="utf-8"), re.DOTALL).group(1)
-    code = schema_block.replace('"OUTPUT/articles"', repr(str(tmp_path / "out" / "articles")))
-    namespace: dict = {}
-    exec(compile(code, str(DOCS), "exec"), namespace)  # noqa: S102 - our docs
-    table: pa.Table = namespace["table"]
-    assert "topics" in table.schema.names and "dt" in table.schema.names
-    by_id = {row["article_id"]: row for row in table.to_pylist()}
-    assert by_id["en-v1"]["topics"] is None and by_id["en-v1"]["dt"] == "2023-01-01"
+def test_docs_polars_one_liners(docs_output):
+    pytest.importorskip("polars")
+    namespace = run_block("polars")
+    assert namespace["frame"].height == 8
+    assert sorted(namespace["science"]["article_id"].to_list()) == \
+        ["en-sci", "en-sci", "en-sci-null-dup"]
+
+
+def test_docs_latest_row_query_matches_the_rule(docs_output):
+    pytest.importorskip("polars")
+    namespace = run_block("latest")
+    latest = namespace["latest"]
+    assert latest.height == 7 and latest["article_id"].n_unique() == 7
+    assert latest.filter(latest["article_id"] == "en-sci")["title"].to_list() == ["updated"]
+
+
+def test_docs_duckdb_over_deltalake_matches_the_rule(docs_output):
+    pytest.importorskip("duckdb")
+    namespace = run_block("duckdb")
+    result = namespace["science"]
+    assert sorted(result["article_id"]) == ["en-sci", "en-sci-null-dup"]
+    assert result.set_index("article_id").loc["en-sci", "title"] == "updated"
+
+
+def test_docs_duckdb_delta_extension_when_installed(docs_output):
+    duckdb = pytest.importorskip("duckdb")
+    installed = duckdb.sql("SELECT installed FROM duckdb_extensions() "
+                           "WHERE extension_name = 'delta'").fetchall()
+    if not installed or not installed[0][0]:
+        pytest.skip("DuckDB's delta extension is not installed (DuckDB downloads it on first "
+                    "use, which this machine cannot do)")
+    sql = doc_block("duckdb-delta-scan").strip()
+    assert "\n" not in sql
+    assert sorted(r[0] for r in duckdb.sql(sql).fetchall()) == ["en-sci", "en-sci-null-dup"]
+
+
+def test_readme_reader_snippet_runs(docs_output):
+    pytest.importorskip("polars")
+    namespace = run_block("readme-readers", README)
+    assert namespace["table"].num_rows == 8 and namespace["frame"].height == 7  # lang en

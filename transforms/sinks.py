@@ -128,6 +128,33 @@ def articles_table(articles: Iterable[Article], commit_id: str | None = None) ->
                                 schema=ARTICLE_SCHEMA)
 
 
+def partition_key(article: Article, shards: int = 1) -> tuple[str | None, str, int]:
+    """``(dt, lang, shard)``: the file an article goes to within its commit."""
+    dt, lang = partition_values(article)
+    return dt, lang, (int(article.article_id[:8], 16) % shards if shards > 1 else 0)
+
+
+def write_partition_file(uri: str, commit_id: str, attempt: int,
+                         key: tuple[str | None, str, int], articles: Iterable[Article]) -> DataFile:
+    """Write one partition's articles of a commit as a Parquet file of the table folder."""
+    dt, lang, shard = key
+    relative = f"{partition_dir(dt, lang)}/part-{commit_id}-{attempt:x}-{shard:05d}.parquet"
+    table = articles_table(articles, commit_id)
+    size, stats = write_data_file(uri, relative, table)
+    return DataFile(relative, dt, lang, table.num_rows, size, stats)
+
+
+def write_article_files(uri: str, commit_id: str, attempt: int, articles: Iterable[Article],
+                        shards: int = 1) -> list[DataFile]:
+    """All files of one commit, written in this process (what ``WriteArticles`` spreads over
+    workers); commit them with ``newsflow.transforms.table.commit_files``."""
+    groups: dict[tuple, list[Article]] = {}
+    for article in articles:
+        groups.setdefault(partition_key(article, shards), []).append(article)
+    return [write_partition_file(uri, commit_id, attempt, key, members)
+            for key, members in groups.items()]
+
+
 class _WritePartitionFileFn(beam.DoFn):
     """Writes one Parquet file per (partition, shard) group; emits it as a :class:`DataFile`."""
 
@@ -139,15 +166,13 @@ class _WritePartitionFileFn(beam.DoFn):
         self._rows = Metrics.counter("sinks", "written")
 
     def process(self, element, window=beam.DoFn.WindowParam):
-        (dt, lang, shard), articles = element
-        commit_id = window_commit_id(self._base_commit_id, window)
-        relative = (f"{partition_dir(dt, lang)}/part-{commit_id}-{self._attempt:x}-"
-                    f"{shard:05d}.parquet")
-        table = articles_table(articles, commit_id)
-        size, stats = write_data_file(self._uri, relative, table)
+        key, articles = element
+        data_file = write_partition_file(self._uri, window_commit_id(self._base_commit_id,
+                                                                     window),
+                                         self._attempt, key, articles)
         self._files.inc()
-        self._rows.inc(table.num_rows)
-        yield DataFile(relative, dt, lang, table.num_rows, size, stats)
+        self._rows.inc(data_file.rows)
+        yield data_file
 
 
 class _CommitFn(beam.DoFn):
@@ -207,14 +232,8 @@ class WriteArticles(beam.PTransform):
 
     def expand(self, articles):
         shards = self._shards
-
-        def key(article: Article):
-            dt, lang = partition_values(article)
-            shard = int(article.article_id[:8], 16) % shards if shards > 1 else 0
-            return (dt, lang, shard), article
-
         files = (articles
-                 | "KeyByPartition" >> beam.Map(key)
+                 | "KeyByPartition" >> beam.Map(lambda a: (partition_key(a, shards), a))
                  | "GroupByPartition" >> beam.GroupByKey()
                  | "WritePartitionFiles" >> beam.ParDo(
                      _WritePartitionFileFn(self._uri, self._commit_id, self._attempt)))
