@@ -63,6 +63,14 @@ def large_payloads(graph) -> dict[str, int]:
             if len(t.spec.payload) >= MAX_PAYLOAD}
 
 
+def assert_commits_to_delta(graph) -> None:
+    """Workers write the article files, then one step commits them to the Delta table on
+    gs:// (building the graph touched no network: the conftest guard would have failed)."""
+    names = {t.unique_name for t in graph.components.transforms.values()}
+    assert {"WriteArticles/WritePartitionFiles", "WriteArticles/GroupCommit",
+            "WriteArticles/Commit"} <= names
+
+
 def load_metadata(pipeline: str = "backfill") -> dict:
     return json.loads((DEPLOY / f"{pipeline}.metadata.json").read_text())
 
@@ -81,6 +89,7 @@ def test_flex_launcher_builds_dataflow_graph_offline(tmp_path, monkeypatch):
     graph = result.job.proto_pipeline
     top = top_level_steps(graph)
     assert STABLE_STEPS <= top, f"missing steps: {STABLE_STEPS - top}"
+    assert_commits_to_delta(graph)
     assert not large_payloads(graph), "transforms holding large data in the graph"
     assert graph.ByteSize() < 5 * MAX_PAYLOAD
     images = {beam_runner_api_pb2.DockerPayload.FromString(env.payload).container_image
@@ -113,6 +122,7 @@ def test_flex_launcher_builds_streaming_dataflow_graph_offline(feeds_file):
     graph = result.job.proto_pipeline
     top = top_level_steps(graph)
     assert STREAM_STEPS <= top, f"missing steps: {STREAM_STEPS - top}"
+    assert_commits_to_delta(graph)
     assert not large_payloads(graph), "transforms holding large data in the graph"
     assert graph.ByteSize() < 5 * MAX_PAYLOAD
     # Streaming, as far as a dry run shows it: the Dataflow job type, the options it was built

@@ -58,9 +58,9 @@ def command_path(name: str) -> str:
 def explore_hints(root: Path, streamed: bool) -> str:
     """Commands to look at what the demo wrote; they work in a new shell as printed."""
     newsflow, python = command_path("newsflow"), command_path("python")
-    read = (f"{python} -c \"from newsflow.transforms.catalog import read_committed; "
-            f"print(read_committed('{{}}', columns=['published_at', 'language', 'title'])"
-            f".to_pylist()[:10])\"")
+    read = (f"{python} -c \"from deltalake import DeltaTable; "
+            f"print(DeltaTable('{{}}/articles').to_pyarrow_table(columns=['published_at', "
+            f"'language', 'title']).to_pylist()[:10])\"")
     lines = [f"explore: {newsflow} partitions {root / 'backfill'}",
              f"         {read.format(root / 'backfill')}"]
     if streamed:
