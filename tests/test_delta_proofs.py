@@ -160,7 +160,7 @@ def _table_files(output) -> set[str]:
 
 def test_kill_9_mid_run_leaves_the_table_unchanged(tmp_path):
     polars = pytest.importorskip("polars")
-    from newsflow.pipelines.sample_corpus import write_corpus
+    from newsflow.pipelines.demo.sample_corpus import write_corpus
 
     info = write_corpus(tmp_path / "in", n_articles=60, seed=1)
     output = tmp_path / "out"
