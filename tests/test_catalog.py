@@ -13,7 +13,7 @@ import pytest
 from deltalake import DeltaTable
 
 from newsflow.pipelines.cli import main
-from newsflow.schemas import table_schema
+from newsflow.schemas import FIELDS_ADDED, SCHEMA_VERSION, table_schema
 from newsflow.schemas.catalog import DataFile
 from newsflow.transforms.catalog import (
     LATEST_ARTICLES_SQL,
@@ -130,17 +130,21 @@ def _commit_with_old_writer(output, commit_id: str, articles, version: int):
                         schema=table_schema(version))
 
 
-def test_current_writer_merges_its_new_column_into_a_previous_version_table(tmp_path):
+def test_current_writer_merges_its_new_columns_into_a_previous_version_table(tmp_path):
     polars = pytest.importorskip("polars")
-    _commit_with_old_writer(tmp_path, "v3", [make_article("old")], version=3)
-    assert "commit_id" not in delta(tmp_path).schema().to_arrow().names
-    result = commit_articles(tmp_path, "v4", [make_article("new")])
+    added = FIELDS_ADDED[SCHEMA_VERSION]
+    _commit_with_old_writer(tmp_path, "old", [make_article("old")], SCHEMA_VERSION - 1)
+    assert not set(added) & set(delta(tmp_path).schema().to_arrow().names)
+    result = commit_articles(tmp_path, "new", [make_article("new")])
     assert result.table_version == 2  # 1: the schema merge, 2: the rows
+    assert set(added) <= set(delta(tmp_path).schema().to_arrow().names)
     table = read_articles(str(tmp_path)).sort_by("article_id")
     assert table.column("article_id").to_pylist() == ["new", "old"]
-    assert table.column("commit_id").to_pylist() == ["v4", None]
+    assert table.column("commit_id").to_pylist()[0] == "new"
     frame = polars.scan_delta(table_uri(str(tmp_path))).sort("article_id").collect()
-    assert frame["commit_id"].to_list() == ["v4", None]
+    assert frame["article_id"].to_list() == ["new", "old"]
+    for column in added:  # the previous writer's row reads null in the new columns
+        assert table.column(column)[1].as_py() is None and frame[column][1] is None
     assert frame["topics"].to_list() == [["politics"], ["politics"]]
 
 
