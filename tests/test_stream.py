@@ -1,5 +1,6 @@
 """Streaming ingestion against a real loopback server: polling, state, windows, sinks, WARC."""
 
+import json
 import threading
 import time
 from datetime import UTC, datetime, timedelta
