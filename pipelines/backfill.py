@@ -52,6 +52,7 @@ from newsflow.transforms.sinks import (
     join,
 )
 from newsflow.transforms.stage import DEAD, SKIPPED
+from newsflow.transforms.table import now_ms
 
 LOG = logging.getLogger(__name__)
 DESCRIPTION = "Read archive dumps and write clean, dated, language-tagged Parquet partitions."
@@ -129,15 +130,17 @@ def build(p: beam.Pipeline, options: PipelineOptions, progress_dir: str | None =
                | "AllSkipped" >> beam.Flatten())
     dead = (read[DEAD], processed[DEAD]) | "AllDeadLetters" >> beam.Flatten()
 
+    attempt = now_ms()  # this execution of the run: its files and its app-transaction version
     commits = articles | "WriteArticles" >> WriteArticles(
-        output, commit_id, "backfill", processing.shards_per_partition, run_info, replace=True)
+        output, commit_id, "backfill", processing.shards_per_partition, run_info, replace=True,
+        attempt=attempt)
     dead | "WriteDeadLetters" >> WriteDeadLetters(output, commit_id)
     skipped | "WriteSkipped" >> WriteSkipped(output, commit_id)
     summary = ((read[RECORDS], skipped, dead, articles)
                | "SummarizeRun" >> SummarizeRun()
                | "WriteRunSummary" >> WriteRunSummary(output, commit_id, run_info))
     return {"articles": articles, "skipped": skipped, "dead_letters": dead,
-            "commits": commits, "summary": summary, "commit_id": commit_id,
+            "commits": commits, "summary": summary, "commit_id": commit_id, "attempt": attempt,
             "files": len(files)}
 
 
@@ -163,15 +166,16 @@ def load_summary(output: str, commit_id: str) -> dict:
         return json.loads(handle.read())
 
 
-def interrupted(output: str, commit_id: str) -> str:
+def interrupted(output: str, commit_id: str, attempt: int) -> str:
     """The one line printed after Ctrl-C: what this run committed, what it did not."""
-    from newsflow.transforms.catalog import committed_files
+    from newsflow.transforms.catalog import run_committed
 
-    if any(f.commit_id == commit_id for f in committed_files(output)):
+    if run_committed(output, commit_id, attempt):
         return (f"interrupted: commit {commit_id} was already complete in {output}; "
                 "only the run summary may be missing")
-    return (f"interrupted: nothing of this run was committed (commit {commit_id}); files it "
-            f"had started are ignored by readers and replaced when the same command runs again")
+    return (f"interrupted: nothing of this run was committed (commit {commit_id}): the table "
+            f"is unchanged, readers never see the files it had started ('newsflow vacuum' "
+            f"deletes them), and the same command runs it again")
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -205,7 +209,8 @@ def run(argv: list[str] | None = None) -> int:
             run_with_progress(pipeline, progress_dir if local else None, outputs["files"])
         except KeyboardInterrupt:
             stop_run()
-            print(interrupted(output, outputs["commit_id"]), file=sys.stderr)
+            print(interrupted(output, outputs["commit_id"], outputs["attempt"]),
+                  file=sys.stderr)
             return 130
     summary = load_summary(output, outputs["commit_id"])
     print(format_summary(summary))

@@ -232,17 +232,11 @@ def sample_rows(output: str, commit_id: str, limit: int = 5) -> list[dict]:
     """Up to ``limit`` article rows a commit wrote, read back from the output (rows with a
     title first).
 
-    Reads through ``newsflow.transforms.catalog`` (committed files of that commit only), so it
-    follows however the catalog stores the dataset.
+    Reads the commit's rows back from the Delta table (``newsflow.transforms.catalog``).
     """
-    from newsflow.transforms.catalog import articles_path, committed_files, read_files
+    from newsflow.transforms.catalog import read_commit_sample
 
-    paths = sorted(f.path for f in committed_files(output) if f.commit_id == commit_id)
-    rows: list[dict] = []
-    for path in paths:
-        rows += read_files(articles_path(output), [path], columns=SAMPLE_COLUMNS).to_pylist()
-        if sum(1 for row in rows if row["title"]) >= limit:
-            break
+    rows = read_commit_sample(output, commit_id, SAMPLE_COLUMNS, limit * 10).to_pylist()
     return sorted(rows, key=lambda row: not row["title"])[:limit]
 
 

@@ -78,8 +78,11 @@ def test_missing_table_is_a_clear_error(tmp_path, capsys):
     with pytest.raises(TableNotFound, match="nothing has been committed"):
         read_articles(str(tmp_path / "empty"))
     for command in ("partitions", "compact", "vacuum", "migrate"):
-        assert main([command, str(tmp_path / "nowhere")]) == 2
-        assert "does not exist" in capsys.readouterr().err
+        with pytest.raises(SystemExit) as exit_info:
+            main([command, str(tmp_path / "nowhere")])
+        assert exit_info.value.code == 2 and "does not exist" in capsys.readouterr().err
+    assert main(["partitions", str(tmp_path / "empty")]) == 2
+    assert "no Delta table" in capsys.readouterr().err
 
 
 def _versions_table() -> pa.Table:

@@ -54,6 +54,7 @@ from newsflow.transforms.table import (
     add_action,
     delta_schema,
     file_stats,
+    find_commit,
     legacy_commit_id,
     live_files,
     load_table,
@@ -150,6 +151,31 @@ def latest_rows(table: pa.Table) -> pa.Table:
 def read_latest_articles(output: str, **read_options) -> pa.Table:
     """Table rows with the latest-row rule applied: one row per article_id."""
     return latest_rows(read_articles(output, **read_options))
+
+
+def read_commit_sample(output: str, commit_id: str, columns: Sequence[str],
+                       limit: int) -> pa.Table:
+    """Up to ``limit`` rows that the run or window ``commit_id`` committed (none when nothing
+    was ever committed to ``output``).
+
+    Not ``Dataset.head``: cutting a scan of deltalake's dataset short left the process to
+    crash at exit (deltalake 1.6.6, pyarrow 25).
+    """
+    import pyarrow.compute as pc
+
+    table = load_table(table_uri(output))
+    if table is None:
+        return table_schema().empty_table().select(list(columns))
+    rows = table.to_pyarrow_dataset().to_table(columns=list(columns),
+                                               filter=pc.field(COMMIT_COLUMN) == commit_id)
+    return rows.slice(0, limit)
+
+
+def run_committed(output: str, app_id: str, app_version: int) -> bool:
+    """Whether the commit of run ``app_id`` (window or attempt ``app_version``) is in the
+    table: what a stopped run tells its user."""
+    table = load_table(table_uri(output))
+    return table is not None and find_commit(table, app_id, app_version)[0]
 
 
 # --------------------------------------------------------------------------------------------
@@ -570,5 +596,6 @@ __all__ = [
     "describe_table", "format_compaction", "format_migration", "format_partitions",
     "increment_schema", "latest_rows", "legacy_live_entries", "list_partitions",
     "load_checkpoint", "migrate", "open_table", "read_added", "read_articles",
-    "read_latest_articles", "read_log_entry", "save_checkpoint", "stamp_legacy_files", "vacuum",
+    "read_commit_sample", "read_latest_articles", "read_log_entry", "run_committed",
+    "save_checkpoint", "stamp_legacy_files", "vacuum",
 ]
