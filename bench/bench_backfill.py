@@ -1,209 +1,349 @@
-"""Throughput of the backfill pipeline against a bare single-process loop over the same pages.
+"""Backfill throughput on real pages against a one-process script and datatrove, in one run.
 
-    python -m bench.bench_backfill [--docs 1000] [--files 12] [--workers 2] [--extract-timeout 30]
+    python -m bench.bench_backfill [--docs 920] [--files 8] [--workers 2] [--repeat 1]
+                                   [--scale 10000 100000] [--skip-datatrove]
 
-Generates ``--docs`` realistic ~60 KB article pages (``sample_corpus``), writes them
-as ``--files`` gzipped WARC files so files spread over workers, and keeps the same pages in
-memory. Then, in the same run:
+The corpus is real: the Common Crawl HTML responses of ``shared/samples/warc/resiliparse/`` and
+the saved pages of ``shared/devset/newspaper4k/html/``, repeated as distinct copies until there
+are ``--docs`` pages, written as Common Crawl-style WARC files (``bench/real_corpus.py``; cached
+under ``--cache-dir``). On the same pages, in the same run:
 
-* baseline: one Python process runs the pipeline's own processing steps
-  (``processing_steps``: extract, clean, classify, dates, language, build, topics) on every
-  page with ``run_steps``, timing each step, then batch dedup;
-* pipeline: the backfill pipeline over the WARC files on the FnApiRunner in multi-processing
-  mode (``--direct_running_mode=multi_processing --direct_num_workers=N``), writing Parquet.
+* script: one Python process runs ``trafilatura.bare_extraction(html, with_metadata=True,
+  include_comments=False)`` and ``langdetect.detect_langs(text[:2000])`` on every page (bodies
+  already in memory: no WARC reading);
+* backfill: the ``newsflow backfill`` pipeline over the WARC files on the FnApiRunner with
+  ``--direct_running_mode=multi_processing --direct_num_workers=N``: reading, extraction
+  (time-limited), cleaning, page type, dates, language, topics, dedup, Parquet and commit;
+* datatrove (when installed: ``pip install -e '.[bench]'``): datatrove's WarcReader ->
+  Trafilatura -> ParquetWriter on the same WARC files with N worker processes.
 
-It prints docs/s for both, their ratio (the cost of Beam plus the gain of parallelism; on 2
-cores aim for >= 1.5x, the limit is 2x) and the per-stage cost per document. Nothing here is
-asserted: timings depend on the machine and on what else runs on it.
+It prints docs/s and CPU ms per document (all processes) for each, the two ratios, and the
+backfill's own CPU per document per stage, read from the pipeline's Beam metrics
+(``<stage>/cpu_us``: the thread CPU of each step, reader, fingerprinting and Parquet writing;
+"other" is everything else: the runner, Beam's shuffles and serialization, worker start-up).
+``--scale`` runs the backfill alone at larger sizes (10k, 100k pages: opt-in, minutes to an
+hour) and prints the cost per document at each and how linear it is. Nothing is asserted:
+the machine and what else runs on it decide the absolute numbers; the ratios of one run, and
+CPU per document, are what to compare.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
-import random
+import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
 from pathlib import Path
 
-INGESTED_AT = datetime(2026, 1, 1, tzinfo=UTC)
-STAGES = ("extract", "clean", "classify", "dates", "language", "build", "topics", "dedup")
+from bench.datatrove_baseline import installed as datatrove_installed
+from bench.real_corpus import Corpus, build_corpus, iter_corpus_bodies
+
+REPO = Path(__file__).resolve().parent.parent
+INGESTED_AT = "2026-01-01T00:00:00+00:00"
+#: Stages with a CPU clock in the pipeline (transforms.stage.StageClock), in data-flow order.
+STAGES = ("read", "extract", "clean", "classify", "dates", "language", "build", "topics",
+          "dedup", "sinks")
 
 
-# ---------------------------------------------------------------------------------------------
-# Inputs
+@dataclass
+class Run:
+    """One measured run: wall seconds, CPU seconds of every process it used, documents."""
+
+    name: str
+    seconds: float
+    cpu: float
+    docs: int
+    note: str = ""
+    stage_cpu: dict = field(default_factory=dict)  # stage -> CPU seconds (pipeline only)
+    process_cpu: dict = field(default_factory=dict)  # kind of process -> CPU seconds
+
+    @property
+    def rate(self) -> float:
+        return self.docs / self.seconds
+
+    def cpu_ms(self, docs: int | None = None) -> float:
+        return 1000 * self.cpu / (docs or self.docs)
 
 
-def make_pages(n_docs: int, seed: int, boilerplate_kb: float,
-               days: int = 30) -> list[tuple[str, str, datetime]]:
-    """``(url, html, fetched_at)`` for ``n_docs`` generated articles.
-
-    Publication dates are redrawn within the ``days`` before one crawl, as in a monthly crawl
-    dump (the generator alone spreads them over three years, which would make nearly every
-    article its own ``dt``/``lang`` Parquet file); ``days=0`` keeps the generator's dates.
-    """
-    import dataclasses
-    from datetime import timedelta
-
-    from newsflow.pipelines.demo.sample_corpus import crawl_time, generate_articles, render_html
-
-    rng = random.Random(f"bench-backfill:{seed}")
-    crawl_end = datetime(2025, 6, 1, tzinfo=UTC)
-    pages = []
-    for article in generate_articles(n_docs, seed=seed):
-        if days:
-            offset = timedelta(seconds=rng.randrange(days * 86400))
-            article = dataclasses.replace(article, published_at=crawl_end - offset)
-        pages.append((article.url, render_html(article, boilerplate_kb),
-                      crawl_time(article, rng)))
-    return pages
-
-
-def write_warcs(pages, directory: Path, n_files: int) -> list[Path]:
-    """Deal the pages round-robin into ``n_files`` gzipped WARC files."""
-    from newsflow.pipelines.demo.sample_corpus import write_warc
-
-    n_files = max(1, min(n_files, len(pages)))
-    paths = [directory / f"bench-{i:05d}.warc.gz" for i in range(n_files)]
-    for index, path in enumerate(paths):
-        write_warc(path, pages[index::n_files])
-    return paths
-
-
-# ---------------------------------------------------------------------------------------------
-# Baseline: the same per-document work in one process, stage by stage
-
-
-def run_baseline(pages) -> tuple[float, float, Counter, Counter]:
-    """Process every page in-process through the pipeline's own steps; returns (seconds, CPU
-    seconds, seconds per stage, outcomes)."""
-    from newsflow.schemas import Article
-    from newsflow.transforms.accounting import outcome_keys
-    from newsflow.transforms.dedup import batch_order_key, deduplicate_records
-    from newsflow.transforms.extract import ExtractSettings
-    from newsflow.transforms.process import ProcessSettings, processing_steps
-    from newsflow.transforms.stage import run_steps, steps_ready
-
-    settings = ProcessSettings(extract=ExtractSettings(timeout_s=0), ingested_at=INGESTED_AT,
-                               now=INGESTED_AT)
-    steps = [step for _, step in processing_steps(settings)]
-    stage_seconds: Counter = Counter()
-    outcomes: Counter = Counter()
-    articles = []
-    clock = time.perf_counter
-    with steps_ready(steps):  # setup() work, as in the DoFns: not timed
-        run_steps(steps, _record(pages[0], -1))  # warm-up: trafilatura's first call loads data
-        started, cpu_started = clock(), time.process_time()
-        for index, page in enumerate(pages):
-            outcome = run_steps(steps, _record(page, index), stage_seconds)
-            outcomes[outcome_keys(outcome)] += 1
-            if isinstance(outcome, Article):
-                articles.append((outcome.article_id,
-                                 batch_order_key(outcome.published_at, outcome.article_id),
-                                 outcome.text))
-        t7 = clock()
-        deduplicate_records(articles)  # the pipeline's DeduplicateArticles, in one process
-        stage_seconds["dedup"] += clock() - t7
-    return clock() - started, time.process_time() - cpu_started, stage_seconds, outcomes
-
-
-def _record(page: tuple[str, str, datetime], index: int):
-    from newsflow.schemas import RawRecord
-
-    url, html, fetched_at = page
-    return RawRecord(url=url, body=html, body_kind="html", source_format="warc",
-                     source_ref=f"memory@{index}", fetched_at=fetched_at)
-
-
-def time_reading(paths: list[Path]) -> tuple[float, int]:
-    """warcio reading and decoding of the WARC files (pipeline-only work), in one process."""
-    from newsflow.schemas import RawRecord
-    from newsflow.transforms.archives import iter_file_records
-
-    started, count = time.perf_counter(), 0
-    for path in paths:
-        count += sum(isinstance(o, RawRecord) for o in iter_file_records(str(path)))
-    return time.perf_counter() - started, count
-
-
-# ---------------------------------------------------------------------------------------------
-# Pipeline
-
-
-def cpu_seconds() -> float:
-    """CPU time of this process and its reaped children (the SDK workers, their extractors)."""
-    import resource
-
+def own_cpu_seconds() -> float:
+    """CPU time of this process (all its threads)."""
     own = resource.getrusage(resource.RUSAGE_SELF)
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    return own.ru_utime + own.ru_stime
 
 
-def run_pipeline(input_glob: str, output: Path, workers: int, extract_timeout: float,
-                 extra_args: list[str]) -> tuple[float, float, dict]:
-    """Run the backfill; returns (wall seconds, CPU seconds of all its processes, summary)."""
+#: Kinds of descendant processes, by a word of their command line.
+PROCESS_KINDS = (("newsflow.transforms.extractor", "extraction child"),
+                 ("sdk_worker_main", "Beam SDK worker"))
+
+
+class ProcessTreeCpu:
+    """CPU seconds of every process started below this one while it runs, by kind.
+
+    Children's CPU is not always reported back to us (``RUSAGE_CHILDREN`` only counts
+    processes their parents waited for; datatrove's and Beam's helpers are not always waited
+    for), so ``/proc`` is polled every ``interval`` seconds and each process's last reading is
+    kept. Linux only; elsewhere only this process is counted.
+    """
+
+    def __init__(self, interval: float = 0.1):
+        import threading
+
+        self._interval, self._stop = interval, threading.Event()
+        self._seen: dict[int, tuple[str, float]] = {}
+        self._tick = os.sysconf("SC_CLK_TCK")
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def __enter__(self):
+        self._own = own_cpu_seconds()
+        self._before = self._snapshot()  # processes already running are not this run's
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self._remember(self._snapshot())
+        self.own = own_cpu_seconds() - self._own
+
+    def _snapshot(self) -> dict[int, tuple[str, float]]:
+        parents, readings = {}, {}
+        for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+                with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                    command = handle.read().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            pid = int(entry)
+            parents[pid] = int(fields[1])
+            readings[pid] = (command, (int(fields[11]) + int(fields[12])) / self._tick)
+        found, me = {}, os.getpid()
+        for pid, reading in readings.items():
+            ancestor, hops = parents.get(pid), 0
+            while ancestor not in (None, 0, 1, me) and hops < 20:
+                ancestor, hops = parents.get(ancestor), hops + 1
+            if ancestor == me:
+                found[pid] = reading
+        return found
+
+    def _poll(self) -> None:
+        while not self._stop.wait(self._interval):
+            self._remember(self._snapshot())
+
+    def _remember(self, readings: dict[int, tuple[str, float]]) -> None:
+        """Keep each process's latest CPU reading and the first command line seen (a process
+        that has exited but is not yet reaped shows an empty one)."""
+        for pid, (command, seconds) in readings.items():
+            known = self._seen.get(pid)
+            self._seen[pid] = ((known[0] if known and known[0] else command), seconds)
+
+    def by_kind(self) -> dict[str, float]:
+        kinds = {"this process (driver, runner)": self.own}
+        for pid, (command, seconds) in self._seen.items():
+            before = self._before.get(pid, (command, 0.0))[1]
+            kind = next((name for word, name in PROCESS_KINDS if word in command), "other")
+            kinds[kind] = kinds.get(kind, 0.0) + seconds - before
+        return kinds
+
+    @property
+    def total(self) -> float:
+        return sum(self.by_kind().values())
+
+
+def default_shared() -> Path:
+    return Path(os.environ.get("NEWSFLOW_SHARED", REPO.parent / "shared"))
+
+
+# ---------------------------------------------------------------------------------------------
+# The one-process script
+
+
+def run_script(corpus: Corpus) -> Run:
+    """trafilatura.bare_extraction(with_metadata=True) + langdetect on every page, one process.
+
+    The bodies are read into memory first (not timed); trafilatura decodes the bytes itself.
+    """
+    import langdetect
+    import trafilatura
+    from langdetect import DetectorFactory
+    from langdetect.lang_detect_exception import LangDetectException
+
+    DetectorFactory.seed = 0
+    bodies = [body for _, body, _ in iter_corpus_bodies(corpus)]
+    trafilatura.bare_extraction(bodies[0], with_metadata=True, include_comments=False)
+    langdetect.detect_langs("warm-up: loads the language profiles once, as a script would")
+    started, cpu_started = time.perf_counter(), time.process_time()
+    extracted = 0
+    for body in bodies:
+        document = trafilatura.bare_extraction(body, with_metadata=True,
+                                               include_comments=False)
+        text = document.text if document is not None else ""
+        if text:
+            extracted += 1
+            try:
+                langdetect.detect_langs(text[:2000])
+            except LangDetectException:
+                pass
+    return Run("script", time.perf_counter() - started, time.process_time() - cpu_started,
+               len(bodies), f"{extracted} with text")
+
+
+# ---------------------------------------------------------------------------------------------
+# The backfill pipeline
+
+
+def stage_cpu_seconds(result) -> dict[str, float]:
+    """Sum of every ``<stage>/cpu_us`` distribution of a finished pipeline, in seconds."""
+    from apache_beam.metrics.metric import MetricsFilter
+
+    totals: dict[str, float] = {}
+    query = result.metrics().query(MetricsFilter().with_name("cpu_us"))
+    for metric in query["distributions"]:
+        namespace = metric.key.metric.namespace
+        totals[namespace] = totals.get(namespace, 0.0) + metric.committed.sum / 1e6
+    return totals
+
+
+def run_backfill(corpus: Corpus, output: Path, workers: int, extra_args: list[str]) -> Run:
+    """The backfill pipeline over the corpus, as ``newsflow backfill`` builds it."""
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
 
     from newsflow.pipelines import backfill
 
     args = ["--runner=FnApiRunner", "--direct_running_mode=multi_processing",
-            f"--direct_num_workers={workers}", f"--input={input_glob}", f"--output={output}",
-            f"--extract_timeout={extract_timeout:g}",
-            f"--ingested_at={INGESTED_AT.isoformat()}", *extra_args]
+            f"--direct_num_workers={workers}", f"--input={corpus.glob}", f"--output={output}",
+            f"--ingested_at={INGESTED_AT}", *extra_args]
     options = PipelineOptions(args)
-    started, cpu_started = time.perf_counter(), cpu_seconds()
-    pipeline = beam.Pipeline(options=options)
-    outputs = backfill.build(pipeline, options)
-    pipeline.run().wait_until_finish()
-    elapsed, cpu = time.perf_counter() - started, cpu_seconds() - cpu_started
-    return elapsed, cpu, backfill.load_summary(str(output), outputs["commit_id"])
+    with ProcessTreeCpu() as cpu:
+        started = time.perf_counter()
+        pipeline = beam.Pipeline(options=options)
+        outputs = backfill.build(pipeline, options)
+        result = pipeline.run()
+        result.wait_until_finish()
+        elapsed = time.perf_counter() - started
+    summary = backfill.load_summary(str(output), outputs["commit_id"])
+    note = (f"{summary['written']} articles + {summary['duplicates']} duplicates, "
+            f"{summary['skipped']} skipped, {summary['dead_letters']} dead, "
+            f"{'balanced' if summary['balanced'] else 'NOT BALANCED'}")
+    return Run("backfill", elapsed, cpu.total, corpus.docs, note, stage_cpu_seconds(result),
+               cpu.by_kind())
+
+
+# ---------------------------------------------------------------------------------------------
+# datatrove
+
+
+def run_datatrove(corpus: Corpus, output: Path, workers: int, timeout: float) -> Run:
+    """datatrove WarcReader -> Trafilatura -> ParquetWriter, in a child process."""
+    with ProcessTreeCpu() as cpu:
+        started = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.datatrove_baseline", "--input",
+             str(corpus.directory), "--output", str(output), "--workers", str(workers),
+             "--timeout", f"{timeout:g}"],
+            cwd=REPO, capture_output=True, text=True, check=False)
+        elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"datatrove failed:\n{done.stderr[-3000:]}")
+    counts = json.loads(done.stdout.strip().splitlines()[-1])
+    return Run("datatrove", elapsed, cpu.total, corpus.docs,
+               f"{counts['read']} HTML documents read, {counts['written']} written")
 
 
 # ---------------------------------------------------------------------------------------------
 # Report
 
 
-def stage_table(stage_seconds: Counter, n_docs: int, reading: tuple[float, int]) -> list[str]:
-    total = sum(stage_seconds.values()) or 1.0
-    lines = ["per-stage cost, baseline loop (ms/doc; share of the loop):"]
-    for stage in STAGES:
-        seconds = stage_seconds[stage]
-        lines.append(f"  {stage:<10} {1000 * seconds / n_docs:7.2f} ms  "
-                     f"{100 * seconds / total:5.1f}%")
-    slowest = max(STAGES, key=lambda s: stage_seconds[s])
-    read_seconds, read_docs = reading
-    lines.append(f"  {'(read)':<10} {1000 * read_seconds / max(read_docs, 1):7.2f} ms  "
-                 "warcio + decoding, done by the pipeline only")
-    lines.append(f"slowest stage: {slowest}")
+def run_line(run: Run) -> str:
+    return (f"  {run.name:<10} {run.seconds:8.1f} s  {run.rate:7.1f} docs/s  "
+            f"CPU {run.cpu_ms():6.1f} ms/doc   {run.note}")
+
+
+def stage_lines(run: Run) -> list[str]:
+    """Per-stage CPU per document of the backfill, and what no stage clock covers."""
+    lines = [f"backfill CPU per document by stage ({run.docs} pages; thread CPU of each stage "
+             "from its Beam metrics):"]
+    attributed = 0.0
+    for stage in STAGES + tuple(sorted(set(run.stage_cpu) - set(STAGES))):
+        if stage in run.stage_cpu:
+            seconds = run.stage_cpu[stage]
+            attributed += seconds
+            lines.append(f"  {stage:<10} {1000 * seconds / run.docs:7.2f} ms  "
+                         f"{100 * seconds / run.cpu:5.1f}%")
+    child = run.process_cpu.get("extraction child", 0.0)
+    if child:
+        attributed += child
+        lines.append(f"  {'extract*':<10} {1000 * child / run.docs:7.2f} ms  "
+                     f"{100 * child / run.cpu:5.1f}%  (* in the extraction child processes)")
+    other = run.cpu - attributed
+    lines.append(f"  {'other':<10} {1000 * other / run.docs:7.2f} ms  {100 * other / run.cpu:5.1f}%"
+                 "  (Beam: runner, shuffles, serialization, worker start-up)")
+    lines.append("  by process: " + ", ".join(
+        f"{kind} {1000 * seconds / run.docs:.1f} ms" for kind, seconds in
+        sorted(run.process_cpu.items(), key=lambda item: -item[1])))
+    return lines
+
+
+def ratio_lines(runs: list[Run], workers: int) -> list[str]:
+    by_name = {run.name: run for run in runs}
+    backfill = by_name.get("backfill")
+    lines = []
+    if backfill and "script" in by_name:
+        lines.append(f"ratio backfill / script:    {backfill.rate / by_name['script'].rate:5.2f}x"
+                     f"   (target >= 1.6x; the limit is {workers}x on {workers} cores)")
+    if backfill and "datatrove" in by_name:
+        lines.append(f"ratio backfill / datatrove: "
+                     f"{backfill.rate / by_name['datatrove'].rate:5.2f}x   (target >= 1.2x)")
+    return lines
+
+
+def scale_lines(runs: list[Run]) -> list[str]:
+    lines = ["cost per document by corpus size (backfill alone):"]
+    for run in runs:
+        lines.append(f"  {run.docs:>7} pages  {run.seconds:8.1f} s  {run.rate:6.1f} docs/s  "
+                     f"CPU {run.cpu_ms():6.1f} ms/doc")
+    if len(runs) > 1:
+        first, last = runs[0], runs[-1]
+        change = last.cpu_ms() / first.cpu_ms() - 1
+        lines.append(f"  CPU per document at {last.docs} vs {first.docs} pages: {change:+.1%} "
+                     f"({'linear' if abs(change) <= 0.15 else 'NOT linear'} within ±15%)")
     return lines
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.bench_backfill",
                                      description=__doc__.split("\n\n")[0])
-    parser.add_argument("--docs", type=int, default=1000, help="Pages to generate.")
-    parser.add_argument("--files", type=int, default=12, help="WARC files to spread them over.")
-    parser.add_argument("--workers", type=int, default=2, help="--direct_num_workers.")
-    parser.add_argument("--page-kb", type=float, default=56.0, dest="page_kb",
-                        help="KB of page chrome around each article (~60 KB pages).")
-    parser.add_argument("--extract-timeout", type=float, default=None, dest="extract_timeout",
-                        help="Pipeline --extract_timeout (default: the product default; 0 "
-                             "extracts in-process without the guard subprocess).")
+    parser.add_argument("--docs", type=int, default=920,
+                        help="Pages in the compared runs (46 real pages, then distinct copies).")
+    parser.add_argument("--files", type=int, default=8, help="WARC files to spread them over.")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="--direct_num_workers of the backfill, datatrove's workers.")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="Measure each contender this many times (interleaved) and keep "
+                             "each one's fastest run: on a shared machine the fastest is "
+                             "the least disturbed.")
+    parser.add_argument("--scale", type=int, nargs="*", default=[], metavar="DOCS",
+                        help="Also run the backfill alone at these sizes (e.g. 10000 100000) "
+                             "and compare the cost per document (opt-in: long).")
+    parser.add_argument("--skip-script", action="store_true", dest="skip_script")
+    parser.add_argument("--skip-datatrove", action="store_true", dest="skip_datatrove")
+    parser.add_argument("--shared", type=Path, default=default_shared(),
+                        help="The shared data folder (default: $NEWSFLOW_SHARED or ../shared).")
+    parser.add_argument("--cache-dir", type=Path, dest="cache_dir",
+                        default=Path(tempfile.gettempdir()) / "newsflow-bench-corpus",
+                        help="Where built corpora are kept between runs.")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--days", type=int, default=30,
-                        help="Publication dates within this many days before the crawl "
-                             "(0: the generator's three-year spread, one file per article).")
-    parser.add_argument("--skip-pipeline", action="store_true", help="Only the baseline.")
-    parser.add_argument("--marginal", action="store_true",
-                        help="Also run the pipeline on a tenth of the pages, to separate the "
-                             "fixed start-up cost from the throughput per extra document.")
-    parser.add_argument("--keep", default=None, help="Keep inputs and output in this directory.")
     args, extra = parser.parse_known_args(argv)
 
     logging.getLogger().setLevel(logging.WARNING)
@@ -211,60 +351,51 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("apache_beam.runners.portability.local_job_service").setLevel(logging.ERROR)
     from newsflow.transforms.extract import DEFAULT_TIMEOUT_S
 
-    timeout = DEFAULT_TIMEOUT_S if args.extract_timeout is None else args.extract_timeout
-    workdir = Path(args.keep or tempfile.mkdtemp(prefix="bench-backfill-"))
-    (workdir / "warc").mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    corpus = build_corpus(args.shared, args.docs, args.files, args.cache_dir, args.seed)
+    print(f"backfill benchmark on real pages: {corpus.docs} pages "
+          f"({corpus.html_bytes / corpus.docs / 1024:.0f} KB of HTML per page) in "
+          f"{len(corpus.files)} WARC files ({sum(p.stat().st_size for p in corpus.files) / 1e6:.0f}"
+          f" MB gzipped), ready in {time.perf_counter() - started:.1f} s; {os.cpu_count()} CPUs, "
+          f"load average {os.getloadavg()[0]:.2f}")
+    workdir = Path(tempfile.mkdtemp(prefix="bench-backfill-"))
+    best: dict[str, Run] = {}
     try:
-        t0 = time.perf_counter()
-        pages = make_pages(args.docs, args.seed, args.page_kb, args.days)
-        paths = write_warcs(pages, workdir / "warc", args.files)
-        page_kb = sum(len(html.encode()) for _, html, _ in pages) / len(pages) / 1024
-        warc_mb = sum(p.stat().st_size for p in paths) / 1e6
-        print(f"backfill benchmark: {len(pages)} pages, {page_kb:.1f} KB/page, {len(paths)} "
-              f"WARC files ({warc_mb:.1f} MB gzipped), generated in "
-              f"{time.perf_counter() - t0:.1f} s; {os.cpu_count()} CPUs, load average "
-              f"{os.getloadavg()[0]:.2f}")
-
-        base_seconds, base_cpu, stage_seconds, outcomes = run_baseline(pages)
-        base_rate = len(pages) / base_seconds
-        print(f"baseline  (1 process, same functions): {base_seconds:7.1f} s  "
-              f"{base_rate:7.1f} docs/s   CPU {1000 * base_cpu / len(pages):5.1f} ms/doc   "
-              f"{dict(outcomes)}")
-        reading = time_reading(paths)
-
-        if not args.skip_pipeline:
-            output = workdir / "out"
-            shutil.rmtree(output, ignore_errors=True)
-            pipe_seconds, pipe_cpu, summary = run_pipeline(
-                str(workdir / "warc" / "*.warc.gz"), output, args.workers, timeout, extra)
-            pipe_rate = len(pages) / pipe_seconds
-            print(f"pipeline  (FnApiRunner multi_processing x{args.workers}, "
-                  f"extract_timeout={timeout:g}): {pipe_seconds:7.1f} s  {pipe_rate:7.1f} "
-                  f"docs/s   CPU {1000 * pipe_cpu / len(pages):5.1f} ms/doc (all processes)   "
-                  f"written {summary['written']}, skipped {summary['skipped']} (WARC "
-                  f"request/warcinfo records), dead {summary['dead_letters']}, "
-                  f"{'balanced' if summary['balanced'] else 'NOT BALANCED'}")
-            print(f"ratio pipeline / baseline: {pipe_rate / base_rate:.2f}x   (aim >= 1.5x with "
-                  f"2 workers on 2 cores; the limit is {args.workers}x)")
-            if args.marginal:
-                small = pages[: max(2, len(pages) // 10)]
-                small_paths = write_warcs(small, workdir / "warc-small", 2)
-                small_seconds, small_cpu, _ = run_pipeline(
-                    str(workdir / "warc-small" / "*.warc.gz"), workdir / "out-small",
-                    args.workers, timeout, extra)
-                extra_docs = len(pages) - len(small)
-                marginal_rate = extra_docs / max(pipe_seconds - small_seconds, 1e-9)
-                fixed = small_seconds - len(small) / marginal_rate
-                print(f"marginal  ({len(small)} pages in {len(small_paths)} files: "
-                      f"{small_seconds:.1f} s): fixed start-up ~{fixed:.1f} s wall / "
-                      f"~{small_cpu - len(small) * (pipe_cpu - small_cpu) / extra_docs:.1f} s "
-                      f"CPU; {marginal_rate:.1f} docs/s and "
-                      f"{1000 * (pipe_cpu - small_cpu) / extra_docs:.1f} ms CPU per extra doc; "
-                      f"marginal ratio {marginal_rate / base_rate:.2f}x")
-        print("\n".join(stage_table(stage_seconds, len(pages), reading)))
+        for attempt in range(args.repeat):
+            contenders = [] if args.skip_script else [lambda: run_script(corpus)]
+            contenders.append(lambda: run_backfill(corpus, workdir / "out", args.workers, extra))
+            if not args.skip_datatrove:
+                if datatrove_installed():
+                    contenders.append(lambda: run_datatrove(corpus, workdir / "datatrove",
+                                                            args.workers, DEFAULT_TIMEOUT_S))
+                elif attempt == 0:
+                    print("  (datatrove is not installed: pip install -e '.[bench]')")
+            for contender in contenders:
+                shutil.rmtree(workdir / "out", ignore_errors=True)
+                shutil.rmtree(workdir / "datatrove", ignore_errors=True)
+                run = contender()
+                if args.repeat > 1:
+                    print(f"  run {attempt + 1}: {run_line(run).strip()}")
+                if run.name not in best or run.seconds < best[run.name].seconds:
+                    best[run.name] = run
+        runs = list(best.values())
+        print(f"same pages, {args.workers} workers where parallel"
+              f"{f', fastest of {args.repeat}' if args.repeat > 1 else ''}:")
+        print("\n".join(run_line(run) for run in runs))
+        print("\n".join(ratio_lines(runs, args.workers)))
+        print("\n".join(stage_lines(best["backfill"])))
+        if args.scale:
+            # 10k against 100k when both are asked for; else against the compared run
+            scaled = [] if len(args.scale) > 1 else [best["backfill"]]
+            for size in args.scale:
+                big = build_corpus(args.shared, size, max(args.files, size // 250),
+                                   args.cache_dir, args.seed)
+                shutil.rmtree(workdir / "out", ignore_errors=True)
+                scaled.append(run_backfill(big, workdir / "out", args.workers, extra))
+                print(run_line(scaled[-1]))
+            print("\n".join(scale_lines(scaled)))
     finally:
-        if not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
+        shutil.rmtree(workdir, ignore_errors=True)
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 import apache_beam as beam
@@ -18,6 +19,7 @@ from newsflow.transforms.stage import (
     MAIN,
     SKIPPED,
     ApplyStep,
+    StageClock,
     Step,
     apply_step,
     run_steps,
@@ -76,6 +78,41 @@ def test_apply_step_in_beam_routes_every_outcome():
                     equal_to([("explode", "unexpected_error", "a"),
                              ("explode", "unexpected_error", "b")]), label="dead")
         assert_that(broken[SKIPPED], equal_to([]), label="skipped")
+
+
+class Busy(Step):
+    """Burns a known amount of CPU per element."""
+
+    name = "busy"
+
+    def apply(self, value):
+        deadline = time.thread_time() + 0.02
+        while time.thread_time() < deadline:
+            pass
+        return value
+
+
+def test_every_step_reports_its_cpu_and_wall_time_per_element():
+    from apache_beam.metrics.metric import MetricsFilter
+
+    pipeline = beam.Pipeline(options=PipelineOptions(BEAM_TEST_ARGS))
+    _ = pipeline | beam.Create(["a", "b", "c"]) | "Busy" >> ApplyStep(Busy())
+    result = pipeline.run()
+    result.wait_until_finish()
+    found = {m.key.metric.name: m.committed for m in result.metrics().query(
+        MetricsFilter().with_namespace("busy"))["distributions"]}
+    assert found["cpu_us"].count == 3 and found["wall_us"].count == 3
+    assert 60_000 <= found["cpu_us"].sum <= found["wall_us"].sum
+
+
+def test_a_timed_generator_does_not_count_the_work_done_at_its_yields(monkeypatch):
+    added = []
+    clock = StageClock("reader")
+    monkeypatch.setattr(clock, "add", lambda cpu, wall: added.append(wall))
+    for _ in clock.timed(iter(range(3))):
+        time.sleep(0.02)  # the consumer's work, while the generator waits at its yield
+    assert len(added) == 4  # three items and the end
+    assert max(added) < 10_000_000  # ns: none of the consumer's 20 ms
 
 
 def test_the_pipeline_and_the_in_process_chain_give_the_same_rows(seeds_dir):

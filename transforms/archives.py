@@ -42,6 +42,7 @@ from newsflow.transforms.stage import (
     SKIPPED,
     UNEXPECTED_ERROR,
     OutcomeCounters,
+    StageClock,
     guarded,
     route,
 )
@@ -750,13 +751,14 @@ class _ReadArchiveFileFn(beam.DoFn):
         self._read = Metrics.counter("archives", "read")
         self._files = Metrics.counter("archives", "files_done")
         self._counters = OutcomeCounters("archives")
+        self._clock = StageClock("read")
 
     def process(self, path: str):
         yield from guarded("read", path, self._read_file(path), self._counters)
 
     def _read_file(self, path: str):
         started, count = time.monotonic(), 0
-        for outcome in iter_file_records(path, self._fmt):
+        for outcome in self._clock.timed(iter_file_records(path, self._fmt)):
             count += 1
             self._read.inc()
             yield route(outcome, self._counters)

@@ -39,6 +39,7 @@ from newsflow.transforms.files import (  # noqa: F401 - the sinks' file helpers,
     write_json_atomic,
     write_parquet_atomic,
 )
+from newsflow.transforms.stage import StageClock
 from newsflow.transforms.table import (  # noqa: F401 - ARTICLES_DIR re-exported
     ARTICLES_DIR,
     COMMIT_COLUMN,
@@ -164,12 +165,14 @@ class _WritePartitionFileFn(beam.DoFn):
         self._attempt = attempt
         self._files = Metrics.counter("sinks", "files_written")
         self._rows = Metrics.counter("sinks", "written")
+        self._clock = StageClock("sinks")
 
     def process(self, element, window=beam.DoFn.WindowParam):
         key, articles = element
-        data_file = write_partition_file(self._uri, window_commit_id(self._base_commit_id,
-                                                                     window),
-                                         self._attempt, key, articles)
+        with self._clock.timing():
+            data_file = write_partition_file(
+                self._uri, window_commit_id(self._base_commit_id, window), self._attempt, key,
+                articles)
         self._files.inc()
         self._rows.inc(data_file.rows)
         yield data_file

@@ -57,6 +57,45 @@ class Step:
             self._counters.inc(outcome, value)
 
 
+class StageClock:
+    """Where a run's time goes: the CPU (this thread) and wall time of one stage's own work, as
+    Beam distributions in microseconds (``<stage>/cpu_us``, ``<stage>/wall_us``; their sums
+    over a run are the stage's total). Downstream work done while a generator is suspended at a
+    ``yield`` is not counted (:meth:`timed`)."""
+
+    def __init__(self, namespace: str):
+        self._namespace = namespace
+        self._cpu = self._wall = None
+
+    def add(self, cpu_ns: int, wall_ns: int) -> None:
+        if self._cpu is None:  # created on the worker: Beam metrics are not picklable state
+            self._cpu = Metrics.distribution(self._namespace, "cpu_us")
+            self._wall = Metrics.distribution(self._namespace, "wall_us")
+        self._cpu.update(cpu_ns // 1000)
+        self._wall.update(wall_ns // 1000)
+
+    @contextlib.contextmanager
+    def timing(self) -> Iterator[None]:
+        cpu, wall = time.thread_time_ns(), time.perf_counter_ns()
+        try:
+            yield
+        finally:
+            self.add(time.thread_time_ns() - cpu, time.perf_counter_ns() - wall)
+
+    def timed(self, outputs: Iterable) -> Iterator:
+        """Yield from ``outputs``, timing only the work that produces each item."""
+        iterator = iter(outputs)
+        while True:
+            cpu, wall = time.thread_time_ns(), time.perf_counter_ns()
+            try:
+                item = next(iterator)
+            except StopIteration:
+                return
+            finally:
+                self.add(time.thread_time_ns() - cpu, time.perf_counter_ns() - wall)
+            yield item
+
+
 class OutcomeCounters:
     """Beam counters of one namespace, created on first use (outcome names are open-ended)."""
 
@@ -182,6 +221,7 @@ class _ApplyStepFn(beam.DoFn):
         self._step = step
         self._keep_skipped_raw = keep_skipped_raw
         self._processed = Metrics.counter(step.name, "processed")
+        self._clock = StageClock(step.name)
 
     def setup(self):
         self._counters = OutcomeCounters(self._step.name)
@@ -192,7 +232,8 @@ class _ApplyStepFn(beam.DoFn):
         self._step.teardown()
 
     def process(self, element):
-        outcome = apply_step(self._step, element)
+        with self._clock.timing():
+            outcome = apply_step(self._step, element)
         if self._keep_skipped_raw:
             outcome = with_skipped_raw(outcome, element)
         self._processed.inc()
@@ -217,7 +258,8 @@ class ApplyStep(beam.PTransform):
 
 
 __all__ = [
-    "DEAD", "MAIN", "SKIPPED", "UNEXPECTED_ERROR", "ApplyStep", "OutcomeCounters", "Step",
+    "DEAD", "MAIN", "SKIPPED", "UNEXPECTED_ERROR", "ApplyStep", "OutcomeCounters", "StageClock",
+    "Step",
     "apply_step", "failure_dead_letter", "guarded", "is_final", "route", "run_steps", "source_of",
     "steps_ready", "with_skipped_raw",
 ]

@@ -8,6 +8,7 @@ from apache_beam.metrics import Metrics
 from newsflow.schemas.records import Article, Skip
 from newsflow.transforms.dedup.config import ARTICLES, NAMESPACE, SKIPPED, DedupConfig
 from newsflow.transforms.dedup.signatures import Fingerprinter, batch_order_key
+from newsflow.transforms.stage import StageClock
 from newsflow.transforms.urls import site_of
 
 # --------------------------------------------------------------------------------------------
@@ -21,6 +22,7 @@ class _FingerprinterDoFn(beam.DoFn):
         self._config = config
         self._fingerprinter: Fingerprinter | None = None
         self._short = Metrics.counter(NAMESPACE, "skipped_short")
+        self._clock = StageClock(NAMESPACE)
 
     def setup(self):
         self._fingerprinter = Fingerprinter(self._config)
@@ -30,9 +32,10 @@ class _FingerprintFn(_FingerprinterDoFn):
     """Article -> Fingerprint (batch order)."""
 
     def process(self, article: Article):
-        fp = self._fingerprinter.fingerprint(
-            article.article_id, batch_order_key(article.published_at, article.article_id),
-            article.text, site_of(article.domain))
+        with self._clock.timing():
+            fp = self._fingerprinter.fingerprint(
+                article.article_id, batch_order_key(article.published_at, article.article_id),
+                article.text, site_of(article.domain))
         if fp is None:
             self._short.inc()
         else:
