@@ -2,7 +2,9 @@
 
 Each test injects an exception nobody foresaw into the pure function a DoFn calls (for one
 element only) and checks that this element becomes a dead letter with its source reference
-while every other element goes on: no failed bundle, no streaming retry loop.
+while every other element goes on: no failed bundle, no streaming retry loop. Dedup is the one
+deliberate difference: its input is already an article row, so a failure leaves the row
+uncompared (its own canonical, counted) instead of turning it into a dead letter as well.
 """
 
 import json
@@ -20,6 +22,7 @@ from newsflow.schemas.feeds import FeedEntry
 from newsflow.transforms import archives, exchanges, fetch
 from newsflow.transforms.accounting import format_summary, outcome_counts, summarize
 from newsflow.transforms.archives import RECORDS, ReadArchives, iter_file_records
+from newsflow.transforms.dedup import DeduplicateArticles, DeduplicateStream, Fingerprinter
 from newsflow.transforms.exchanges import ArchiveExchanges
 from newsflow.transforms.feeds import poll
 from newsflow.transforms.feeds.poll import PollFeeds
@@ -236,3 +239,59 @@ def test_archive_failures_are_reported_outside_the_record_equation():
     assert summary["archive_failures"] == 1 and summary["balanced"]
     assert "1 exchange(s) could not be archived" in format_summary(summary)
     assert json.dumps(summary)
+
+
+# --------------------------------------------------------------------------------------------
+# Near-duplicate detection: a failure leaves the row uncompared, never lost or doubled
+
+
+def _failing_for(article_id: str):
+    real = Fingerprinter.fingerprint
+
+    def fingerprint(self, key, *args, **kwargs):
+        return _boom() if key == article_id else real(self, key, *args, **kwargs)
+
+    return fingerprint
+
+
+def _dedup_articles():
+    from bench.dedup_eval import make_article
+    from tests.test_dedup import _text
+
+    base = _text(11, paragraphs=8)
+    return [make_article("orig", base, datetime(2024, 3, 1, tzinfo=UTC)),
+            make_article("copy", base, datetime(2024, 3, 2, tzinfo=UTC)),
+            make_article("other", _text(12, paragraphs=8), datetime(2024, 3, 1, tzinfo=UTC))]
+
+
+def test_batch_dedup_keeps_an_article_it_cannot_fingerprint_as_its_own_row(monkeypatch):
+    from apache_beam.metrics.metric import MetricsFilter
+
+    monkeypatch.setattr(Fingerprinter, "fingerprint", _failing_for("copy"))
+    pipeline = beam.Pipeline(options=PipelineOptions(BEAM_TEST_ARGS))
+    rows = (pipeline | beam.Create(_dedup_articles()) | DeduplicateArticles()
+            | beam.Map(lambda a: (a.article_id, a.cluster_id, a.is_duplicate)))
+    assert_that(rows, equal_to([("orig", "orig", False), ("copy", "copy", False),
+                                ("other", "other", False)]))
+    result = pipeline.run()
+    result.wait_until_finish()
+    failed = result.metrics().query(MetricsFilter().with_name("fingerprint_failed"))["counters"]
+    assert [m.committed for m in failed] == [1]
+
+
+def test_stream_dedup_keeps_an_article_it_cannot_fingerprint_as_its_own_row(monkeypatch):
+    monkeypatch.setattr(Fingerprinter, "fingerprint", _failing_for("copy"))
+    orig, copy, other = _dedup_articles()
+    t0 = datetime(2024, 3, 1, 12, tzinfo=UTC).timestamp()
+    stream = (test_stream.TestStream()
+              .add_elements([TimestampedValue(orig, t0), TimestampedValue(other, t0)])
+              .advance_watermark_to(t0 + 600)
+              .add_elements([TimestampedValue(copy, t0 + 3600)])
+              .advance_watermark_to(t0 + 7200)
+              .advance_watermark_to_infinity())
+    options = PipelineOptions(["--runner=BundleBasedDirectRunner", "--streaming"])
+    with beam.Pipeline(options=options) as p:
+        rows = (p | stream | DeduplicateStream()
+                | beam.Map(lambda a: (a.article_id, a.cluster_id, a.is_duplicate)))
+        assert_that(rows, equal_to([("orig", "orig", False), ("copy", "copy", False),
+                                    ("other", "other", False)]))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
@@ -10,6 +12,8 @@ from newsflow.transforms.dedup.config import ARTICLES, NAMESPACE, SKIPPED, Dedup
 from newsflow.transforms.dedup.signatures import Fingerprinter, batch_order_key
 from newsflow.transforms.stage import StageClock
 from newsflow.transforms.urls import site_of
+
+LOG = logging.getLogger(__name__)
 
 # --------------------------------------------------------------------------------------------
 # Beam: shared steps
@@ -23,9 +27,27 @@ class _FingerprinterDoFn(beam.DoFn):
         self._fingerprinter: Fingerprinter | None = None
         self._short = Metrics.counter(NAMESPACE, "skipped_short")
         self._clock = StageClock(NAMESPACE)
+        self._failed = Metrics.counter(NAMESPACE, "fingerprint_failed")
 
     def setup(self):
         self._fingerprinter = Fingerprinter(self._config)
+
+    def _fingerprint(self, article: Article, order_key):
+        """The article's fingerprint, or None when it is not compared: too short
+        (``skipped_short``), or fingerprinting failed in a way nobody foresaw
+        (``fingerprint_failed``, logged with its source). This is dedup's failure boundary:
+        the article still leaves as exactly one row, its own canonical, so it is neither lost
+        nor doubled by a dead letter, and the bundle goes on."""
+        try:
+            fp = self._fingerprinter.fingerprint(article.article_id, order_key, article.text,
+                                                 site_of(article.domain))
+        except Exception as exc:  # noqa: BLE001 - the boundary: the row goes on uncompared
+            LOG.warning("dedup could not fingerprint %s: %r", article.source_ref, exc)
+            self._failed.inc()
+            return None
+        if fp is None:
+            self._short.inc()
+        return fp
 
 
 class _FingerprintFn(_FingerprinterDoFn):
@@ -33,12 +55,9 @@ class _FingerprintFn(_FingerprinterDoFn):
 
     def process(self, article: Article):
         with self._clock.timing():
-            fp = self._fingerprinter.fingerprint(
-                article.article_id, batch_order_key(article.published_at, article.article_id),
-                article.text, site_of(article.domain))
-        if fp is None:
-            self._short.inc()
-        else:
+            fp = self._fingerprint(article,
+                                   batch_order_key(article.published_at, article.article_id))
+        if fp is not None:
             yield fp
 
 

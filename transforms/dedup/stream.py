@@ -24,7 +24,6 @@ from newsflow.transforms.dedup._shared import _FingerprinterDoFn, _outputs
 from newsflow.transforms.dedup.clusters import label_article
 from newsflow.transforms.dedup.config import DEFAULT_CONFIG, NAMESPACE, DedupConfig
 from newsflow.transforms.dedup.signatures import Evidence, stream_order_key, verify_copy
-from newsflow.transforms.urls import site_of
 
 # Stages, each a stateful DoFn in the global window:
 #   _AdmitFn        key: (event micros, article_id) -> numbers the records sharing it, so every
@@ -163,10 +162,8 @@ class _AdmitFn(_FingerprinterDoFn):
         timestamp = Timestamp(micros=micros)
         for number, article in enumerate(waiting, start=first):
             record_key = stream_order_key(micros, article_id, number)
-            fp = self._fingerprinter.fingerprint(article_id, record_key, article.text,
-                                                 site_of(article.domain))
+            fp = self._fingerprint(article, record_key)
             if fp is None:
-                self._short.inc()
                 yield beam.pvalue.TaggedOutput(_SHORT, TimestampedValue(
                     label_article(article, article_id, 1.0), timestamp))
             else:
