@@ -305,6 +305,12 @@ def ratio_lines(runs: list[Run], workers: int) -> list[str]:
     if backfill and "datatrove" in by_name:
         lines.append(f"ratio backfill / datatrove: "
                      f"{backfill.rate / by_name['datatrove'].rate:5.2f}x   (target >= 1.2x)")
+    if backfill:  # what CPU per document allows on an idle machine, whatever the load now
+        for name, parallel in (("script", 1), ("datatrove", workers)):
+            if name in by_name:
+                ceiling = workers / parallel * by_name[name].cpu_ms() / backfill.cpu_ms()
+                lines.append(f"  by CPU per document, backfill / {name} is at most "
+                             f"{ceiling:.2f}x with every core busy")
     return lines
 
 
