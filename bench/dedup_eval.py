@@ -187,6 +187,7 @@ class EvalDoc:
     published_at: datetime | None
     seen_at: datetime  # when a crawler saw it: the event time of the streaming transform
     text: str
+    event: str = ""  # the event it reports (stories): one per generated event
 
 
 # --------------------------------------------------------------------------------------------
@@ -425,7 +426,8 @@ def generate_eval_set(events: int = 40, seed: int = 7) -> list[EvalDoc]:
         doc_id = f"d{len(docs):06d}"
         seen_at = published_at + timedelta(minutes=rng.randint(1, 180))
         doc = EvalDoc(doc_id, label or doc_id, kind, outlet,
-                      published_at if rng.random() > 0.08 else None, seen_at, text)
+                      published_at if rng.random() > 0.08 else None, seen_at, text,
+                      f"event{index}")
         docs.append(doc)
         return doc
 
