@@ -125,6 +125,9 @@ class ProcessingOptions(PipelineOptions):
                             help="Parquet files per dt/lang partition per commit.")
         parser.add_argument("--no_dedup", "--no-dedup", action="store_true", dest="no_dedup",
                             help="Skip near-duplicate detection (cluster columns stay null).")
+        parser.add_argument("--no_stories", "--no-stories", action="store_true",
+                            dest="no_stories",
+                            help="Skip story assignment (story columns stay null).")
         parser.add_argument("--drop_duplicates", "--drop-duplicates", action="store_true",
                             dest="drop_duplicates",
                             help="Write canonical articles only; duplicates become counted "
@@ -137,18 +140,23 @@ class ProcessingOptions(PipelineOptions):
 
 
 def deduplicate(articles, options: PipelineOptions, streaming: bool):
-    """Near-duplicate labelling as the options ask: ``(articles, skipped or None)``."""
+    """Near-duplicate labelling, then story assignment, as the options ask:
+    ``(articles, skipped or None)``."""
     from newsflow.transforms.dedup import DedupConfig, DeduplicateArticles, DeduplicateStream
+    from newsflow.transforms.stories import AssignStories, AssignStoriesStream, StoryConfig
 
     processing = options.view_as(ProcessingOptions)
-    if processing.no_dedup:
-        return articles, None
-    transform = (DeduplicateStream if streaming else DeduplicateArticles)(
-        DedupConfig(), drop_duplicates=processing.drop_duplicates)
-    result = articles | "Deduplicate" >> transform
-    if processing.drop_duplicates:
-        return result.articles, result.skipped
-    return result, None
+    skipped = None
+    if not processing.no_dedup:
+        transform = (DeduplicateStream if streaming else DeduplicateArticles)(
+            DedupConfig(), drop_duplicates=processing.drop_duplicates)
+        result = articles | "Deduplicate" >> transform
+        articles, skipped = ((result.articles, result.skipped) if processing.drop_duplicates
+                             else (result, None))
+    if not processing.no_stories:
+        articles = articles | "AssignStories" >> (
+            AssignStoriesStream if streaming else AssignStories)(StoryConfig())
+    return articles, skipped
 
 
 class _GroupRouter:

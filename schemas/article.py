@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 _UTC_US = pa.timestamp("us", tz="UTC")
 
@@ -106,6 +106,18 @@ FIELDS.update({
                                      "re-run replaces exactly the rows carrying its id. Null "
                                      "in rows written before schema version 5."),
 })
+FIELDS.update({
+    "story_id": (pa.string(), True, "article_id of the first article of this row's story: "
+                                    "reports of one event, by any outlet, within the story "
+                                    "horizon (60 days); stable once assigned "
+                                    "(docs/stories.md)."),
+    "story_size": (pa.int32(), True, "Articles in the story when the row was written "
+                                     "(streaming: so far, this one included; batch: in the "
+                                     "run)."),
+    "story_first_seen_at": (_UTC_US, True, "Time of the story's first article: its "
+                                           "publication time in a backfill, its event time "
+                                           "in streaming; null when undated."),
+})
 
 #: Schema version -> the columns it added (all nullable after version 1).
 FIELDS_ADDED: dict[int, tuple[str, ...]] = {
@@ -114,6 +126,7 @@ FIELDS_ADDED: dict[int, tuple[str, ...]] = {
     3: ("topics", "tagger_version"),
     4: ("published_offset_min", "published_precision", "modified_at"),
     5: ("commit_id",),
+    6: ("story_id", "story_size", "story_first_seen_at"),
 }
 
 

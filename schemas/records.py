@@ -118,6 +118,9 @@ class Article:
     published_offset_min: int | None = None
     published_precision: str | None = None
     modified_at: datetime | None = None
+    story_id: str | None = None
+    story_size: int | None = None
+    story_first_seen_at: datetime | None = None
 
     def replace(self, **changes) -> Article:
         return dataclasses.replace(self, **changes)

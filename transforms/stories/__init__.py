@@ -11,6 +11,7 @@ Beam):
 * :mod:`.beam`: :class:`AssignStories` (batch) and :class:`AssignStoriesStream` (stateful).
 """
 
+from newsflow.transforms.stories.beam import AssignStories, AssignStoriesStream
 from newsflow.transforms.stories.config import DEFAULT_STORY_CONFIG, StoryConfig
 from newsflow.transforms.stories.index import (
     StoryIndex,
@@ -22,6 +23,6 @@ from newsflow.transforms.stories.index import (
 from newsflow.transforms.stories.terms import StoryTerms, key_terms
 
 __all__ = [
-    "DEFAULT_STORY_CONFIG", "StoryConfig", "StoryIndex", "StoryInput", "StoryLabel",
-    "StoryStats", "StoryTerms", "assign_stories", "key_terms",
+    "AssignStories", "AssignStoriesStream", "DEFAULT_STORY_CONFIG", "StoryConfig", "StoryIndex",
+    "StoryInput", "StoryLabel", "StoryStats", "StoryTerms", "assign_stories", "key_terms",
 ]

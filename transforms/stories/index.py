@@ -76,6 +76,7 @@ class StoryStats:
     joined: int = 0
     joined_as_copy: int = 0
     closed_over_capacity: int = 0
+    site_terms_dropped: int = 0
 
 
 class StoryIndex:
@@ -324,4 +325,5 @@ def assign_stories(items: Iterable[StoryInput], config: StoryConfig | None = Non
              for article_id, label in labels.items()},
             StoryStats(articles=stats["articles"], stories=len(sizes), joined=stats["joined"],
                        joined_as_copy=stats["joined_as_copy"],
-                       closed_over_capacity=stats["closed_over_capacity"]))
+                       closed_over_capacity=stats["closed_over_capacity"],
+                       site_terms_dropped=stats["site_terms_dropped"]))

@@ -7,7 +7,7 @@ capitalized word that is not a known function word, and not only at a sentence s
 neighbouring names also count as a pair ("kim jong", "jong un"), which is rarer than each
 word. Numbers of two or more characters count too. A term's salience is how often the text
 uses it, doubled in the headline and the first two sentences, and the dateline is a name of
-the lede. Deterministic, offline, about 0.2 ms per article.
+the lede. Deterministic, offline, about 1 ms per 800-word article.
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ shall might must may let lets if yes no ok
 _WORD = re.compile(r"[^\W_](?:[\w'\u2019.\-]*[^\W_])?")
 _SENTENCE = re.compile(r"(?<=[.!?\u0964\u3002\u061f])[\"'\u201d\u2019)\]]*\s+|\n+")
 _POSSESSIVE = re.compile(r"['\u2019]s$")
+_DIGIT = re.compile(r"\d")
+_PHRASE_BREAK = re.compile(r"[,;:()\[\]\"\u201c\u201d\u2014\u2013]|\s[-/]\s")
 _LEDE_SENTENCES = 2
 
 
@@ -63,11 +65,39 @@ def _is_capitalized(word: str) -> bool:
 
 
 def _tokens(sentence: str) -> list[str]:
-    return [_POSSESSIVE.sub("", word) for word in _WORD.findall(sentence)]
+    return [_POSSESSIVE.sub("", word) if "'" in word or "\u2019" in word else word
+            for word in _WORD.findall(sentence)]
+
+
+def _phrases(sentence: str) -> list[list[str]]:
+    """The sentence's words in runs that only spaces separate: a name pair never spans a
+    comma ("Komsomolsk-on-Amur, Russia" is two names, not a pair)."""
+    return [_tokens(part) for part in _PHRASE_BREAK.split(sentence)]
 
 
 def _sentences(text: str) -> list[str]:
     return [s for s in _SENTENCE.split(unicodedata.normalize("NFKC", text)) if s.strip()]
+
+
+def _count(word: str, opens_sentence: bool, previous: str | None, boost: float,
+           inner_caps: set[str], salience: Counter, names: set[str]) -> str | None:
+    """Count one word (a number, a name, and with the name before it a pair); returns the
+    name it was, for the next word's pair."""
+    folded = word.casefold()
+    if _DIGIT.search(word):
+        if len(word) >= 2:
+            salience[folded] += boost
+        return None
+    if not (_is_capitalized(word) and folded not in _NOT_NAMES and len(word) > 1
+            and (not opens_sentence or folded in inner_caps)):
+        return None
+    names.add(folded)
+    salience[folded] += boost
+    if previous is not None:
+        pair = f"{previous} {folded}"
+        names.add(pair)
+        salience[pair] += 1.5 * boost
+    return folded
 
 
 def key_terms(text: str, title: str | None = None, dateline: str | None = None,
@@ -87,28 +117,15 @@ def key_terms(text: str, title: str | None = None, dateline: str | None = None,
                   if _is_capitalized(word)}
     salience: Counter = Counter()
     names: set[str] = set()
-    for index, words in enumerate(tokenized):
+    for index, sentence in enumerate(sentences):
         boost = 2.0 if index in lede else 1.0
-        previous = None
-        for position, word in enumerate(words):
-            folded = word.casefold()
-            if any(char.isdigit() for char in word):
-                if len(word) >= 2:
-                    salience[folded] += boost
-                previous = None
-                continue
-            is_name = (_is_capitalized(word) and folded not in _NOT_NAMES and len(word) > 1
-                       and (position > 0 or folded in inner_caps))
-            if not is_name:
-                previous = None
-                continue
-            names.add(folded)
-            salience[folded] += boost
-            if previous is not None:
-                pair = f"{previous} {folded}"
-                names.add(pair)
-                salience[pair] += 1.5 * boost
-            previous = folded
+        position = 0
+        for words in _phrases(sentence):
+            previous = None
+            for word in words:
+                previous = _count(word, position == 0, previous, boost, inner_caps,
+                                  salience, names)
+                position += 1
     if dateline:
         for word in _tokens(dateline):
             folded = word.casefold()
