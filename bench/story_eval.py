@@ -129,22 +129,29 @@ def evaluate(docs: Sequence[EvalDoc], mode: str = "batch", config=None) -> dict:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Scores the stories and, in the same run, the realistic copy set (bench.copy_eval)."""
+    from bench import copy_eval
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=150, help="Generated events to add.")
     parser.add_argument("--seed", type=int, default=7, help="Generator seed.")
     parser.add_argument("--mode", choices=("batch", "stream"), default="batch")
+    parser.add_argument("--no-copies", action="store_true", dest="no_copies",
+                        help="Skip the copy set (python -m bench.copy_eval scores it alone).")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     docs = build_story_set(args.events, args.seed)
     built = time.perf_counter()
     result = evaluate(docs, args.mode)
     scores = result.pop("scores")
-    print(f"documents: {len(docs)}, events: {len({d.label for d in docs})}, built in "
+    print(f"stories: {len(docs)} documents, {len({d.label for d in docs})} events, built in "
           f"{built - started:.1f}s, scored in {time.perf_counter() - built:.1f}s")
     print(json.dumps({"mode": args.mode, "events": args.events, "seed": args.seed,
                       "precision": round(scores.precision, 4),
                       "recall": round(scores.recall, 4), "ari": round(scores.ari, 4),
                       **result}))
+    if not args.no_copies:
+        copy_eval.main(["--mode", args.mode])
     return 0
 
 
