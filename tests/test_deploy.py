@@ -232,7 +232,7 @@ ACCEPT = {
     "max_html_chars": ["1", "5000000"],
     "shards_per_partition": ["1", "16"],
     "ingested_at": ["2026-01-01", "2026-01-01T00:00:00Z", "2026-01-01T10:30:00.5+02:00"],
-    "no_dedup": ["true", "false"],
+    "no_dedup": ["true", "false"], "no_stories": ["true", "false"],
     "drop_duplicates": ["true", "false"], "keep_skipped_raw": ["true", "false"],
     "reshuffle_records": ["auto", "yes", "no"],
 }
@@ -245,7 +245,7 @@ REJECT = {
     "max_html_chars": ["", "0", "-5", "1.5"],
     "shards_per_partition": ["", "0", "two"],
     "ingested_at": ["", "yesterday", "2026-13"],
-    "no_dedup": ["", "yes", "True"],
+    "no_dedup": ["", "yes", "True"], "no_stories": ["", "1", "TRUE"],
     "drop_duplicates": ["", "1", "TRUE"], "keep_skipped_raw": ["", "1", "TRUE"],
     "reshuffle_records": ["", "true", "sometimes"],
 }
@@ -283,7 +283,8 @@ def test_stream_metadata_parameters_match_stream_options():
     booleans = {p["name"] for p in metadata["parameters"]
                 if p["regexes"] == [commands.BOOLEAN_REGEX]}
     assert booleans == commands.boolean_params("stream") == {
-        "allow_loopback", "no_robots", "no_dedup", "drop_duplicates", "keep_skipped_raw"}
+        "allow_loopback", "no_robots", "no_dedup", "no_stories", "drop_duplicates",
+        "keep_skipped_raw"}
     assert {f"--{n}" for n in booleans} <= flex_launcher.store_true_flags()
 
 
