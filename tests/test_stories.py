@@ -1,5 +1,5 @@
 """Stories: key terms, the index's rules, the labelled same-event set, batch and streaming Beam,
-and the downstream "one row per story per day" examples."""
+a backfill of the seeds, and the downstream "one row per story per day" examples."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from newsflow.transforms.stories import (
     key_terms,
 )
 from newsflow.transforms.stories.beam import story_input, to_micros
-from tests.conftest import BEAM_TEST_ARGS
+from tests.conftest import BEAM_TEST_ARGS, REPO
 
 T0 = datetime(2024, 4, 14, tzinfo=UTC)
 DAY = 86_400_000_000
@@ -224,21 +224,34 @@ def test_stream_transform_assigns_in_event_time_order_with_stable_ids(shared_dir
 
 
 @pytest.mark.slow
-def test_backfill_of_the_seeds_writes_one_story(tmp_path, seeds_dir):
-    import pyarrow.dataset as ds
+def test_backfill_of_the_seeds_writes_one_story_and_the_docs_examples_read_it(
+        tmp_path, seeds_dir, monkeypatch):
+    from deltalake import DeltaTable
 
     from newsflow.pipelines import backfill
+    from tests.test_topic_export import run_block
 
-    args = BEAM_TEST_ARGS + [f"--input={seeds_dir}/0*.txt", f"--output={tmp_path}",
+    args = BEAM_TEST_ARGS + [f"--input={seeds_dir}/0*.txt", f"--output={tmp_path / 'out'}",
                              "--extract_timeout=0"]
     with beam.Pipeline(options=PipelineOptions(args)) as pipeline:
         backfill.build(pipeline, PipelineOptions(args))
-    rows = ds.dataset(tmp_path / "articles", format="parquet", partitioning="hive").to_table(
+    rows = DeltaTable(str(tmp_path / "out" / "articles")).to_pyarrow_table(
         columns=["story_id", "story_size", "story_first_seen_at", "published_at"]).to_pylist()
     assert len(rows) == 5 and len({row["story_id"] for row in rows}) == 1
     assert {row["story_size"] for row in rows} == {5}
     assert rows[0]["story_first_seen_at"] == min(r["published_at"] for r in rows
                                                  if r["published_at"])
+    # docs/stories.md: one row per story per day, in pandas and in DuckDB
+    monkeypatch.chdir(tmp_path)
+    expected = [("2023-09-15", 3), ("2023-11-12", 1), (None, 1)]
+    for marker, path in (("stories-pandas", "docs/stories.md"),
+                         ("stories-duckdb", "docs/stories.md"), ("readme-stories", "README.md")):
+        per_day = run_block(marker, REPO / path)["per_day"]
+        got = sorted(((str(day)[:10] if str(day) not in ("None", "NaT", "nan") else None, count)
+                      for day, count in zip(per_day["day"], per_day["articles"], strict=True)),
+                     key=lambda row: (row[0] is None, row[0] or ""))
+        assert got == expected, marker
+        assert set(per_day["story_size"]) == {5} and per_day["story_id"].nunique() == 1
 
 
 # --------------------------------------------------------------------------------------------
@@ -247,46 +260,9 @@ def test_backfill_of_the_seeds_writes_one_story(tmp_path, seeds_dir):
 
 def test_schema_has_nullable_story_columns_and_old_versions_stay_readable():
     schema = article_schema()
-    assert SCHEMA_VERSION >= 5
+    assert SCHEMA_VERSION >= 6
     for name in ("story_id", "story_size", "story_first_seen_at"):
         assert schema.field(name).nullable and schema.field(name).metadata[b"doc"]
-        assert name not in article_schema(4).names
+        assert name not in article_schema(SCHEMA_VERSION - 1).names
 
 
-def _story_rows():
-    import pandas as pd
-
-    return pd.DataFrame({
-        "article_id": ["a", "b", "c", "d", "e"],
-        "title": ["Ferry sinks", "Ferry toll rises", "Rescue goes on", "Fire near Athens",
-                  "Ferry owner held"],
-        "story_id": ["a", "a", "a", "d", "a"],
-        "story_size": [1, 2, 3, 1, 4],
-        "published_at": pd.to_datetime(["2024-04-14 06:00", "2024-04-14 09:00",
-                                        "2024-04-14 15:00", "2024-04-14 11:00",
-                                        "2024-04-16 08:00"], utc=True),
-    })
-
-
-def test_one_row_per_story_per_day_in_pandas():
-    frame = _story_rows()
-    # the README example: the latest row per story and day, with the day's article count
-    frame["day"] = frame["published_at"].dt.date
-    per_day = (frame.sort_values("published_at")
-               .groupby(["story_id", "day"], as_index=False)
-               .agg(articles=("article_id", "count"), headline=("title", "last"),
-                    story_size=("story_size", "max")))
-    assert per_day[["story_id", "articles", "headline"]].values.tolist() == [
-        ["a", 3, "Rescue goes on"], ["a", 1, "Ferry owner held"], ["d", 1, "Fire near Athens"]]
-
-
-def test_one_row_per_story_per_day_in_duckdb():
-    duckdb = pytest.importorskip("duckdb")
-    frame = _story_rows()  # noqa: F841 - DuckDB reads the local frame by name
-    rows = duckdb.sql("""
-        select story_id, cast(published_at as date) as day, count(*) as articles,
-               arg_max(title, published_at) as headline, max(story_size) as story_size
-        from frame group by story_id, day order by story_id, day
-    """).fetchall()
-    assert [(r[0], r[2], r[3]) for r in rows] == [
-        ("a", 3, "Rescue goes on"), ("a", 1, "Ferry owner held"), ("d", 1, "Fire near Athens")]
