@@ -6,7 +6,8 @@ Every case runs in a process of its own, which reports its outcome and its peak 
 
 1. Backfill: each case is an input file run through ``newsflow backfill`` (FnApiRunner,
    in-process): the cases of issue 11 (a year-one date with an offset, a 5,001-digit integer,
-   JSON nested 100,000 deep, a text dump dated 2024-13-45, WARC records declaring
+   JSON nested 100,000 deep, a text dump dated 2024-13-45, a lone surrogate in a JSONL
+   title, WARC records declaring
    ``charset=undefined``/``punycode``, a 200 MB ``text`` value, a 100 MB page, a JSONL.gz whose
    second gzip member is corrupt, junk inside a plain WARC) and every WARC/ARC file of the
    shared samples. The outcome is the run summary: rows written, dead letters by reason,
@@ -16,7 +17,8 @@ Every case runs in a process of its own, which reports its outcome and its peak 
 2. Live path: the HTTP and feed cases through the guarded client against a loopback server
    (tests/httpserver.py) and through ``parse_feed``: a body cut short of its Content-Length,
    262,000 empty gzip members, a redirect to ``http://[abc/``, a header with CR/LF, a feed of
-   100,000 items, one nested 50,000 deep, and the costliest feed still under the caps. The
+   100,000 items, one nested 50,000 deep, one with ``&#55296;`` in a title, and the costliest
+   feed still under the caps. The
    outcome is the result or the failure reason, with the case's CPU seconds and RSS growth
    (imports done before the clock starts).
 
@@ -114,6 +116,9 @@ def backfill_cases(work: Path, samples: Path, quick: bool) -> list[tuple[str, Pa
         ("JSON nested 100,000 deep", _jsonl(work / "deep.jsonl", _record(1),
                                             "[" * 100_000 + "]" * 100_000, _record(3))),
         ("text dump ' date 2024-13-45 '", work / "dump.txt"),
+        ("lone surrogate (\\ud800) in a JSONL title", _jsonl(
+            work / "surrogate.jsonl", _record(1),
+            _record(2).replace('"url"', '"title": "Vote \\ud800", "url"', 1))),
         ("WARC charset=undefined / punycode", _warc(work / "charsets.warc.gz", [
             ("https://bench.test/0", page, "text/html"),
             ("https://bench.test/undefined", page, "text/html; charset=undefined"),
@@ -207,6 +212,11 @@ def case_feed_nested() -> str:
                        + b"</item>"))
 
 
+def case_feed_surrogate_ref() -> str:
+    return _parse(_rss(b"<item><title>A &#55296; B</title><link>https://a.test/1</link></item>"
+                       b"<item><title>fine</title><link>https://a.test/2</link></item>"))
+
+
 def case_feed_under_caps() -> str:
     # 4,900 entries (cap 5,000) and ~196,000 tags and entities (cap 200,000)
     item = b"<item><title>t &amp; u</title><link>https://a.test/%05d</link><d>&lt;p&gt;</d></item>"
@@ -220,6 +230,7 @@ LIVE_CASES: dict[str, tuple[str, Callable[[], str]]] = {
     "crlf_header": ("configured header with CR/LF", case_crlf_header),
     "feed_items": ("feed of 100,000 items (4.7 MB)", case_feed_items),
     "feed_nested": ("feed nested 50,000 deep", case_feed_nested),
+    "feed_surrogate_ref": ("feed title with &#55296;", case_feed_surrogate_ref),
     "feed_under_caps": ("costliest feed under the caps", case_feed_under_caps),
 }
 

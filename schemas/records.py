@@ -250,7 +250,10 @@ def dead_letter(stage: str, reason: str, error: str | BaseException, source_ref:
         raw = bytes(raw)
         try:
             raw = raw.decode("utf-8")
-        except UnicodeDecodeError:
+        except UnicodeDecodeError as exc:
+            if raw_truncated and exc.reason == "unexpected end of data":  # a character cut
+                raw = raw[:exc.start].decode("utf-8")  # in two where the input was cut
+        if isinstance(raw, bytes):
             kept = raw[:_MAX_BASE64_BYTES]
             raw_truncated = raw_truncated or len(kept) < len(raw)
             raw = base64.b64encode(kept).decode("ascii")

@@ -223,3 +223,13 @@ def test_http_error_bodies_say_they_are_cut(server):
     assert (outcome.reason, len(outcome.raw), outcome.raw_truncated) == ("http_410", 65536, True)
     ((_, letter),) = _poll(FeedSpec(url=server.url("/gone")))
     assert (letter.reason, len(letter.raw), letter.raw_truncated) == ("http_410", 65536, True)
+
+
+def test_character_references_to_no_character_cost_no_entry():
+    body = (b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+            b"<item><title>A &#55296; B &#x0; C &#x110000; &#233;</title>"
+            b"<link>https://a.test/1</link></item>"
+            b"<item><title>fine</title><link>https://a.test/2</link></item></channel></rss>")
+    parsed = parse_feed(body, {"content-type": "application/rss+xml"}, "https://f.test/rss")
+    assert parsed.error is None  # feedparser used to raise: the whole feed a parse_error
+    assert [entry.title for entry in parsed.entries] == ["A \ufffd B \ufffd C \ufffd é", "fine"]

@@ -307,6 +307,40 @@ def test_backfill_over_hostile_files_balances_and_counts_the_file_loss(tmp_path,
 def test_dead_letter_raw_truncation_is_always_flagged():
     assert dead_letter("read", "x", "e", "r", raw="a" * 10).raw_truncated is False
     assert dead_letter("read", "x", "e", "r", raw="a" * 10, raw_truncated=True).raw_truncated
+    cut = dead_letter("read", "x", "e", "r", raw=("é" * 10).encode()[:-1], raw_truncated=True)
+    assert (cut.raw, cut.raw_encoding) == ("é" * 9, "text")  # not base64 for a cut character
     capped = dead_letter("read", "x", "e", "r", raw=b"\xff" * 2_000_000)
     assert capped.raw_encoding == "base64" and capped.raw_truncated
     assert len(capped.raw) <= 1_000_000
+
+
+def test_lone_surrogates_in_json_become_replacement_characters(tmp_path):
+    """JSON may escape half a surrogate pair; no Parquet writer can store it (it used to fail
+    the whole partition file in the sink, and with it the run)."""
+    path = tmp_path / "surrogates.jsonl"
+    body = "The council voted on the new budget on Tuesday evening. " * 20
+    lines = [_line(1), '{"url": "https://a.test/2", "title": "Vote \\ud800", '
+             '"tags": ["x\\udfff"], "text": "' + body + ' \\ud83d end"}']
+    _write_lines(path, lines)
+    _first, second = iter_file_records(str(path))
+    assert (second.title, second.tags) == ("Vote \ufffd", ("x\ufffd",))
+    assert second.body.endswith(" \ufffd end")
+    summary = run_backfill([str(path)], tmp_path / "out", "--no_dedup")
+    assert (summary["read"], summary["written"], summary["dead_letters"]) == (2, 2, 0)
+
+
+def test_a_row_no_writer_can_store_is_its_records_dead_letter():
+    from datetime import UTC, datetime
+
+    from newsflow.schemas import Draft
+    from newsflow.transforms.process import BuildArticleStep
+
+    record = RawRecord(url="https://a.test/x", body="<html>raw</html>", body_kind="html",
+                       source_format="feed", source_ref="feed#x")
+    step = BuildArticleStep(datetime(2026, 1, 1, tzinfo=UTC))
+    step.setup()
+    letter = step.apply(Draft(record=record, text="Body.", title="Half a pair \ud800"))
+    assert isinstance(letter, DeadLetter)
+    assert (letter.stage, letter.reason, letter.source_ref, letter.raw) == (
+        "build", "invalid_text", "feed#x", "<html>raw</html>")
+    assert "`title`" in letter.error

@@ -62,6 +62,7 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _TRAILING_SLACK = 4  # a few stray newline bytes after the last record are harmless
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _TEXT_DUMP_DATE = re.compile(r"^\s?date (\d{4}-\d{2}-\d{2}) ")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _EXTENSIONS = (
     (".warc.gz", "warc"), (".warc", "warc"), (".arc.gz", "arc"), (".arc", "arc"),
     (".jsonl.gz", "jsonl"), (".jsonl", "jsonl"), (".ndjson", "jsonl"), (".json.gz", "jsonl"),
@@ -521,6 +522,16 @@ def _as_tags(value) -> tuple[str, ...]:
     return tuple(str(tag) for tag in value)
 
 
+def _valid_unicode(value):
+    """``value`` with lone surrogates (``"\\ud800"`` escapes, which JSON allows and no UTF-8
+    writer can store) replaced by U+FFFD, as undecodable bytes are; lists item by item."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_valid_unicode(item) for item in value]
+    return value
+
+
 def jsonl_record(line: str, source_ref: str) -> Outcome:
     """One JSONL line: ``url`` and ``html`` or ``text`` required; ``title``, ``published_at``,
     ``fetched_at`` (ISO 8601) and ``tags`` optional."""
@@ -531,6 +542,7 @@ def jsonl_record(line: str, source_ref: str) -> Outcome:
     if not isinstance(data, dict):
         return dead_letter("read", "invalid_record", "line is not a JSON object", source_ref,
                            raw=line)
+    data = {key: _valid_unicode(value) for key, value in data.items()}
     url, html, text = data.get("url"), data.get("html"), data.get("text")
     body, kind = (html, "html") if isinstance(html, str) and html.strip() else (text, "text")
     if not isinstance(url, str) or not url.strip() or not isinstance(body, str) \

@@ -8,6 +8,7 @@ The chain is one list (:func:`processing_steps`) that Beam, benchmarks and tests
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from importlib import metadata
 
 import apache_beam as beam
 
-from newsflow.schemas import SCHEMA_VERSION, Article, Draft
+from newsflow.schemas import SCHEMA_VERSION, Article, DeadLetter, Draft, dead_letter
 from newsflow.transforms.classify import ClassifyStep
 from newsflow.transforms.clean import CleanStep
 from newsflow.transforms.dates import ResolveDatesStep
@@ -28,6 +29,7 @@ from newsflow.transforms.topics import TagTopicsStep, TopicTagger, normalize_tag
 from newsflow.transforms.urls import domain_of, normalize_url
 
 ARTICLES = "articles"
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def package_version(name: str) -> str:
@@ -46,7 +48,20 @@ def component_versions() -> tuple[tuple[str, str], ...]:
 def content_hash(text: str) -> str:
     """SHA-256 of the case-folded, whitespace-collapsed text."""
     normalized = re.sub(r"\s+", " ", text).strip().casefold()
-    return hashlib.sha256(normalized.encode("utf-8")).hexdigest()
+    return hashlib.sha256(normalized.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def unwritable_field(article: Article) -> str | None:
+    """The first field holding text no UTF-8 writer can store (a lone surrogate), or None:
+    such a row would fail the whole partition file in the sink."""
+    for field in dataclasses.fields(article):
+        value = getattr(article, field.name)
+        texts = value if isinstance(value, tuple) else (value,)
+        for text in texts:
+            parts = text if isinstance(text, tuple) else (text,)  # versions are pairs
+            if any(isinstance(part, str) and _LONE_SURROGATE.search(part) for part in parts):
+                return field.name
+    return None
 
 
 def canonical_url(draft: Draft) -> str | None:
@@ -96,8 +111,14 @@ class BuildArticleStep(Step):
     def setup(self):
         self._versions = component_versions()
 
-    def apply(self, draft: Draft) -> Article:
-        return build_article(draft, self._versions, self._ingested_at or datetime.now(UTC))
+    def apply(self, draft: Draft) -> Article | DeadLetter:
+        article = build_article(draft, self._versions, self._ingested_at or datetime.now(UTC))
+        field = unwritable_field(article)
+        if field is not None:  # the sink's boundary, before the sink: the row is the record's
+            record = draft.record
+            return dead_letter(self.name, "invalid_text", f"`{field}` holds a lone surrogate",
+                               record.source_ref, record.url, record.body)
+        return article
 
 
 class BuildArticles(ApplyStep):

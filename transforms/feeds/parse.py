@@ -46,6 +46,7 @@ _ENTRY_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:item|entry)[\s/>]", re.IGNO
 _TAG = re.compile(rb"<!\[CDATA\[.*?\]\]>|<!--.*?-->|<[!?][^>]*>|<(/?)[A-Za-z_][^>]*?(/?)>",
                   re.DOTALL)
 _ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
+_CHAR_REF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
 _EBCDIC_XML = b"\x4c\x6f\xa7\x94"
 #: RSS <author> is "email (Name)": keep the name.
 _RSS_AUTHOR = re.compile(r"^[^\s@()]+@[^\s@()]+\s*\((.+)\)$")
@@ -91,6 +92,7 @@ def _parse_checked(body: bytes, headers, feed_url: str, base_url: str, max_entri
     if declares_entities(body, response_headers):
         return _failed("unsafe_xml", "the document declares XML entities (DOCTYPE with "
                                      "<!ENTITY>): refused to avoid entity expansion attacks")
+    body = without_bad_char_refs(body)
     result = feedparser.parse(io.BytesIO(body), response_headers=response_headers,
                               resolve_relative_uris=True, sanitize_html=True)
     bozo = bool(result.get("bozo"))
@@ -130,6 +132,20 @@ def complexity_problem(body: bytes) -> str | None:
         if depth > MAX_FEED_DEPTH:
             return f"elements nested over {MAX_FEED_DEPTH} deep"
     return None
+
+
+def _sound_char_ref(match: re.Match) -> bytes:
+    hexadecimal, decimal = match.groups()
+    code = int(hexadecimal, 16) if hexadecimal else int(decimal)
+    return match.group(0) if 0 < code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF \
+        else b"&#xFFFD;"
+
+
+def without_bad_char_refs(body: bytes) -> bytes:
+    """``body`` with character references to no character (a surrogate, zero, beyond
+    U+10FFFF) turned into U+FFFD: feedparser's fallback parser raises on them, which would
+    cost every entry of the feed."""
+    return _CHAR_REF.sub(_sound_char_ref, body) if b"&#" in body else body
 
 
 def _failed(reason: str, detail: str) -> ParsedFeed:
