@@ -348,9 +348,10 @@ def find_commit(table: DeltaTable, app_id: str, app_version: int) -> tuple[bool,
     last = table.transaction_version(app_id)
     if last is None or last < app_version:
         return False, None
-    for entry in table.history(HISTORY_SEARCH):
-        if _is_ours(entry, app_id, app_version):
-            return True, int(entry["version"])
+    for limit in (10, HISTORY_SEARCH):  # mostly one of the newest: read few commits first
+        for entry in table.history(limit):
+            if _is_ours(entry, app_id, app_version):
+                return True, int(entry["version"])
     return last == app_version, None
 
 
@@ -421,7 +422,8 @@ def commit_files(uri: str, files: Sequence[DataFile], *, commit_id: str, app_id:
             _discard(uri, plan.written)
             error = exc
             continue
-        _, version = find_commit(load_table(uri), app_id, app_version)
+        table.update_incremental()
+        _, version = find_commit(table, app_id, app_version)
         return CommitResult(table_version=version,
                             replaced_rows=plan.rows, replaced_files=plan.files, **result)
     raise RuntimeError(f"could not commit {commit_id} to {uri} after {MAX_COMMIT_ATTEMPTS} "
