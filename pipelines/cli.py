@@ -26,11 +26,14 @@ COMMANDS = ("backfill", "stream", "feeds", "demo", "partitions", "compact", "vac
 
 
 def configure_logging() -> None:
-    """Quiet by default: Beam's local runner logs routine worker chatter as warnings."""
+    """Quiet by default: Beam's local runner logs routine worker chatter as warnings, and its
+    INFO lines (type hints, bundles) would drown newsflow's own: only DEBUG shows them."""
     level = os.environ.get("NEWSFLOW_LOG_LEVEL", "WARNING").upper()
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     if level == "WARNING":
         logging.getLogger("apache_beam").setLevel(logging.ERROR)
+    elif level == "INFO":
+        logging.getLogger("apache_beam").setLevel(logging.WARNING)
 
 
 def version() -> str:

@@ -3,25 +3,22 @@
     newsflow stream --feeds feeds.opml --output out/ [--window 60] [--duration 600]
 
 Ticks drive the polling: on Dataflow a ``PeriodicImpulse``; locally a ``TestStream`` fed live
-by a heartbeat server (``TestStreamServiceController``), which is what makes the local
+by a heartbeat server (:mod:`newsflow.pipelines.stream_local`), which is what makes the local
 DirectRunner really stream (windows, state and timers fire on time, files appear per window).
-Everything after the tick source is the same transforms in both places: ``PollFeeds`` →
-``FetchArticles`` → ``ProcessArticles`` (shared with the backfill) → windowed sinks. Every
-window is its own commit: its articles in one Delta transaction (recorded with the run and
-window, so a retried commit step is a no-op), dead letters, a run summary, a feed-status
-snapshot and a WARC of every HTTP exchange.
+Everything after the tick source is the same transforms in both places: ``PollFeeds`` (keyed
+by host) → ``FetchArticles`` (keyed by host) → ``ProcessArticles`` (shared with the backfill)
+→ windowed sinks. Every window is its own commit: its articles in one Delta transaction
+(recorded with the run and window, so a retried commit step is a no-op), dead letters, a run
+summary, a feed-status snapshot and a WARC of every HTTP exchange.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
-import threading
-import time
 from datetime import UTC, datetime
 
 import apache_beam as beam
-from apache_beam.coders import FastPrimitivesCoder
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.transforms.window import FixedWindows
 
@@ -32,6 +29,14 @@ from newsflow.pipelines.options import (
     deduplicate,
     is_local_runner,
     parse_strict,
+)
+from newsflow.pipelines.stream_local import (
+    MAX_TICK_S,
+    STATUS_TABLE_MAX_FEEDS,
+    feed_health_line,
+    fix_local_runner,
+    run_local,
+    start_banner,
 )
 from newsflow.transforms.accounting import (
     SOURCE_STAGES,
@@ -64,8 +69,6 @@ from newsflow.transforms.stage import DEAD, MAIN, SKIPPED
 
 LOG = logging.getLogger(__name__)
 DESCRIPTION = "Poll RSS/Atom feeds, fetch new articles and write windowed Parquet partitions."
-#: TestStream gives up when no event arrives for 30 s; ticks come at least this often.
-MAX_TICK_S = 10.0
 MIN_LIST_INTERVAL_S = 60.0
 
 
@@ -82,9 +85,10 @@ class StreamOptions(PipelineOptions):
         parser.add_argument("--duration", type=float, default=0.0,
                             help="Stop after this many seconds, committing every window "
                                  "(local runs; 0 runs until interrupted).")
-        parser.add_argument("--tick", type=float, default=5.0,
-                            help="Seconds between checks of which feeds are due (each feed "
-                                 "is still polled on its own adaptive schedule).")
+        parser.add_argument("--tick", type=float, default=1.0,
+                            help="Seconds between checks of which feeds are due and of which "
+                                 "requests have finished (each feed is still polled on its "
+                                 "own adaptive schedule).")
         parser.add_argument("--allow_loopback", "--allow-loopback", action="store_true",
                             dest="allow_loopback",
                             help="Allow fetching from 127.0.0.1/::1 (tests and the demo); "
@@ -99,7 +103,16 @@ class StreamOptions(PipelineOptions):
                                  "ago (skipped_too_old).")
         parser.add_argument("--per_host_delay", "--per-host-delay", type=float, default=1.0,
                             dest="per_host_delay",
-                            help="Minimum seconds between two requests to one host.")
+                            help="Minimum seconds between two requests to one host (feed "
+                                 "polls and article pages alike, across all workers); a "
+                                 "larger robots.txt Crawl-delay wins for pages.")
+        parser.add_argument("--per_host_concurrency", "--per-host-concurrency", type=int,
+                            default=2, dest="per_host_concurrency",
+                            help="Feed polls, and article pages, in flight per host at most.")
+        parser.add_argument("--fetch_threads", "--fetch-threads", type=int, default=64,
+                            dest="fetch_threads",
+                            help="Threads per worker process for feed polls, and as many for "
+                                 "article pages: requests to many hosts run at once.")
         parser.add_argument("--fetch_timeout", "--fetch-timeout", type=float, default=30.0,
                             dest="fetch_timeout",
                             help="Wall-clock limit of one HTTP fetch, redirects included.")
@@ -117,7 +130,8 @@ def fetch_settings(opts: StreamOptions) -> FetchSettings:
                          connect_timeout=min(5.0, opts.fetch_timeout),
                          allow_loopback=opts.allow_loopback)
     return FetchSettings(policy=policy, per_host_delay_s=opts.per_host_delay,
-                         robots=not opts.no_robots)
+                         per_host_concurrency=opts.per_host_concurrency,
+                         robots=not opts.no_robots, fetch_threads=opts.fetch_threads)
 
 
 def validate(options: PipelineOptions) -> None:
@@ -127,6 +141,9 @@ def validate(options: PipelineOptions) -> None:
         raise ValueError("--feeds and --output are required")
     if opts.window <= 0 or not 0 < opts.tick <= MAX_TICK_S:
         raise ValueError(f"--window must be > 0 and --tick between 0 and {MAX_TICK_S:g}")
+    if opts.per_host_delay < 0 or opts.per_host_concurrency < 1 or opts.fetch_threads < 1:
+        raise ValueError("--per_host_delay must be >= 0, --per_host_concurrency and "
+                         "--fetch_threads >= 1")
     floor = opts.min_poll_interval
     if floor is not None and floor < MIN_LIST_INTERVAL_S and not opts.allow_loopback:
         raise ValueError("--min_poll_interval below 60 s is only for loopback tests/demos")
@@ -148,6 +165,8 @@ def build(p: beam.Pipeline, options: PipelineOptions, ticks=None,
     A tick's timestamp is the time at which feeds are checked for being due.
     """
     validate(options)
+    if is_local_runner(options):
+        fix_local_runner()  # timer holds (or timer outputs are dropped), fast bundles
     opts = options.view_as(StreamOptions)
     output = options.view_as(OutputOptions).output
     processing = options.view_as(ProcessingOptions)
@@ -181,7 +200,7 @@ def build(p: beam.Pipeline, options: PipelineOptions, ticks=None,
                          | "AllExchanges" >> beam.Flatten(), "Exchanges")
     statuses = windowed(polled[STATUS], "Status")
 
-    run_info = {"feeds": opts.feeds, "run_id": run_id}
+    run_info = {"feeds": opts.feeds, "run_id": run_id, "window_s": opts.window}
     commits = articles | "WriteArticles" >> WriteArticles(
         output, run_id, "stream", processing.shards_per_partition, run_info)
     unarchived = exchanges | "ArchiveExchanges" >> ArchiveExchanges(output, run_id)
@@ -196,45 +215,6 @@ def build(p: beam.Pipeline, options: PipelineOptions, ticks=None,
             "skipped": skipped, "dead_letters": dead, "statuses": statuses,
             "exchanges": exchanges, "commits": commits, "summary": summary,
             "run_id": run_id}
-
-
-class TickReader:
-    """Feeds a live TestStream: a tick element, the watermark and processing time, every
-    ``tick_s`` seconds, until ``duration_s`` has passed or ``stop`` is set.
-
-    Events carry microseconds: the DirectRunner's TestStream service client decodes them as
-    such (Beam's own ``Event.to_runner_api`` writes milliseconds, which it then misreads).
-    """
-
-    def __init__(self, tick_s: float, duration_s: float, stop: threading.Event):
-        self._tick_s, self._duration_s, self._stop = tick_s, duration_s, stop
-
-    def read_multiple(self, _tags):
-        from apache_beam.portability.api import beam_runner_api_pb2
-
-        payload = beam_runner_api_pb2.TestStreamPayload
-        coder = FastPrimitivesCoder()
-        started = time.monotonic()
-        tick = 0
-        while not self._stop.is_set():
-            now_us = int(time.time() * 1_000_000)
-            yield payload.Event(element_event=payload.Event.AddElements(elements=[
-                payload.TimestampedElement(encoded_element=coder.encode(tick),
-                                           timestamp=now_us)], tag="None"))
-            yield payload.Event(watermark_event=payload.Event.AdvanceWatermark(
-                new_watermark=now_us, tag="None"))
-            yield payload.Event(processing_time_event=payload.Event.AdvanceProcessingTime(
-                advance_duration=int(self._tick_s * 1_000_000)))
-            tick += 1
-            if self._duration_s and time.monotonic() - started >= self._duration_s:
-                return
-            self._stop.wait(self._tick_s)
-
-
-def local_ticks(p: beam.Pipeline, endpoint: str):
-    from apache_beam.testing.test_stream import TestStream
-
-    return p | "Ticks" >> TestStream(coder=FastPrimitivesCoder(), endpoint=endpoint)
 
 
 def run_summaries(output: str, run_id: str) -> list[dict]:
@@ -258,28 +238,6 @@ def total_summary(summaries: list[dict]) -> dict:
             for reason, count in summary[key].items():
                 counts[f"{kind}:{reason}"] = counts.get(f"{kind}:{reason}", 0) + count
     return summarize(counts)
-
-
-def run_local(options: PipelineOptions, duration_s: float, tick_s: float) -> str:
-    """Run on the local DirectRunner with a live TestStream; returns the run id."""
-    from apache_beam.testing.test_stream_service import TestStreamServiceController
-
-    stop = threading.Event()
-    controller = TestStreamServiceController(TickReader(tick_s, duration_s, stop))
-    controller.start()
-    try:
-        pipeline = beam.Pipeline(options=options)
-        outputs = build(pipeline, options, ticks=local_ticks(pipeline, controller.endpoint))
-        result = pipeline.run()
-        try:
-            result.wait_until_finish()
-        except KeyboardInterrupt:
-            print("stopping: committing the open windows...", file=sys.stderr)
-            stop.set()
-            result.wait_until_finish()
-    finally:
-        controller.stop()
-    return outputs["run_id"]
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -310,11 +268,21 @@ def run(argv: list[str] | None = None) -> int:
         pipeline.run()
         print(f"submitted streaming job {outputs['run_id']}; output: {output}")
         return 0
-    run_id = run_local(options, opts.duration, opts.tick)
+    specs = feed_specs(opts.feeds, opts.min_poll_interval)
+    banner = start_banner(specs, opts.feeds, output, opts.window, opts.per_host_delay,
+                          opts.per_host_concurrency, not opts.no_robots, opts.duration,
+                          datetime.now(UTC))
+    run_id, interrupted = run_local(
+        options, lambda p, o, ticks: build(p, o, ticks=ticks), opts.tick, opts.duration,
+        banner, output)
     summaries = run_summaries(output, run_id)
-    print(f"{len(summaries)} window(s) committed under {join(output, 'articles')} "
-          f"(run {run_id})")
+    print(f"\n{'stopped' if interrupted else 'done'}: {len(summaries)} window(s) committed "
+          f"under {join(output, 'articles')} (run {run_id})")
     if summaries:
         print(format_summary(total_summary(summaries)))
-    print("\n" + format_feed_status(read_feed_status(output)))
-    return 0
+    rows = read_feed_status(output)
+    if len(specs) <= STATUS_TABLE_MAX_FEEDS:
+        print("\n" + format_feed_status(rows))
+    else:
+        print(feed_health_line(rows, len(specs), output))
+    return 130 if interrupted else 0

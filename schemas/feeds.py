@@ -85,6 +85,7 @@ class PollState:
     """Everything remembered about one feed between polls (lives in Beam state)."""
 
     feed_url: str  # FeedSpec.url
+    moved_to: str | None = None  # where a 301/308 moved the feed: polled instead of feed_url
     etag: str | None = None  # last ETag, sent back as If-None-Match
     last_modified: str | None = None  # last Last-Modified, sent back as If-Modified-Since
     body_hash: str | None = None  # SHA-256 of the last 200 body: detects unchanged feeds when
@@ -108,8 +109,8 @@ class FeedStatus:
     """One row of the operator's feed snapshot (a flattened, judged ``PollState``)."""
 
     feed_url: str
-    health: str  # never_polled | ok | quiet (no news for 3+ polls) | degraded (1-2 failures)
-    #              | failing (3+ failures in a row)
+    health: str  # pending (not polled yet) | ok | quiet (no news for 3+ polls)
+    #              | degraded (1-2 failures) | failing (3+ failures in a row)
     last_status: int | None
     last_error: str | None
     last_poll_at: datetime | None
@@ -120,6 +121,7 @@ class FeedStatus:
     consecutive_unchanged: int
     entries_seen_total: int
     conditional_get: bool  # the server gave an ETag or Last-Modified to revalidate with
+    moved_to: str | None = None  # the URL polled since a permanent redirect (PollState)
 
 
 __all__ = [

@@ -22,6 +22,7 @@ import socket
 import ssl
 import sys
 import threading
+import time
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -64,17 +65,20 @@ Route = Response | Callable[[Request], Response]
 
 
 class LoopbackServer:
-    """ThreadingHTTPServer on 127.0.0.1, an ephemeral port, serving a mutable route table."""
+    """ThreadingHTTPServer on 127.0.0.1 (or another loopback ``address``: 127.0.0.2 is a
+    second host), an ephemeral port, serving a mutable route table."""
 
-    def __init__(self, tls: ssl.SSLContext | None = None):
+    def __init__(self, tls: ssl.SSLContext | None = None, address: str = "127.0.0.1"):
         self.scheme = "https" if tls else "http"
+        self.address = address
         self.routes: dict[str, Route] = {}
         self.hits: Counter[str] = Counter()
         self.requests: list[Request] = []
+        self.arrivals: list[tuple[float, str]] = []  # (time.time(), path) of every request
         self.errors: list[BaseException] = []
         self.stopping = threading.Event()
         self._lock = threading.Lock()
-        self._httpd = _Server(("127.0.0.1", 0), _Handler)
+        self._httpd = _Server((address, 0), _Handler)
         self._httpd.owner = self
         if tls is not None:
             self._httpd.socket = tls.wrap_socket(self._httpd.socket, server_side=True)
@@ -105,11 +109,11 @@ class LoopbackServer:
 
     @property
     def base_url(self) -> str:
-        return f"{self.scheme}://127.0.0.1:{self.port}"
+        return f"{self.scheme}://{self.address}:{self.port}"
 
-    def url(self, path: str = "/", host: str = "127.0.0.1") -> str:
+    def url(self, path: str = "/", host: str | None = None) -> str:
         """A URL on this server; pass ``host`` to use a stubbed host name."""
-        return f"{self.scheme}://{host}:{self.port}{path}"
+        return f"{self.scheme}://{host or self.address}:{self.port}{path}"
 
     # routes
     def route(self, path: str, answer: Route) -> None:
@@ -137,6 +141,7 @@ class LoopbackServer:
 
     def _answer(self, request: Request) -> Response:
         with self._lock:
+            self.arrivals.append((time.time(), request.path))
             self.hits[request.path] += 1
             self.requests.append(request)
             answer = self.routes.get(request.path)

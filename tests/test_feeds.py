@@ -8,6 +8,7 @@ import sys
 import time
 import tracemalloc
 import types
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -34,8 +35,13 @@ from newsflow.transforms.feeds import (
     poll_outcome,
     url_jitter,
 )
-from newsflow.transforms.feeds.schedule import MAX_FAILURE_BACKOFF_S, MAX_RETRY_AFTER_S
-from newsflow.transforms.http import parse_retry_after
+from newsflow.transforms.feeds.schedule import (
+    FIRST_POLL_WINDOW_S,
+    MAX_FAILURE_BACKOFF_S,
+    MAX_RETRY_AFTER_S,
+    moved_to,
+)
+from newsflow.transforms.http import RedirectHop, parse_retry_after
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 FEED_URL = "https://example.com/feeds/main.xml"
@@ -562,12 +568,28 @@ def test_plan_request_conditional_headers():
 def test_initial_state_spreads_first_polls():
     state = initial_poll_state(SPEC, NOW)
     assert state.interval_s == 300 and not is_due(state, NOW)
-    assert 0 < _delay(state) < 300
+    assert 0 < _delay(state) < 60
     assert initial_poll_state(SPEC, NOW) == state
     other = initial_poll_state(FeedSpec(url="https://other.org/rss"), NOW)
     assert other.next_poll_at != state.next_poll_at
     assert is_due(initial_poll_state(SPEC), NOW)
     assert is_due(state, state.next_poll_at) and is_due(None, NOW)
+
+
+def test_every_feed_is_due_within_the_first_minute_spread_over_it():
+    """1,000 feeds polled every 5 minutes: all due in the first minute, spread evenly over it,
+    the same way on every run; a feed polled more often than once a minute is due within its
+    own interval."""
+    specs = [FeedSpec(url=f"https://site{n % 50}.example/feeds/{n}.xml") for n in range(1000)]
+    delays = [_delay(initial_poll_state(spec, NOW)) for spec in specs]
+    assert all(0 <= delay < FIRST_POLL_WINDOW_S == 60 for delay in delays)
+    per_ten_seconds = Counter(int(delay // 10) for delay in delays)
+    assert sorted(per_ten_seconds) == list(range(6))
+    assert all(120 < count < 215 for count in per_ten_seconds.values())  # ~167 each
+    assert delays == [_delay(initial_poll_state(spec, NOW)) for spec in specs]
+    assert len(set(delays)) > 990
+    fast = FeedSpec(url=FEED_URL, min_interval_s=2.0)  # the demo's floor
+    assert 0 <= _delay(initial_poll_state(fast, NOW)) < 2.0
 
 
 def test_new_entries_speed_up_to_min_interval():
@@ -686,12 +708,32 @@ def test_poll_outcome_reads_headers_case_insensitively():
 
 def test_feed_status_snapshot():
     never = feed_status(PollState(feed_url=FEED_URL))
-    assert never.health == "never_polled" and not never.conditional_get
+    assert never.health == "pending" and not never.conditional_get
     state = apply_poll_outcome(_state(), SPEC, poll_outcome(200, {"etag": "e"}, b"x",
                                                             new_entries=2), NOW)
     status = feed_status(state)
     assert status.health == "ok" and status.conditional_get and status.entries_seen_total == 2
     assert status.last_poll_at == NOW and status.next_poll_at == state.next_poll_at
+
+
+@pytest.mark.parametrize(("hops", "expected"), [
+    ([(FEED_URL, 301, "/feeds/new.xml")], "https://example.com/feeds/new.xml"),
+    ([(FEED_URL, 308, "https://feeds.example.org/main")], "https://feeds.example.org/main"),
+    ([(FEED_URL, 302, "/feeds/tmp.xml")], None),
+    ([(FEED_URL, 307, "/feeds/tmp.xml")], None),
+    # a permanent move followed by a temporary detour moves the feed to the first target only
+    ([(FEED_URL, 301, "/feeds/new.xml"), ("https://example.com/feeds/new.xml", 302, "/x")],
+     "https://example.com/feeds/new.xml"),
+    ([(FEED_URL, 302, "/feeds/tmp.xml"), ("https://example.com/feeds/tmp.xml", 301, "/y")],
+     None),
+    ([(FEED_URL, 301, "/feeds/a.xml"), ("https://example.com/feeds/a.xml", 308, "/feeds/b#f")],
+     "https://example.com/feeds/b"),
+    ([], None),
+])
+def test_only_permanent_redirects_move_a_feed(hops, expected):
+    chain = [RedirectHop(url=url, status=status, location=location)
+             for url, status, location in hops]
+    assert moved_to(FEED_URL, chain) == expected
 
 
 # ------------------------------------------------------------------------------------------

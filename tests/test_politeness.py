@@ -9,13 +9,18 @@ import pytest
 
 from newsflow.transforms.http import FetchPolicy
 from newsflow.transforms.politeness import (
-    HostThrottle,
+    ARTICLES,
+    LANES,
+    POLLS,
+    HostSlots,
     RobotsCache,
     RobotsPolicy,
     RobotsRules,
     host_key,
+    lane_slot_start,
     parse_robots,
     robots_url,
+    slot_length,
 )
 from tests.httpserver import (
     LoopbackServer,
@@ -70,89 +75,103 @@ def clock():
     return FakeClock()
 
 
-# --------------------------------------------------------------------------- HostThrottle
+# --------------------------------------------------------------------------- HostSlots
 
-def test_requests_to_one_host_are_spaced(clock):
-    throttle = HostThrottle(min_delay=2.0, clock=clock, sleep=clock.sleep)
+def test_requests_of_one_lane_are_spaced_on_their_slots(clock):
+    slots = HostSlots(delay_s=2.0, clock=clock, sleep=clock.sleep)
+    unit = slot_length(2.0)
+    starts = [slots.wait_turn("https://news.example/a", ARTICLES) for _ in range(3)]
+    assert clock.now == starts[-1]
+    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    assert gaps == pytest.approx([2 * unit, 2 * unit])
+    assert all(round(start / unit) % LANES == ARTICLES for start in starts)
+
+
+def test_polls_and_pages_of_one_host_never_share_a_slot(clock):
+    """Two lanes, as two workers would use them with no shared memory: every start on the
+    host is at least the delay from every other one."""
+    poll_worker = HostSlots(delay_s=1.0, clock=clock, sleep=clock.sleep)
+    page_worker = HostSlots(delay_s=1.0, clock=clock, sleep=clock.sleep)
     starts = []
-    for _ in range(3):
-        with throttle.slot("https://news.example/a"):
-            starts.append(clock.now)
-    assert starts == [1000.0, 1002.0, 1004.0]
-    assert clock.sleeps == [2.0, 2.0]
+    for _ in range(10):
+        starts.append(poll_worker.claim("a.example", POLLS))
+        starts.append(page_worker.claim("a.example", ARTICLES))
+    starts.sort()
+    assert min(b - a for a, b in zip(starts, starts[1:], strict=False)) >= 1.0
+    assert len(set(starts)) == 20
 
 
 def test_different_hosts_do_not_wait_for_each_other(clock):
-    throttle = HostThrottle(min_delay=5.0, clock=clock, sleep=clock.sleep)
-    waits = [throttle.acquire(host) for host in ("a.example", "b.example", "https://c.example/")]
-    assert waits == [0, 0, 0] and clock.sleeps == []
+    slots = HostSlots(delay_s=5.0, clock=clock, sleep=clock.sleep)
+    starts = [slots.claim(host, ARTICLES) for host in ("a.example", "b.example",
+                                                        "https://c.example/")]
+    assert len(set(starts)) == 1 and starts[0] - clock.now < 2 * slot_length(5.0)
 
 
 def test_time_already_elapsed_counts_towards_the_delay(clock):
-    throttle = HostThrottle(min_delay=2.0, clock=clock, sleep=clock.sleep)
-    with throttle.slot("a.example"):
-        pass
-    clock.now += 1.5
-    with throttle.slot("a.example"):
-        pass
-    clock.now += 10
-    with throttle.slot("a.example"):
-        pass
-    assert clock.sleeps == [0.5]
+    slots = HostSlots(delay_s=2.0, clock=clock, sleep=clock.sleep)
+    first = slots.wait_turn("a.example", ARTICLES)
+    clock.now = first + 30
+    second = slots.wait_turn("a.example", ARTICLES)
+    assert second - clock.now < 2 * slot_length(2.0) and second - first >= 30
 
 
-def test_host_delay_and_defer(clock):
-    throttle = HostThrottle(min_delay=1.0, clock=clock, sleep=clock.sleep)
-    throttle.set_delay("slow.example", 3.0)  # e.g. robots.txt Crawl-delay
-    throttle.set_delay("eager.example", 0.1)  # never below min_delay
-    assert throttle.delay_for("https://slow.example/x") == 3.0
-    assert throttle.delay_for("eager.example") == 1.0
-    throttle.defer("busy.example", 30.0)  # e.g. Retry-After on a 429
-    assert throttle.acquire("busy.example") == 30.0
-    throttle.release("busy.example")
-    throttle.set_delay("slow.example", None)
-    assert throttle.delay_for("slow.example") == 1.0
+def test_crawl_delay_spaces_a_lane_further(clock):
+    slots = HostSlots(delay_s=1.0, clock=clock, sleep=clock.sleep)
+    slots.set_min_gap("slow.example", ARTICLES, 7.0)
+    starts = [slots.wait_turn("slow.example", ARTICLES) for _ in range(3)]
+    assert all(b - a >= 7.0 for a, b in zip(starts, starts[1:], strict=False))
+    assert slots.clock("slow.example", ARTICLES).min_gap == 7.0
 
 
-def test_concurrency_cap_per_host():
-    throttle = HostThrottle(min_delay=0.0, max_concurrent=2)
-    throttle.acquire("a.example")
-    throttle.acquire("a.example")
-    with pytest.raises(TimeoutError):
-        throttle.acquire("a.example", timeout=0.05)
-    throttle.acquire("b.example", timeout=0.05)  # other hosts unaffected
-
-    entered = threading.Event()
-
-    def third():
-        with throttle.slot("a.example", timeout=2.0):
-            entered.set()
-
-    waiter = threading.Thread(target=third)
-    waiter.start()
-    assert not entered.wait(0.1)
-    throttle.release("a.example")
-    assert entered.wait(2.0)
-    waiter.join(2.0)
+def test_a_lane_clock_moves_between_workers(clock):
+    """A worker that takes over a host (its key moved) continues after the other's slots."""
+    before = HostSlots(delay_s=1.0, clock=clock, sleep=clock.sleep)
+    last = [before.claim("a.example", ARTICLES) for _ in range(5)][-1]
+    after = HostSlots(delay_s=1.0, clock=clock, sleep=clock.sleep)
+    after.restore("a.example", ARTICLES, before.clock("a.example", ARTICLES))
+    assert after.claim("a.example", ARTICLES) - last >= 1.0
 
 
-def test_concurrent_callers_get_distinct_start_times():
+def test_a_late_wake_up_gives_its_slot_up(clock):
+    """A thread that oversleeps its slot takes the next one instead of starting late."""
+    oversleep = [0.5]
+
+    def sleep(seconds):
+        clock.sleep(seconds + (oversleep.pop() if oversleep else 0.0))
+
+    slots = HostSlots(delay_s=1.0, clock=clock, sleep=sleep)
+    first = slots.claim("a.example", POLLS)
+    start = slots.wait_turn("a.example", POLLS)
+    assert slots.missed == 1 and start - first == pytest.approx(4 * slot_length(1.0))
+
+
+def test_no_delay_means_no_grid(clock):
+    slots = HostSlots(delay_s=0.0, clock=clock, sleep=clock.sleep)
+    assert [slots.wait_turn("a.example", lane) for lane in (POLLS, ARTICLES, POLLS)] \
+        == [1000.0] * 3
+    assert lane_slot_start(12.3, ARTICLES, 0.0) == 12.3
+
+
+def test_concurrent_callers_get_distinct_slots():
     clock = FakeClock(now=0.0)
-    throttle = HostThrottle(min_delay=1.0, max_concurrent=20, clock=clock,
-                            sleep=lambda seconds: None)  # time frozen: only reservations count
-    waits, lock = [], threading.Lock()
+    slots = HostSlots(delay_s=1.0, clock=clock, sleep=lambda seconds: None)
+    starts, lock = [], threading.Lock()
 
     def worker():
-        wait = throttle.acquire("a.example")
+        start = slots.claim("a.example", ARTICLES)
         with lock:
-            waits.append(wait)
+            starts.append(start)
 
     threads = [threading.Thread(target=worker) for _ in range(10)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(2.0)
-    assert sorted(waits) == [float(i) for i in range(10)]
+    starts.sort()
+    assert len(set(starts)) == 10
+    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    assert gaps == pytest.approx([2 * slot_length(1.0)] * 9)
 
 
 @pytest.mark.parametrize(("value", "key"), [

@@ -16,14 +16,16 @@ from deltalake import DeltaTable
 
 from newsflow.pipelines import backfill, stream
 from newsflow.pipelines.demo.sample_corpus import generate_articles, render_html
-from newsflow.schemas.feeds import FeedSpec
-from newsflow.transforms.feeds import SeenEntries, initial_poll_state
+from newsflow.schemas.feeds import FeedEntry, FeedSpec
+from newsflow.transforms.feeds import SeenEntries, feed_status, initial_poll_state
 from newsflow.transforms.feeds.poll import PollFeeds, poll_once
-from newsflow.transforms.fetch import FetchSettings
+from newsflow.transforms.feeds.status import format_feed_status, status_to_json
+from newsflow.transforms.fetch import FetchArticles, FetchSettings, PacedFetcher
 from newsflow.transforms.http import FetchError, FetchPolicy, FetchResult
+from newsflow.transforms.politeness import POLLS, HostSlots
 from newsflow.transforms.stage import DEAD, MAIN, SKIPPED
 from tests.conftest import BEAM_TEST_ARGS
-from tests.httpserver import LoopbackServer, error, static
+from tests.httpserver import LoopbackServer, error, redirect, static
 
 ARTICLES = generate_articles(4, seed=3, languages=("en",))
 HTML = {f"/a/{i}.html": render_html(a, boilerplate_kb=5) for i, a in enumerate(ARTICLES)}
@@ -286,7 +288,9 @@ def test_every_sample_feed_is_parsed_or_dead_lettered(tmp_path, samples_dir):
         with beam.Pipeline(options=_streaming_options()) as p:
             polled = (p | _ticks(0, 3600)
                       | PollFeeds(str(feeds), settings, min_interval_floor_s=2))
-            statuses = polled["status"] | "Polled" >> beam.Map(lambda s: s.feed_url)
+            statuses = (polled["status"]
+                        | "AfterPoll" >> beam.Filter(lambda s: s.health != "pending")
+                        | "Polled" >> beam.Map(lambda s: s.feed_url))
             assert_that(statuses, equal_to([*routes, server.url("/bomb.xml"),
                                              server.url("/oversize.xml")]))
             dead = polled[DEAD] | "DeadUrls" >> beam.Map(lambda d: (d.source_ref, d.reason))
@@ -311,3 +315,60 @@ def test_feed_topic_hints_become_entry_tags():
                               None)
     entries = [value for tag, value in outputs if tag == MAIN]
     assert [e.tags for e in entries] == [("football", "sport")]
+
+
+@pytest.mark.parametrize(("status", "moves"), [(301, True), (308, True), (302, False),
+                                                (307, False)])
+def test_a_permanent_redirect_moves_the_feed_for_good(status, moves):
+    """301/308: later polls go straight to the new URL, the status shows the move and entries
+    keep the listed feed URL; 302/307: every poll asks the listed URL again."""
+    with LoopbackServer() as server:
+        server.route("/old.xml", redirect("/new.xml", status))
+        server.route("/new.xml", static(RSS_ONE_ITEM, content_type="application/rss+xml"))
+        spec = FeedSpec(url=server.url("/old.xml"))
+        settings = FetchSettings(policy=FetchPolicy(allow_loopback=True), per_host_delay_s=0)
+        fetcher = PacedFetcher(settings.policy, HostSlots(0.0), POLLS)
+        now = datetime(2024, 1, 1, tzinfo=UTC)
+        state, seen, outputs = poll_once(spec, initial_poll_state(spec, now), SeenEntries(),
+                                         now, fetcher, None)
+        entries = [value for tag, value in outputs if tag == MAIN]
+        assert [entry.feed_url for entry in entries] == [spec.url]
+        assert state.moved_to == (server.url("/new.xml") if moves else None)
+        state, _, _ = poll_once(spec, state, seen, now + timedelta(hours=1), fetcher, None)
+        hits = dict(server.hits)
+    assert hits["/old.xml"] == (1 if moves else 2) and hits["/new.xml"] == 2
+    row = status_to_json(feed_status(state))
+    assert (row["moved_to"] is not None) == moves
+    line = format_feed_status([row]).splitlines()[1]
+    assert (f"moved \u2192 {server.url('/new.xml')}" in line) == moves
+
+
+def test_a_move_to_a_failing_url_is_not_followed_for_good():
+    with LoopbackServer() as server:
+        server.route("/old.xml", redirect("/gone.xml", 301))
+        server.route("/gone.xml", error(404))
+        spec = FeedSpec(url=server.url("/old.xml"))
+        fetcher = PacedFetcher(FetchPolicy(allow_loopback=True), HostSlots(0.0), POLLS)
+        now = datetime(2024, 1, 1, tzinfo=UTC)
+        state, _, outputs = poll_once(spec, initial_poll_state(spec, now), SeenEntries(), now,
+                                      fetcher, None)
+    assert state.moved_to is None and state.consecutive_failures == 1
+    assert [value.reason for tag, value in outputs if tag == DEAD] == ["http_404"]
+
+
+def test_entries_queued_when_a_job_drains_become_replayable_dead_letters():
+    """Event time past the wall clock means the job drains: nothing new is fetched, and every
+    queued entry leaves as a stopped_before_fetch dead letter carrying the entry."""
+    future = time.time() + 86400
+    entries = [FeedEntry(feed_url="https://feeds.test/rss", link=f"http://127.0.0.1:9/a/{n}",
+                         raw_link=f"http://127.0.0.1:9/a/{n}", guid=str(n), title=f"A{n}",
+                         summary=None, authors=(), tags=(), published_at=None,
+                         updated_at=None, entry_key=str(n)) for n in range(3)]
+    source = test_stream.TestStream().add_elements(
+        [TimestampedValue(entry, future) for entry in entries]).advance_watermark_to_infinity()
+    settings = FetchSettings(policy=FetchPolicy(allow_loopback=True), per_host_delay_s=0)
+    with beam.Pipeline(options=_streaming_options()) as p:
+        fetched = p | source | FetchArticles(settings)
+        assert_that(fetched[MAIN], equal_to([]), label="NothingFetched")
+        assert_that(fetched[DEAD] | beam.Map(lambda d: (d.reason, json.loads(d.raw)["title"])),
+                    equal_to([("stopped_before_fetch", f"A{n}") for n in range(3)]))

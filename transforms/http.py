@@ -286,11 +286,14 @@ def _addresses_from(infos, host: str) -> list[IPAddress]:
 # --------------------------------------------------------------------------- the fetch itself
 
 def fetch(url: str, policy: FetchPolicy | None = None, headers: Mapping[str, str] | None = None,
-          resolver: Resolver | None = None) -> FetchResult:
+          resolver: Resolver | None = None,
+          before_request: Callable[[str], object] | None = None) -> FetchResult:
     """GET ``url`` under ``policy``; a ``FetchResult`` for any HTTP status, else ``FetchError``.
 
     ``resolver`` has ``socket.getaddrinfo``'s signature (tests stub it to map names to
     addresses). ``headers`` are sent on every hop except credentials on a cross-origin redirect.
+    ``before_request(url)`` runs before every request, redirect hops included (per-host
+    pacing waits there); time spent in it does not count against ``total_timeout``.
     """
     policy = policy or FetchPolicy()
     started = time.monotonic()
@@ -303,6 +306,10 @@ def fetch(url: str, policy: FetchPolicy | None = None, headers: Mapping[str, str
         target = parse_target(current)
         addresses = resolve_safe(target.host, target.port, resolver, policy.allow_loopback)
         sent = _request_headers(target, extra_headers, policy.user_agent)
+        if before_request is not None:
+            waiting_since = time.monotonic()
+            before_request(current)
+            deadline += time.monotonic() - waiting_since
         answer = _exchange(target, addresses, sent, policy, deadline)
         location = (answer.headers.get("location")
                     if answer.status in REDIRECT_STATUSES else None)

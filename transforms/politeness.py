@@ -1,6 +1,9 @@
 """Being a good citizen on other people's servers: per-host pacing and robots.txt.
 
-``HostThrottle`` spaces requests to one host and caps how many run at once. ``RobotsCache``
+``HostSlots`` gives every request to a host a start time on a per-host grid of slots, one lane
+for feed polls and one for article fetches, so requests to one host stay a delay apart across
+lanes, threads and workers (concurrency per host is capped by the keyed stages that use it,
+:mod:`newsflow.transforms.hostqueue`). ``RobotsCache``
 fetches robots.txt through ``newsflow.transforms.http.fetch`` (the guarded client), parses it
 with ``protego`` and answers ``allowed(url)``. Protego follows RFC 9309 where the standard
 library's ``urllib.robotparser`` does not: ``*`` and ``$`` in paths (``/*.pdf$``, ``/search*``)
@@ -11,11 +14,11 @@ and the longest matching rule winning over file order. Status handling follows R
 from __future__ import annotations
 
 import dataclasses
+import math
 import threading
 import time
-from collections import OrderedDict, defaultdict
+from collections import OrderedDict
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -34,90 +37,143 @@ def host_key(url_or_host: str) -> str:
     return url_or_host.lower().rstrip(".")
 
 
-class HostThrottle:
-    """Per-host minimum delay between request starts and a per-host concurrency cap.
+#: Lanes of the per-host slot grid: feed polls and article fetches never share a slot.
+POLLS, ARTICLES = 0, 1
+LANES = 2
 
-    Thread-safe. A request reserves its start time under the lock and sleeps outside it, so
-    threads for different hosts never wait for each other. ``clock``/``sleep`` are injectable
-    so tests run on a fake clock.
+
+def start_margin(delay_s: float) -> float:
+    """How late in its slot a request may still start (thread wake-up, GIL); a slot is the
+    delay plus two margins, so even two late or early starts stay a full delay apart."""
+    return min(0.05, delay_s / 4)
+
+
+def slot_length(delay_s: float) -> float:
+    """Seconds per slot of the grid for a configured per-host delay (0: no grid)."""
+    return delay_s + 2 * start_margin(delay_s) if delay_s > 0 else 0.0
+
+
+def lane_slot_start(earliest: float, lane: int, unit: float) -> float:
+    """The start of the first slot of ``lane`` that begins at or after ``earliest``.
+
+    Slot ``k`` of every host begins at ``k * unit`` (Unix time) and belongs to lane
+    ``k % LANES``: a pure function of the time, so workers that never talk to each other agree
+    on it (only their clocks must).
+    """
+    if unit <= 0:
+        return earliest
+    k = math.ceil(earliest / unit - 1e-9)
+    k += (lane - k) % LANES
+    return k * unit
+
+
+@dataclass(frozen=True)
+class LaneClock:
+    """What one host's lane must remember between workers (kept in keyed state)."""
+
+    next_free: float = 0.0  # earliest start of the lane's next request (Unix time)
+    min_gap: float = 0.0  # the lane's own spacing beyond the grid (robots.txt Crawl-delay)
+
+
+class HostSlots:
+    """Start times of requests per host: a slot grid shared by lanes, paced per lane.
+
+    Every request to a host starts at the beginning of a slot of its lane (give or take
+    :func:`start_margin`), so a feed poll and an article fetch are at least the configured
+    delay apart even when different workers make them; within a lane, this object hands out
+    one slot per request (thread-safe), and :meth:`clock`/:meth:`restore` carry the lane's
+    position across workers through keyed state. A lane's ``min_gap`` (a robots.txt
+    Crawl-delay larger than the delay) spaces its own requests further. ``clock``/``sleep``
+    are injectable so tests run on a fake clock.
     """
 
-    def __init__(self, min_delay: float = 1.0, max_concurrent: int = 2, *,
-                 clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep, max_hosts: int = 10_000):
-        if min_delay < 0 or max_concurrent < 1:
-            raise ValueError("min_delay must be >= 0 and max_concurrent >= 1")
-        self.min_delay = min_delay
-        self.max_concurrent = max_concurrent
+    def __init__(self, delay_s: float = 1.0, *, clock: Callable[[], float] = time.time,
+                 sleep: Callable[[float], None] = time.sleep, max_hosts: int = 100_000):
+        if delay_s < 0:
+            raise ValueError("delay_s must be >= 0")
+        self.delay_s = delay_s
+        self.unit = slot_length(delay_s)
+        self.margin = start_margin(delay_s)
         self._clock, self._sleep = clock, sleep
         self._max_hosts = max_hosts
-        self._condition = threading.Condition()
-        self._active: defaultdict[str, int] = defaultdict(int)
-        self._next_start: dict[str, float] = {}
-        self._delays: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._lanes: dict[tuple[str, int], LaneClock] = {}
+        self.missed = 0  # slots a request woke up too late for (it took the next one)
 
-    def delay_for(self, host: str) -> float:
-        """Seconds between two request starts on ``host``."""
-        return max(self.min_delay, self._delays.get(host_key(host), 0.0))
+    def next_start(self, host: str, lane: int) -> float:
+        """When the lane's next request would start (nothing is reserved)."""
+        with self._lock:
+            return self._next_start(host_key(host), lane, self._clock())
 
-    def set_delay(self, host: str, seconds: float | None) -> None:
-        """A host-specific delay (e.g. robots.txt Crawl-delay); never below ``min_delay``."""
-        with self._condition:
-            if seconds is None:
-                self._delays.pop(host_key(host), None)
-            else:
-                self._delays[host_key(host)] = float(seconds)
-
-    def defer(self, host: str, seconds: float) -> None:
-        """Start nothing on ``host`` for ``seconds`` (a 429/503 Retry-After, for instance)."""
+    def claim(self, host: str, lane: int) -> float:
+        """Reserve the lane's next slot on ``host``; returns its start (Unix time)."""
         key = host_key(host)
-        with self._condition:
-            not_before = self._clock() + seconds
-            self._next_start[key] = max(self._next_start.get(key, 0.0), not_before)
-
-    def acquire(self, host: str, timeout: float | None = None) -> float:
-        """Wait for a slot and for the host's turn; returns the seconds slept for pacing.
-
-        ``timeout`` bounds only the wait for a concurrency slot (``TimeoutError``).
-        """
-        key = host_key(host)
-        with self._condition:
-            if not self._condition.wait_for(lambda: self._active[key] < self.max_concurrent,
-                                            timeout):
-                raise TimeoutError(f"no free slot for {key} within {timeout} s")
-            self._active[key] += 1
+        with self._lock:
             now = self._clock()
-            start = max(now, self._next_start.get(key, now))
-            self._next_start[key] = start + self.delay_for(key)
-            self._forget_idle_hosts(now)
-        wait = start - now
-        if wait > 0:
-            self._sleep(wait)
-        return wait
+            start = self._next_start(key, lane, now)
+            clock = self._lanes.get((key, lane), LaneClock())
+            gap = max(clock.min_gap, self.unit)
+            self._lanes[(key, lane)] = LaneClock(next_free=start + gap, min_gap=clock.min_gap)
+            self._forget_idle(now)
+        return start
 
-    def release(self, host: str) -> None:
+    def wait_turn(self, host: str, lane: int) -> float:
+        """Claim a slot and sleep until it starts; a slot missed by oversleeping is given up
+        for the next one. Returns the start time."""
+        while True:
+            start = self.claim(host, lane)
+            wait = start - self._clock()
+            if wait > 0:
+                self._sleep(wait)
+            if not self.unit or self._clock() <= start + self.margin:
+                return start
+            with self._lock:
+                self.missed += 1
+
+    def set_min_gap(self, host: str, lane: int, seconds: float | None) -> None:
+        """Space the lane's requests at least ``seconds`` apart (never closer than the grid)."""
         key = host_key(host)
-        with self._condition:
-            self._active[key] = max(0, self._active[key] - 1)
-            if not self._active[key]:
-                del self._active[key]
-            self._condition.notify_all()
+        with self._lock:
+            clock = self._lanes.get((key, lane), LaneClock())
+            self._lanes[(key, lane)] = dataclasses.replace(clock, min_gap=float(seconds or 0.0))
 
-    @contextmanager
-    def slot(self, url_or_host: str, timeout: float | None = None):
-        """``with throttle.slot(url): fetch(url, ...)``"""
-        self.acquire(url_or_host, timeout)
-        try:
-            yield
-        finally:
-            self.release(url_or_host)
+    def clock(self, host: str, lane: int) -> LaneClock:
+        with self._lock:
+            return self._lanes.get((host_key(host), lane), LaneClock())
 
-    def _forget_idle_hosts(self, now: float) -> None:
-        """Keep memory bounded on long runs: drop hosts that are idle and past their delay."""
-        if len(self._next_start) <= self._max_hosts:
+    def restore(self, host: str, lane: int, saved: LaneClock | None) -> None:
+        """Adopt a lane clock kept in state (another worker's), never moving time backwards."""
+        if saved is None:
             return
-        for key in [k for k, t in self._next_start.items() if t <= now and k not in self._active]:
-            del self._next_start[key]
+        key = host_key(host)
+        with self._lock:
+            clock = self._lanes.get((key, lane), LaneClock())
+            self._lanes[(key, lane)] = LaneClock(max(clock.next_free, saved.next_free),
+                                                 max(clock.min_gap, saved.min_gap))
+
+    def _next_start(self, key: str, lane: int, now: float) -> float:
+        clock = self._lanes.get((key, lane), LaneClock())
+        return lane_slot_start(max(now, clock.next_free), lane, self.unit)
+
+    def _forget_idle(self, now: float) -> None:
+        """Keep memory bounded on long runs: drop lanes whose clock is in the past."""
+        if len(self._lanes) <= self._max_hosts:
+            return
+        for key in [k for k, c in self._lanes.items() if c.next_free <= now and not c.min_gap]:
+            del self._lanes[key]
+
+
+_SHARED_SLOTS: dict[float, HostSlots] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_slots(delay_s: float) -> HostSlots:
+    """The worker process's one :class:`HostSlots` for ``delay_s``: every stage that sends
+    requests paces them through it, so feed polls and article fetches share one clock."""
+    with _SHARED_LOCK:
+        if delay_s not in _SHARED_SLOTS:
+            _SHARED_SLOTS[delay_s] = HostSlots(delay_s)
+        return _SHARED_SLOTS[delay_s]
 
 
 # --------------------------------------------------------------------------- robots.txt
@@ -222,7 +278,7 @@ class RobotsCache:
         return self.rules(location).allowed(url, user_agent or self.user_agent)
 
     def crawl_delay(self, url: str, user_agent: str | None = None) -> float | None:
-        """The host's Crawl-delay for us, if it sets one (feed it to ``HostThrottle.set_delay``)."""
+        """The host's Crawl-delay for us, if it sets one (feed it to ``HostSlots.set_min_gap``)."""
         location = robots_url(url)
         if not self.policy.enabled or location is None:
             return None

@@ -16,9 +16,12 @@ chain of them in-process, for benchmarks and tests.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
+import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 
@@ -216,20 +219,66 @@ def with_skipped_raw(outcome, element):
     return outcome
 
 
+class _IdleSteps:
+    """Steps set up on this worker process and not in use, per DoFn of the graph.
+
+    Beam's local streaming runner rebuilds every DoFn for every bundle (setup, one bundle,
+    teardown): without this, each bundle of the extract step would start a new extraction
+    child and each bundle of the language step would load the language profiles again. A DoFn
+    takes an idle step in ``setup`` and hands it back in ``teardown``; runners that keep their
+    DoFns (the FnApiRunner, Dataflow) set each one up once, as before. At most ``keep`` idle
+    steps per DoFn are kept; the rest, and all of them at exit, are torn down.
+    """
+
+    def __init__(self, keep: int = 4):
+        self._keep = keep
+        self._lock = threading.Lock()
+        self._idle: dict[str, list[Step]] = {}
+        atexit.register(self.clear)
+
+    def take(self, key: str) -> Step | None:
+        with self._lock:
+            idle = self._idle.get(key)
+            return idle.pop() if idle else None
+
+    def give_back(self, key: str, step: Step) -> None:
+        with self._lock:
+            idle = self._idle.setdefault(key, [])
+            if len(idle) < self._keep:
+                idle.append(step)
+                return
+        step.teardown()
+
+    def clear(self) -> None:
+        with self._lock:
+            steps = [step for idle in self._idle.values() for step in idle]
+            self._idle.clear()
+        for step in steps:
+            step.teardown()
+
+
+_IDLE_STEPS = _IdleSteps()
+
+
 class _ApplyStepFn(beam.DoFn):
     def __init__(self, step: Step, keep_skipped_raw: bool = False):
         self._step = step
+        self._step_key = uuid.uuid4().hex  # the same in every copy of this DoFn
         self._keep_skipped_raw = keep_skipped_raw
         self._processed = Metrics.counter(step.name, "processed")
         self._clock = StageClock(step.name)
 
     def setup(self):
         self._counters = OutcomeCounters(self._step.name)
+        idle = _IDLE_STEPS.take(self._step_key)
+        if idle is None:
+            self._step.setup()
+        else:
+            self._step = idle
         self._step._counters = self._counters
-        self._step.setup()
 
     def teardown(self):
-        self._step.teardown()
+        _IDLE_STEPS.give_back(self._step_key, self._step)
 
     def process(self, element):
         with self._clock.timing():

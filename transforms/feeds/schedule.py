@@ -1,6 +1,7 @@
 """When to poll a feed, and what a response means for its schedule.
 
-Pure functions over :class:`PollState`: the first poll time, conditional-GET validators,
+Pure functions over :class:`PollState`: the first poll time, the URL to poll (a 301/308 moves
+a feed), conditional-GET validators,
 what each HTTP status means (:func:`poll_status_kind`, shared by the poller and the
 scheduler), the adaptive interval, exponential back-off and ``Retry-After``. Every delay is
 stretched by a fixed per-feed jitter so feeds configured alike do not fire together.
@@ -9,15 +10,16 @@ stretched by a fixed per-feed jitter so feeds configured alike do not fire toget
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urldefrag, urljoin
 
 from newsflow.schemas.feeds import (
     FeedSpec,
     PollOutcome,
     PollState,
 )
-from newsflow.transforms.http import parse_retry_after
+from newsflow.transforms.http import RedirectHop, parse_retry_after
 
 #: Consecutive failures back off exponentially up to this (or the spec's max, if larger).
 MAX_FAILURE_BACKOFF_S = 12 * 3600.0
@@ -26,6 +28,11 @@ MAX_RETRY_AFTER_S = 24 * 3600.0
 #: Delays are stretched by up to this fraction, fixed per feed URL, so feeds configured alike
 #: do not all fire in the same second (deterministic: a hash of the URL, no randomness).
 JITTER_FRACTION = 0.1
+#: Every feed is polled for the first time within this long of the start (or of its own
+#: interval, if shorter), spread over that window by the jitter.
+FIRST_POLL_WINDOW_S = 60.0
+#: Redirects that move a feed for good (RFC 9110): the poller follows the new URL from then on.
+PERMANENT_REDIRECTS = frozenset({301, 308})
 #: What a feed response's status means (:func:`poll_status_kind`).
 CONTENT, UNCHANGED, RATE_LIMITED, FAILED = "content", "unchanged", "rate_limited", "failed"
 _STATUS_KINDS = {200: CONTENT, 203: CONTENT, 204: UNCHANGED, 304: UNCHANGED,
@@ -63,14 +70,39 @@ def is_unchanged(state: PollState | None, body: bytes) -> bool:
     return state is not None and state.body_hash is not None and state.body_hash == body_hash(body)
 
 
+def first_poll_delay_s(spec: FeedSpec) -> float:
+    """Seconds from the start to a feed's first poll: spread by the jitter over
+    ``min(min_interval_s, FIRST_POLL_WINDOW_S)``, so a freshly loaded list of thousands of
+    feeds is all polled within the first minute, but not all at once."""
+    return min(spec.min_interval_s, FIRST_POLL_WINDOW_S) * url_jitter(spec.url)
+
+
 def initial_poll_state(spec: FeedSpec, now: datetime | None = None) -> PollState:
-    """State of a never-polled feed: first poll spread over one min interval by the jitter, so
-    a freshly loaded list of thousands of feeds does not fire at once (due now without
-    ``now``)."""
+    """State of a never-polled feed: due :func:`first_poll_delay_s` after ``now`` (due now
+    without ``now``)."""
     next_poll_at = None
     if now is not None:
-        next_poll_at = as_utc(now) + timedelta(seconds=spec.min_interval_s * url_jitter(spec.url))
+        next_poll_at = as_utc(now) + timedelta(seconds=first_poll_delay_s(spec))
     return PollState(feed_url=spec.url, interval_s=spec.min_interval_s, next_poll_at=next_poll_at)
+
+
+def poll_url(spec: FeedSpec, state: PollState | None) -> str:
+    """The URL to request: where a permanent redirect moved the feed, else the list's URL."""
+    return (state.moved_to if state is not None else None) or spec.url
+
+
+def moved_to(requested: str, redirects: Sequence[RedirectHop]) -> str | None:
+    """Where the permanent redirects at the start of a redirect chain lead, if anywhere new.
+
+    Only an unbroken run of 301/308 from the requested URL moves a feed: once a 302/307 (a
+    temporary detour) is in the chain, the URL before it is still the feed's address.
+    """
+    target = None
+    for hop in redirects:
+        if hop.status not in PERMANENT_REDIRECTS:
+            break
+        target = urldefrag(urljoin(hop.url, hop.location.strip()))[0]
+    return target if target and target != requested else None
 
 
 def is_due(state: PollState | None, now: datetime) -> bool:

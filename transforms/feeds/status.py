@@ -21,7 +21,7 @@ QUIET_AFTER = 3
 def feed_status(state: PollState) -> FeedStatus:
     """The operator's view of one feed (see ``FeedStatus.health`` for the judgement)."""
     if state.last_poll_at is None:
-        health = "never_polled"
+        health = "pending"
     elif state.consecutive_failures >= FAILING_AFTER:
         health = "failing"
     elif state.consecutive_failures:
@@ -37,9 +37,7 @@ def feed_status(state: PollState) -> FeedStatus:
         interval_s=state.interval_s, consecutive_failures=state.consecutive_failures,
         consecutive_unchanged=state.consecutive_unchanged,
         entries_seen_total=state.entries_seen_total,
-        conditional_get=bool(state.etag or state.last_modified))
-
-
+        conditional_get=bool(state.etag or state.last_modified), moved_to=state.moved_to)
 
 
 FEEDS_DIR = "feeds"
@@ -87,6 +85,8 @@ def read_feed_status(output: str) -> list[dict]:
 
 
 def format_feed_status(rows: list[dict]) -> str:
+    """The ``newsflow feeds status`` table: one line per feed, pending ones with their first
+    poll time, moved ones with the URL polled now (``moved → URL``)."""
     if not rows:
         return "no feed status yet (has the stream run and closed a window?)"
     header = f"{'health':<12} {'status':>6} {'fails':>5} {'interval':>9} {'seen':>6}  " \
@@ -95,8 +95,15 @@ def format_feed_status(rows: list[dict]) -> str:
     for row in rows:
         interval = f"{row['interval_s']:.0f}s" if row.get("interval_s") else "-"
         last_poll = (row.get("last_poll_at") or "-")[:19]
+        notes = []
+        if row["health"] == "pending" and row.get("next_poll_at"):
+            notes.append(f"first poll {row['next_poll_at'][11:19]}")
+        if row.get("moved_to"):
+            notes.append(f"moved \u2192 {row['moved_to']}")
+        if row.get("last_error"):
+            notes.append(row["last_error"])
         lines.append(f"{row['health']:<12} {row['last_status'] or '-':>6} "
                      f"{row['consecutive_failures']:>5} {interval:>9} "
                      f"{row['entries_seen_total']:>6}  {last_poll:<20} {row['feed_url']}"
-                     + (f"  ({row['last_error']})" if row.get("last_error") else ""))
+                     + (f"  ({'; '.join(notes)})" if notes else ""))
     return "\n".join(lines)

@@ -1,0 +1,374 @@
+"""Run the streaming job on this machine and tell the user what it is doing.
+
+Locally the job runs on Beam's DirectRunner in streaming mode with a live ``TestStream`` fed
+by :class:`TickReader` through a heartbeat server (``TestStreamServiceController``): a tick,
+the watermark and the runner's processing time every ``--tick`` seconds, all at the wall
+clock, so windows and timers fire on time and files appear per window.
+
+The run says what is going on: a start banner (feeds, output, windows, when the first polls
+happen, how to stop), one line per committed window, and a short summary at the end. Ctrl-C
+(or ``--duration``) stops polling, lets the requests already started or queued finish (up to
+:data:`DRAIN_LIMIT_S`), then ends the tick stream so every open window commits; the process
+exits with 130 after Ctrl-C. A second Ctrl-C (or the drain limit) gives the queues up: queued
+articles become ``stopped_before_fetch`` dead letters, requests in flight still finish. A third
+leaves at once: committed windows stay intact, since a window is visible only once committed.
+
+The tick stream only ends once no request is running or queued in this process: Beam's local
+runner holds no watermark for pending timers, so anything emitted after the stream's end
+would land in windows that have already closed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import apache_beam as beam
+from apache_beam.coders import FastPrimitivesCoder
+
+from newsflow.schemas.feeds import FeedSpec
+from newsflow.transforms.feeds.poll import STOP, feeds_by_host
+from newsflow.transforms.feeds.schedule import FIRST_POLL_WINDOW_S
+from newsflow.transforms.feeds.status import FEEDS_DIR
+from newsflow.transforms.hostqueue import JobPool
+from newsflow.transforms.sinks import RUNS_DIR, join, read_json_files
+
+LOG = logging.getLogger(__name__)
+#: After a stop, wait this long at most for requests already started or queued.
+DRAIN_LIMIT_S = 120.0
+#: Ticks in a row with no request running or queued before a stopping run ends its stream.
+QUIET_TICKS = 3
+#: The TestStream gives up when no event arrives for 30 s.
+MAX_TICK_S = 10.0
+#: A run that follows this many feeds or fewer prints every feed's status at the end.
+STATUS_TABLE_MAX_FEEDS = 20
+
+
+class TickReader:
+    """Feeds a live TestStream: every ``tick_s`` seconds the runner's processing time, a tick
+    element and the watermark, all at the wall clock. Once ``stop`` is set (or ``duration_s``
+    has passed) ticks carry :data:`~newsflow.transforms.feeds.poll.STOP`, and the stream ends
+    when this process has no request running or queued (``pending``) for a few ticks. After
+    ``drain_limit_s``, or when ``abort`` is set, the stages give their queues up
+    (:meth:`JobPool.request_flush`); requests still running after ``give_up_s`` more are
+    abandoned (logged).
+
+    Events carry microseconds: the DirectRunner's TestStream service client decodes them as
+    such (Beam's own ``Event.to_runner_api`` writes milliseconds, which it then misreads).
+    """
+
+    def __init__(self, tick_s: float, duration_s: float, stop: threading.Event,
+                 abort: threading.Event | None = None, pending=JobPool.pending_work,
+                 drain_limit_s: float = DRAIN_LIMIT_S, give_up_s: float = 60.0):
+        self._tick_s, self._duration_s = tick_s, duration_s
+        self._stop, self._abort = stop, abort or threading.Event()
+        self._pending, self._drain_limit_s = pending, drain_limit_s
+        self._give_up_s = give_up_s
+        self.stopping_since: float | None = None
+        self.flushing_since: float | None = None
+
+    def read_multiple(self, _tags):
+        from apache_beam.portability.api import beam_runner_api_pb2
+
+        payload = beam_runner_api_pb2.TestStreamPayload
+        coder = FastPrimitivesCoder()
+        started = time.monotonic()
+        clock_us, tick, quiet = 0, 0, 0
+        while True:
+            now = time.monotonic()
+            if self._duration_s and now - started >= self._duration_s:
+                self._stop.set()
+            if (self._stop.is_set() or self._abort.is_set()) and self.stopping_since is None:
+                self.stopping_since = now
+            if self.flushing_since is None and (self._abort.is_set() or (
+                    self.stopping_since is not None
+                    and now - self.stopping_since >= self._drain_limit_s)):
+                self.flushing_since = now
+                JobPool.request_flush()
+            value = STOP if self.stopping_since is not None else tick
+            now_us = int(time.time() * 1_000_000)
+            yield payload.Event(processing_time_event=payload.Event.AdvanceProcessingTime(
+                advance_duration=now_us - clock_us))
+            clock_us = now_us
+            yield payload.Event(element_event=payload.Event.AddElements(elements=[
+                payload.TimestampedElement(encoded_element=coder.encode(value),
+                                           timestamp=now_us)], tag="None"))
+            yield payload.Event(watermark_event=payload.Event.AdvanceWatermark(
+                new_watermark=now_us, tag="None"))
+            tick += 1
+            if self.stopping_since is not None:
+                pending = self._pending()
+                quiet = quiet + 1 if pending == 0 else 0
+                if quiet >= QUIET_TICKS:
+                    return
+                if self.flushing_since is not None \
+                        and time.monotonic() - self.flushing_since >= self._give_up_s:
+                    LOG.warning("%d requests still running after %.0f s: abandoned", pending,
+                                self._give_up_s)
+                    return
+                time.sleep(self._tick_s)
+            else:
+                self._stop.wait(self._tick_s)
+
+
+def local_ticks(p: beam.Pipeline, endpoint: str):
+    from apache_beam.testing.test_stream import TestStream
+
+    return p | "Ticks" >> TestStream(coder=FastPrimitivesCoder(), endpoint=endpoint)
+
+
+def fix_local_runner() -> None:
+    """Two fixes to Beam's local streaming runner (``BundleBasedDirectRunner``); idempotent.
+
+    * It holds no watermark for pending timers: a stateful stage that emits from a timer
+      (streaming dedup releases an article once the watermark has passed it; the host queues
+      emit finished requests) emits behind a watermark that has moved on, and a downstream
+      window closed in the same step drops the element silently. Here a stage's output
+      watermark waits for its earliest event-time timer, as in the Beam model (and on
+      Dataflow).
+    * It introspects every DoFn's method signatures for every bundle (``get_dofn_specs``):
+      three quarters of an idle stream's CPU. The answer depends only on the DoFn's class
+      (and a Map's function), so it is computed once.
+    """
+    from apache_beam.runners.direct import (
+        evaluation_context,
+        transform_evaluator,
+        watermark_manager,
+    )
+    from apache_beam.transforms import userstate
+    from apache_beam.transforms.timeutil import TimeDomain
+
+    watermarks = watermark_manager._TransformWatermarks
+    if getattr(watermarks, "_newsflow_fixed", False):
+        return
+    refresh = watermarks.refresh
+    context = evaluation_context.EvaluationContext
+    handle_result = context.handle_result
+    dofn_specs = userstate.get_dofn_specs
+    known_specs: dict = {}
+
+    def refresh_with_timer_holds(self) -> bool:
+        before = self._output_watermark
+        refresh(self)
+        with self._lock:
+            pending = [timestamp for state in self._keyed_states.values()
+                       for timers in state.timers.values()
+                       for (_, domain, _), timestamp in timers.items()
+                       if domain == TimeDomain.WATERMARK]
+            if pending:
+                held = min(self._output_watermark, min(pending))
+                self._output_watermark = max(before, held)
+            return self._output_watermark > before
+
+    def handle_result_then_refresh(self, completed_bundle, completed_timers, result):
+        """The runner commits a stage's timers after refreshing its watermark: refresh again,
+        or a hold would outlive the timer that made it."""
+        committed = handle_result(self, completed_bundle, completed_timers, result)
+        with self._lock:
+            self._pending_unblocked_tasks.extend(self._watermark_manager._refresh_watermarks(
+                result.transform, self._side_inputs_container))
+        return committed
+
+    def cached_dofn_specs(dofn):
+        key = (type(dofn), getattr(getattr(dofn, "_fn", None), "__code__", None))
+        if key not in known_specs:
+            known_specs[key] = dofn_specs(dofn)
+        state_specs, timer_specs = known_specs[key]
+        return set(state_specs), set(timer_specs)
+
+    watermarks.refresh = refresh_with_timer_holds
+    context.handle_result = handle_result_then_refresh
+    userstate.get_dofn_specs = cached_dofn_specs
+    transform_evaluator.get_dofn_specs = cached_dofn_specs
+    watermarks._newsflow_fixed = True
+
+
+# ------------------------------------------------------------------------------ what the user sees
+
+def start_banner(specs: list[FeedSpec], feeds_path: str, output: str, window_s: float,
+                 per_host_delay_s: float, per_host_concurrency: int, robots: bool,
+                 duration_s: float, started: datetime) -> str:
+    """What the run will do, when the first polls happen, and how to stop it."""
+    hosts = len(feeds_by_host(specs))
+    window = max((min(spec.min_interval_s, FIRST_POLL_WINDOW_S) for spec in specs), default=0)
+    intervals = sorted({spec.min_interval_s for spec in specs})
+    cadence = (f"every {_duration(intervals[0])} at most" if len(intervals) == 1
+               else f"every {_duration(intervals[0])} to {_duration(intervals[-1])} at most")
+    first_by = started + timedelta(seconds=window)
+    stop = f"after {_duration(duration_s)} (--duration), or " if duration_s else ""
+    return "\n".join([
+        f"newsflow stream: {len(specs)} feed(s) on {hosts} host(s) from {feeds_path}",
+        f"  output     {output} (one commit per {_duration(window_s)} window: articles, dead "
+        f"letters, run summary, feed status, WARC)",
+        f"  first polls spread over the first {_duration(window)}, all by "
+        f"{first_by:%H:%M:%S} UTC; then each feed on its own schedule ({cadence})",
+        f"  politeness {_duration(per_host_delay_s)} between requests to one host, at most "
+        f"{per_host_concurrency} polls and {per_host_concurrency} pages at a time"
+        + ("; robots.txt honoured" if robots else "; robots.txt NOT checked (--no_robots)"),
+        f"  stop       {stop}Ctrl-C: polling stops, open windows are committed first",
+    ])
+
+
+def window_line(summary: dict, statuses: list[dict] | None, committed_at: datetime) -> str:
+    """One line per committed window: its outcomes, its polls, how late it committed.
+    ``statuses`` is the window's feed-status snapshot (None: no feed was polled in it)."""
+    start, end = _window_of(summary["commit_id"], summary)
+    polled = [row for row in statuses or () if row.get("last_poll_at")]
+    failing = sum(1 for row in polled if row.get("consecutive_failures"))
+    lag = (committed_at - end).total_seconds() if end else None
+    parts = [f"{committed_at:%H:%M:%S} window {start:%H:%M:%S}-{end:%H:%M:%S}" if start
+             else f"{committed_at:%H:%M:%S} window {summary['commit_id']}",
+             f"{summary['written']} articles, {summary['duplicates']} duplicates, "
+             f"{summary['skipped']} skipped, {summary['dead_letters']} dead letters",
+             f"{len(polled)} feeds polled, {failing} failing"]
+    if lag is not None:
+        parts.append(f"committed {max(0.0, lag):.0f} s after it closed")
+    return " | ".join(parts)
+
+
+def feed_health_line(rows: list[dict], listed: int, output: str) -> str:
+    """``feeds: 1000 listed: 990 ok, 3 failing, 7 pending, 1 moved; details: ...``"""
+    health = Counter(row["health"] for row in rows)
+    health["pending"] += max(0, listed - len(rows))
+    moved = sum(1 for row in rows if row.get("moved_to"))
+    counts = ", ".join(f"{count} {name}" for name, count in health.most_common() if count)
+    return (f"feeds: {listed} listed: {counts}" + (f", {moved} moved" if moved else "")
+            + f"; details: newsflow feeds status {output}")
+
+
+class WindowReporter:
+    """Prints :func:`window_line` once for every window of a run that has committed."""
+
+    def __init__(self, output: str, run_id: str, out=None):
+        self._output, self._run_id = output, run_id
+        self._out = out or sys.stdout
+        self._seen: set[str] = set()
+        self._first_seen: dict[str, float] = {}
+
+    def report(self, final: bool = False) -> int:
+        """Print the lines of windows committed since the last call; returns how many."""
+        printed = 0
+        pattern = join(self._output, RUNS_DIR, f"{self._run_id}-w*.json")
+        for summary in sorted(read_json_files(pattern), key=lambda s: s["commit_id"]):
+            commit_id = summary["commit_id"]
+            if commit_id in self._seen:
+                continue
+            statuses = _read_one(join(self._output, FEEDS_DIR, f"status-{commit_id}.json"))
+            first = self._first_seen.setdefault(commit_id, time.monotonic())
+            if statuses is None and not final and time.monotonic() - first < 3.0:
+                continue  # the status snapshot of this window is being written
+            self._seen.add(commit_id)
+            print(window_line(summary, statuses, datetime.now(UTC)), file=self._out, flush=True)
+            LOG.info("committed window %s", commit_id)
+            printed += 1
+        return printed
+
+
+def _read_one(path: str):
+    documents = read_json_files(path)
+    return documents[0] if documents else None
+
+
+def _window_of(commit_id: str, summary: dict):
+    """``(start, end)`` of a window from its commit id (``...-wYYYYmmddTHHMMSS``)."""
+    stamp = commit_id.rsplit("-w", 1)[-1]
+    try:
+        start = datetime.strptime(stamp, "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
+    except ValueError:
+        return None, None
+    window_s = summary.get("run", {}).get("window_s")
+    return start, start + timedelta(seconds=window_s) if window_s else start
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 3600 and seconds % 3600 == 0:
+        return f"{seconds / 3600:g} h"
+    if seconds >= 120 and seconds % 60 == 0:
+        return f"{seconds / 60:g} min"
+    return f"{seconds:g} s"
+
+
+# ------------------------------------------------------------------------------ the run itself
+
+def run_local(options, build, tick_s: float, duration_s: float, banner: str, output: str,
+              out=None, err=None) -> tuple[str, bool]:
+    """Build the job on a live TestStream, run it, report windows; ``(run_id, interrupted)``.
+
+    ``build(pipeline, options, ticks)`` wires the job and returns its outputs (with
+    ``run_id``). The runner works in a background thread; this thread prints, and takes
+    Ctrl-C: the first stops polling and drains, the second gives the queues up, the third
+    exits the process.
+    """
+    from apache_beam.testing.test_stream_service import TestStreamServiceController
+
+    out, err = out or sys.stdout, err or sys.stderr
+    stop, abort = threading.Event(), threading.Event()
+    JobPool.request_flush(False)
+    reader = TickReader(tick_s, duration_s, stop, abort)
+    controller = TestStreamServiceController(reader)
+    controller.start()
+    interrupts = []
+
+    def on_sigint(_signum, _frame):
+        """Ctrl-C sets flags: a KeyboardInterrupt would also tear down the tick stream's
+        connection and end the job with work still in flight."""
+        interrupts.append(time.monotonic())
+        _interrupted(len(interrupts), stop, abort, err)
+
+    previous = _install_sigint(on_sigint)
+    try:
+        pipeline = beam.Pipeline(options=options)
+        outputs = build(pipeline, options, local_ticks(pipeline, controller.endpoint))
+        print(banner, file=out, flush=True)
+        reporter = WindowReporter(output, outputs["run_id"], out)
+        failure: list[BaseException] = []
+
+        def execute():
+            try:
+                pipeline.run().wait_until_finish()
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
+                failure.append(exc)
+
+        runner = threading.Thread(target=execute, name="newsflow-stream", daemon=True)
+        runner.start()
+        while runner.is_alive():
+            runner.join(0.5)
+            reporter.report()
+        if failure:
+            raise failure[0]
+        reporter.report(final=True)
+    finally:
+        _install_sigint(previous)
+        controller.stop()
+    return outputs["run_id"], bool(interrupts)
+
+
+def _install_sigint(handler):
+    """Install ``handler`` for SIGINT when this is the main thread; returns the previous one."""
+    if handler is None or threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGINT, handler)
+
+
+def _interrupted(count: int, stop: threading.Event, abort: threading.Event, err) -> None:
+    if count == 1:
+        stop.set()
+        print(f"\nstopping: no new polls; finishing the {JobPool.pending_work()} requests "
+              f"started or queued (at most {DRAIN_LIMIT_S:.0f} s), then committing the open "
+              "windows. Ctrl-C again to commit without waiting.", file=err, flush=True)
+    elif count == 2:
+        abort.set()
+        print("giving the queues up: queued articles become stopped_before_fetch dead "
+              "letters; requests in flight finish, then the open windows are committed. "
+              "Ctrl-C again to quit at once (open windows are then lost; committed ones stay "
+              "intact).", file=err, flush=True)
+    else:
+        print("quitting: open windows are lost, committed windows are intact.", file=err,
+              flush=True)
+        os._exit(130)
