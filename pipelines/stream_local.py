@@ -166,14 +166,14 @@ def fix_local_runner() -> None:
                 self._output_watermark = max(before, held)
             return self._output_watermark > before
 
-    def handle_result_then_refresh(self, completed_bundle, completed_timers, result):
-        """The runner commits a stage's timers after refreshing its watermark: refresh again,
-        or a hold would outlive the timer that made it."""
-        committed = handle_result(self, completed_bundle, completed_timers, result)
+    def handle_result_with_state_first(self, completed_bundle, completed_timers, result):
+        """Commit the stage's keyed state (its timers) before its watermark is refreshed: the
+        runner does it after, so a watermark could pass a timer set by this very bundle."""
         with self._lock:
-            self._pending_unblocked_tasks.extend(self._watermark_manager._refresh_watermarks(
-                result.transform, self._side_inputs_container))
-        return committed
+            committed_states = self._transform_keyed_states[result.transform]
+            for key, state in result.partial_keyed_state.items():
+                committed_states[key] = state
+        return handle_result(self, completed_bundle, completed_timers, result)
 
     def cached_dofn_specs(dofn):
         key = (type(dofn), getattr(getattr(dofn, "_fn", None), "__code__", None))
@@ -183,7 +183,7 @@ def fix_local_runner() -> None:
         return set(state_specs), set(timer_specs)
 
     watermarks.refresh = refresh_with_timer_holds
-    context.handle_result = handle_result_then_refresh
+    context.handle_result = handle_result_with_state_first
     userstate.get_dofn_specs = cached_dofn_specs
     transform_evaluator.get_dofn_specs = cached_dofn_specs
     watermarks._newsflow_fixed = True
