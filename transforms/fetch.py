@@ -183,15 +183,23 @@ def stopped_before_fetch(entry: FeedEntry):
                        entry_ref(entry), article_url(entry), entry_json(entry))
 
 
+# State of one host's page fetches; Beam finds the specs through the parameter defaults.
+_INCOMING = beam.DoFn.StateParam(BagStateSpec(
+    "incoming", PickleCoder()))  # FeedEntry, in arrival order
+_WAITING = beam.DoFn.StateParam(ReadModifyWriteStateSpec(
+    "waiting", PickleCoder()))  # how many are in incoming
+_READY = beam.DoFn.StateParam(ReadModifyWriteStateSpec(
+    "ready", PickleCoder()))  # [FeedEntry], next to start
+_RUNNING = beam.DoFn.StateParam(ReadModifyWriteStateSpec(
+    "running", PickleCoder()))  # {entry_ref: FeedEntry}
+_LANE = beam.DoFn.StateParam(ReadModifyWriteStateSpec(
+    "lane", PickleCoder()))  # this host's article LaneClock
+_WAKE_TIMER = TimerSpec("wake", TimeDomain.WATERMARK)
+_WAKE = beam.DoFn.TimerParam(_WAKE_TIMER)
+
+
 class _FetchHostFn(beam.DoFn):
     """Stateful per host: queue entries, start their fetches in the pool, emit outcomes."""
-
-    INCOMING = BagStateSpec("incoming", PickleCoder())  # FeedEntry, in arrival order
-    WAITING = ReadModifyWriteStateSpec("waiting", PickleCoder())  # how many are in INCOMING
-    READY = ReadModifyWriteStateSpec("ready", PickleCoder())  # [FeedEntry], next to start
-    RUNNING = ReadModifyWriteStateSpec("running", PickleCoder())  # {entry_ref: FeedEntry}
-    LANE = ReadModifyWriteStateSpec("lane", PickleCoder())  # this host's article LaneClock
-    WAKE = TimerSpec("wake", TimeDomain.WATERMARK)
 
     def __init__(self, settings: FetchSettings):
         self._settings = settings
@@ -204,13 +212,9 @@ class _FetchHostFn(beam.DoFn):
         self._fetcher, self._robots = worker_shared(
             self._stage, "fetcher", lambda: article_fetcher(self._settings))
 
-    def process(self, element, timestamp=beam.DoFn.TimestampParam,
-                incoming=beam.DoFn.StateParam(INCOMING),
-                waiting=beam.DoFn.StateParam(WAITING),
-                ready_state=beam.DoFn.StateParam(READY),
-                running_state=beam.DoFn.StateParam(RUNNING),
-                lane_state=beam.DoFn.StateParam(LANE),
-                wake=beam.DoFn.TimerParam(WAKE)):
+    def process(self, element, timestamp=beam.DoFn.TimestampParam, incoming=_INCOMING,
+                waiting=_WAITING, ready_state=_READY, running_state=_RUNNING,
+                lane_state=_LANE, wake=_WAKE):
         """Queue the entry; live, the next tick's timer starts it, else it is fetched now."""
         host, entry = element
         if not article_url(entry):
@@ -226,14 +230,10 @@ class _FetchHostFn(beam.DoFn):
         yield from self._wake(host, event_s, event_s, incoming, waiting, ready_state,
                               running_state, lane_state, wake)
 
-    @on_timer(WAKE)
+    @on_timer(_WAKE_TIMER)
     def on_wake(self, key=beam.DoFn.KeyParam, timestamp=beam.DoFn.TimestampParam,
-                incoming=beam.DoFn.StateParam(INCOMING),
-                waiting=beam.DoFn.StateParam(WAITING),
-                ready_state=beam.DoFn.StateParam(READY),
-                running_state=beam.DoFn.StateParam(RUNNING),
-                lane_state=beam.DoFn.StateParam(LANE),
-                wake=beam.DoFn.TimerParam(WAKE)):
+                incoming=_INCOMING, waiting=_WAITING, ready_state=_READY,
+                running_state=_RUNNING, lane_state=_LANE, wake=_WAKE):
         event_s = float(timestamp)
         yield from self._wake(key, event_s, output_time(event_s, clock_mode(event_s)),
                               incoming, waiting, ready_state, running_state, lane_state, wake)

@@ -218,15 +218,22 @@ LOOKAHEAD_S = 1.5
 CHECK_S = 1.0
 
 
+# State of one host's polls; Beam finds the specs through the parameter defaults.
+_FEEDS = beam.DoFn.StateParam(ReadModifyWriteStateSpec(
+    "feeds", PickleCoder()))  # {url: (FeedSpec, PollState)}
+_SEEN = beam.DoFn.StateParam(ReadModifyWriteStateSpec(
+    "seen_entries", PickleCoder()))  # {url: SeenEntries bytes}
+_RUNNING = beam.DoFn.StateParam(ReadModifyWriteStateSpec(
+    "running", PickleCoder()))  # {url: started, Unix time}
+_LANE = beam.DoFn.StateParam(ReadModifyWriteStateSpec(
+    "lane", PickleCoder()))  # this host's poll LaneClock
+_STOPPED = beam.DoFn.StateParam(ReadModifyWriteStateSpec("stopped", BooleanCoder()))
+_WAKE_TIMER = TimerSpec("wake", TimeDomain.WATERMARK)
+_WAKE = beam.DoFn.TimerParam(_WAKE_TIMER)
+
+
 class _PollHostFn(beam.DoFn):
     """Stateful per host: start due polls in the pool, apply their responses, emit entries."""
-
-    FEEDS = ReadModifyWriteStateSpec("feeds", PickleCoder())  # {url: (FeedSpec, PollState)}
-    SEEN = ReadModifyWriteStateSpec("seen_entries", PickleCoder())  # {url: SeenEntries bytes}
-    RUNNING = ReadModifyWriteStateSpec("running", PickleCoder())  # {url: started, Unix time}
-    LANE = ReadModifyWriteStateSpec("lane", PickleCoder())  # this host's poll LaneClock
-    STOPPED = ReadModifyWriteStateSpec("stopped", BooleanCoder())
-    WAKE = TimerSpec("wake", TimeDomain.WATERMARK)
 
     def __init__(self, settings: FetchSettings, max_entry_age_s: float | None):
         self._settings = settings
@@ -242,13 +249,9 @@ class _PollHostFn(beam.DoFn):
         self._fetcher = worker_shared(self._stage, "fetcher", lambda: PacedFetcher(
             settings.policy, self._slots, POLLS))
 
-    def process(self, element, timestamp=beam.DoFn.TimestampParam,
-                feeds_state=beam.DoFn.StateParam(FEEDS),
-                seen_state=beam.DoFn.StateParam(SEEN),
-                running_state=beam.DoFn.StateParam(RUNNING),
-                lane_state=beam.DoFn.StateParam(LANE),
-                stopped_state=beam.DoFn.StateParam(STOPPED),
-                wake=beam.DoFn.TimerParam(WAKE)):
+    def process(self, element, timestamp=beam.DoFn.TimestampParam, feeds_state=_FEEDS,
+                seen_state=_SEEN, running_state=_RUNNING, lane_state=_LANE,
+                stopped_state=_STOPPED, wake=_WAKE):
         host, announced = element
         now = event_now(float(timestamp))
         feeds = feeds_state.read() or {}
@@ -269,14 +272,10 @@ class _PollHostFn(beam.DoFn):
         yield from self._wake(host, float(timestamp), None, feeds, feeds_state, seen_state,
                               running_state, lane_state, stopped_state, wake)
 
-    @on_timer(WAKE)
+    @on_timer(_WAKE_TIMER)
     def on_wake(self, key=beam.DoFn.KeyParam, timestamp=beam.DoFn.TimestampParam,
-                feeds_state=beam.DoFn.StateParam(FEEDS),
-                seen_state=beam.DoFn.StateParam(SEEN),
-                running_state=beam.DoFn.StateParam(RUNNING),
-                lane_state=beam.DoFn.StateParam(LANE),
-                stopped_state=beam.DoFn.StateParam(STOPPED),
-                wake=beam.DoFn.TimerParam(WAKE)):
+                feeds_state=_FEEDS, seen_state=_SEEN, running_state=_RUNNING, lane_state=_LANE,
+                stopped_state=_STOPPED, wake=_WAKE):
         event_s = float(timestamp)
         yield from self._wake(key, event_s, output_time(event_s, clock_mode(event_s)),
                               feeds_state.read() or {}, feeds_state, seen_state, running_state,
