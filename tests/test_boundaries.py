@@ -295,3 +295,64 @@ def test_stream_dedup_keeps_an_article_it_cannot_fingerprint_as_its_own_row(monk
                 | beam.Map(lambda a: (a.article_id, a.cluster_id, a.is_duplicate)))
         assert_that(rows, equal_to([("orig", "orig", False), ("copy", "copy", False),
                                     ("other", "other", False)]))
+
+
+# --------------------------------------------------------------------------------------------
+# Stories: a failure leaves the article in a story of its own, never lost or doubled
+
+
+def _terms_failing_for(article_id: str, monkeypatch):
+    from newsflow.transforms.stories import beam as stories_beam
+
+    real = stories_beam.story_input
+
+    def story_input(article, micros, config):
+        return _boom() if article.article_id == article_id else real(article, micros, config)
+
+    monkeypatch.setattr(stories_beam, "story_input", story_input)
+
+
+def _story_articles():
+    orig, copy, other = _dedup_articles()
+    return [orig.replace(language="en"), copy.replace(language="en"),
+            other.replace(language="en")]
+
+
+def test_batch_stories_keep_an_article_whose_terms_fail_in_a_story_of_its_own(monkeypatch):
+    from apache_beam.metrics.metric import MetricsFilter
+
+    from newsflow.transforms.stories import AssignStories
+
+    _terms_failing_for("copy", monkeypatch)
+    pipeline = beam.Pipeline(options=PipelineOptions(BEAM_TEST_ARGS))
+    rows = (pipeline | beam.Create(_story_articles()) | AssignStories()
+            | beam.Map(lambda a: (a.article_id, a.story_id == a.article_id)))
+    assert_that(rows | beam.Map(lambda row: row[0]), equal_to(["orig", "copy", "other"]))
+    assert_that(rows | "Own" >> beam.Filter(lambda row: row[0] == "copy"),
+                equal_to([("copy", True)]), label="own story")
+    result = pipeline.run()
+    result.wait_until_finish()
+    failed = result.metrics().query(MetricsFilter().with_name("terms_failed"))["counters"]
+    assert [m.committed for m in failed] == [1]
+
+
+def test_stream_stories_keep_an_article_whose_terms_fail_in_a_story_of_its_own(monkeypatch):
+    from newsflow.transforms.stories import AssignStoriesStream
+
+    _terms_failing_for("copy", monkeypatch)
+    orig, copy, other = _story_articles()
+    t0 = datetime(2024, 3, 1, 12, tzinfo=UTC).timestamp()
+    stream = (test_stream.TestStream()
+              .add_elements([TimestampedValue(orig, t0), TimestampedValue(other, t0)])
+              .advance_watermark_to(t0 + 600)
+              .add_elements([TimestampedValue(copy, t0 + 3600)])
+              .advance_watermark_to(t0 + 7200)
+              .advance_watermark_to_infinity())
+    options = PipelineOptions(["--runner=BundleBasedDirectRunner", "--streaming"])
+    with beam.Pipeline(options=options) as p:
+        rows = (p | stream | AssignStoriesStream()
+                | beam.Map(lambda a: (a.article_id, a.story_id == a.article_id)))
+        assert_that(rows | beam.Filter(lambda row: row[0] == "copy"),
+                    equal_to([("copy", True)]), label="own story")
+        assert_that(rows | "Ids" >> beam.Map(lambda row: row[0]),
+                    equal_to(["orig", "copy", "other"]), label="all rows")

@@ -9,6 +9,7 @@ step's articles in event-time order and keeps the open stories as state (bounded
 
 from __future__ import annotations
 
+import logging
 import typing
 from datetime import UTC, datetime, timedelta
 
@@ -28,9 +29,10 @@ from apache_beam.utils.timestamp import Timestamp
 from newsflow.schemas.records import Article
 from newsflow.transforms.stories.config import DEFAULT_STORY_CONFIG, NAMESPACE, StoryConfig
 from newsflow.transforms.stories.index import StoryIndex, StoryInput, StoryLabel, assign_stories
-from newsflow.transforms.stories.terms import key_terms
+from newsflow.transforms.stories.terms import StoryTerms, key_terms
 from newsflow.transforms.urls import site_of
 
+LOG = logging.getLogger(__name__)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _LANGUAGE_KV = typing.Tuple[str, typing.Any]  # noqa: UP006 - Beam type hints
 
@@ -46,6 +48,10 @@ def to_micros(moment: datetime | None) -> int | None:
 def story_input(article: Article, micros: int | None, config: StoryConfig) -> StoryInput:
     """What the index needs of an article; a copy carries its canonical's id."""
     terms = key_terms(article.text, article.title, article.dateline, config.terms_per_article)
+    return _input(article, micros, terms)
+
+
+def _input(article: Article, micros: int | None, terms: StoryTerms) -> StoryInput:
     return StoryInput(article.article_id, micros, terms,
                       article.cluster_id if article.is_duplicate else None,
                       site_of(article.domain) or "")
@@ -56,6 +62,27 @@ def label_story(article: Article, label: StoryLabel) -> Article:
     return article.replace(
         story_id=label.story_id, story_size=label.story_size,
         story_first_seen_at=None if first is None else _EPOCH + timedelta(microseconds=first))
+
+
+class _StoryInputFnBase(beam.DoFn):
+    """Computes an article's story input inside stories' failure boundary.
+
+    Terms that cannot be computed in a way nobody foresaw leave the article without terms
+    (``stories/terms_failed``, logged with its source): it opens a story of its own, still
+    leaves as exactly one row, and the bundle goes on.
+    """
+
+    def __init__(self, config: StoryConfig):
+        self._config = config
+        self._failed = Metrics.counter(NAMESPACE, "terms_failed")
+
+    def _story_input(self, article: Article, micros: int | None) -> StoryInput:
+        try:
+            return story_input(article, micros, self._config)
+        except Exception as exc:  # noqa: BLE001 - the boundary: the row goes on, unmatched
+            LOG.warning("stories could not read terms of %s: %r", article.source_ref, exc)
+            self._failed.inc()
+            return _input(article, micros, StoryTerms(()))
 
 
 class _Counters:
@@ -77,13 +104,9 @@ class _Counters:
 # Batch
 
 
-class _StoryInputFn(beam.DoFn):
-    def __init__(self, config: StoryConfig):
-        self._config = config
-
+class _StoryInputFn(_StoryInputFnBase):
     def process(self, article: Article):
-        yield article.language, story_input(article, to_micros(article.published_at),
-                                            self._config)
+        yield article.language, self._story_input(article, to_micros(article.published_at))
 
 
 class _AssignBatchFn(beam.DoFn):
@@ -148,14 +171,11 @@ def _stream_order(article: Article) -> tuple:
     return (article.article_id, article.source_ref, article.content_hash)
 
 
-class _StreamInputFn(beam.DoFn):
-    def __init__(self, config: StoryConfig):
-        self._config = config
-
+class _StreamInputFn(_StoryInputFnBase):
     def process(self, article: Article, timestamp=beam.DoFn.TimestampParam):
         micros = timestamp.micros
         yield article.language, (micros, _stream_order(article), article,
-                                 story_input(article, micros, self._config))
+                                 self._story_input(article, micros))
 
 
 class _AssignStreamFn(beam.DoFn):
