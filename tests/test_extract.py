@@ -3,11 +3,19 @@
 from datetime import UTC, datetime
 
 import pytest
+from trafilatura.utils import load_html
 
 from newsflow.schemas import DeadLetter, Draft, RawRecord, Skip
 from newsflow.transforms.dates import resolve_publication
 from newsflow.transforms.extract import ExtractSettings, ExtractStep, draft_from_extraction
-from newsflow.transforms.extractor import ExtractionTimeout, ExtractorProcess, extract_html
+from newsflow.transforms.extractor import (
+    EXTRACT_OPTIONS,
+    ExtractionTimeout,
+    ExtractorProcess,
+    extract_html,
+    full_extraction_reason,
+    visible_chars,
+)
 from newsflow.transforms.process import article_id, canonical_url
 
 PAGE = """<html><head><title>Kim tours plant | Daily Test</title>
@@ -36,6 +44,34 @@ def test_extract_html_metadata():
     assert draft.canonical_url == "https://daily.test/2023/09/15/kim-tours-plant/"
     assert "toured an aircraft plant" in draft.text
     assert "og:article" in draft.page.types
+
+
+def test_when_the_fast_text_is_not_trusted():
+    tree = load_html(PAGE)
+    shown = visible_chars(tree)
+    assert shown == len(" ".join(tree.find("body").text_content().split()))
+    scripted = PAGE.replace("<footer>", "<script>var x = '" + "z" * 5000 + "';</script><footer>")
+    assert visible_chars(load_html(scripted)) == shown  # scripts are not text a page shows
+    longer = load_html(PAGE.replace("Copyright", "More text. " * 100))  # a page around the text
+    assert full_extraction_reason("x" * 600, 0, longer) is None
+    assert full_extraction_reason("x" * 600, 700, longer) is None  # most of the declared body
+    assert full_extraction_reason("x" * 249, 0, longer) == "short_text"
+    assert full_extraction_reason("x" * 600, 800, longer) == "below_declared_body"
+    assert full_extraction_reason("x" * (shown - 50), 0, tree) == "whole_page"
+
+
+@pytest.mark.parametrize(("page", "mode"), [("time_001", "fast"),
+                                            ("ap_meta_refresh", "full_whole_page")])
+def test_fast_first_gives_the_full_cascades_text_on_real_pages(shared_dir, page, mode):
+    """A real article keeps the fast cascade's text; a page where trafilatura found no main
+    block (its fast text is a dump of every paragraph) gets the full cascade's, exactly."""
+    import trafilatura
+
+    html = (shared_dir / "devset/newspaper4k/html" / f"{page}.html").read_text("utf-8")
+    extracted = extract_html(html, None)
+    full = trafilatura.bare_extraction(load_html(html), **EXTRACT_OPTIONS)
+    assert extracted["mode"] == mode
+    assert extracted["text"] == full.text
 
 
 def test_cross_site_canonical_does_not_steal_the_originals_id():

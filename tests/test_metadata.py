@@ -66,6 +66,14 @@ def test_json_ld_graph_with_id_references():
     assert meta["canonical_url"] == "https://www.esports.test/lol/t1-worlds-2023-champion/"
     # the header's "today" date is page furniture, never a candidate
     assert not any("November 20" in value for _, value in meta["dates"])
+    assert meta["body_chars"] == 0  # no articleBody declared
+
+
+def test_declared_article_body_length():
+    page = GRAPH_PAGE.replace('"keywords":"T1,worlds 2023"',
+                              '"keywords":"T1,worlds 2023","articleBody":"T1 are   your\\nworld '
+                              'champions."')
+    assert read(page)["body_chars"] == len("T1 are your world champions.")
 
 
 def test_broken_json_ld_offsets_and_dates_under_the_headline():

@@ -102,6 +102,7 @@ class ExtractStep(Step):
                                record.url, record.body)
         if extracted is None:
             return Skip("extract", "no_main_text", record.source_ref, record.url)
+        self.count(f"trafilatura_{extracted['mode']}")  # fast, or full_<why not fast>
         return draft_from_extraction(record, extracted)
 
 

@@ -37,16 +37,84 @@ def fallback_date(tree, url: str | None) -> str | None:
     return found
 
 
+#: trafilatura options of every pass: nothing is made that newsflow does not use (comments,
+#: tables, duplicate-segment filtering; the page's metadata is read by ``metadata``).
+EXTRACT_OPTIONS = {"with_metadata": False, "include_comments": False, "include_tables": False,
+                   "deduplicate": False}
+#: Below this many characters trafilatura's full cascade weighs readability and jusText against
+#: its own extraction (its ``MIN_EXTRACTED_SIZE``).
+SHORT_TEXT_CHARS = 250
+#: A fast text shorter than this share of the article body the page declares (JSON-LD
+#: ``articleBody``) missed part of the story.
+DECLARED_BODY_SHARE = 0.8
+#: A fast text holding this share of the page's visible text is a dump of the whole page:
+#: trafilatura found no main block and fell back to its baseline.
+WHOLE_PAGE_SHARE = 0.9
+
+_BODY_CHARS = None  # XPath evaluators, compiled on first use (this module imports no lxml)
+
+
+def visible_chars(tree) -> int:
+    """Characters of the ``<body>``'s text outside scripts and styles, whitespace collapsed:
+    a cheap measure of all the text a page shows (evaluated by libxml2, about 0.5 ms)."""
+    global _BODY_CHARS
+    if _BODY_CHARS is None:
+        from lxml.etree import XPath
+
+        _BODY_CHARS = (XPath("string-length(normalize-space(//body))"),
+                       XPath("//body//script|//body//style|//body//noscript|//body//template"),
+                       XPath("string-length(normalize-space(.))"))
+    body, hidden, length = _BODY_CHARS
+    return int(body(tree) - sum(length(element) for element in hidden(tree)))
+
+
+def full_extraction_reason(text: str, declared_chars: int, tree) -> str | None:
+    """Why trafilatura's full cascade may find a better text than its fast one, or None.
+
+    The full cascade differs from the fast one by comparing trafilatura's own extraction with
+    readability and jusText. On real pages that changes the text when the own extraction came
+    out short (then fast mode falls back to a dump of the page's paragraphs or whole text) or
+    missed part of the story. So the full cascade runs when the fast text is short
+    (``short_text``), shorter than most of the article body the page declares
+    (``below_declared_body``), or nearly all of the page's visible text (``whole_page``).
+    """
+    if len(text) < SHORT_TEXT_CHARS:
+        return "short_text"
+    if len(text) < DECLARED_BODY_SHARE * declared_chars:
+        return "below_declared_body"
+    if len(text) >= WHOLE_PAGE_SHARE * visible_chars(tree):
+        return "whole_page"
+    return None
+
+
+def extract_main_text(tree, url: str | None, declared_chars: int = 0) -> tuple[str, str]:
+    """The page's main text and how it was found: ``"fast"``, or ``"full_<reason>"`` when the
+    fast cascade's text was not trusted (:func:`full_extraction_reason`) and the full one ran.
+
+    trafilatura's fast cascade costs about 60 % of its full one; on the real pages of
+    ``bench/quality.py`` this gives the full cascade's text on every article page.
+    """
+    import trafilatura
+
+    document = trafilatura.bare_extraction(tree, url=url, fast=True, **EXTRACT_OPTIONS)
+    text = (document.text or "").strip() if document is not None else ""
+    reason = full_extraction_reason(text, declared_chars, tree)
+    if reason is None:
+        return document.text, "fast"
+    document = trafilatura.bare_extraction(tree, url=url, **EXTRACT_OPTIONS)
+    return (document.text or "") if document is not None else "", f"full_{reason}"
+
+
 def extract_html(html: str, url: str | None, want_date: bool = True) -> dict | None:
     """Main text and the page's own metadata, as plain picklable values (or None).
 
     The page is parsed once: the metadata reader and htmldate read the tree, trafilatura
-    extracts from it (it works on its own copy). trafilatura's metadata pass is not run: the
-    page's declarations are read by ``newsflow.transforms.metadata`` with their provenance.
-    htmldate runs only when the page declares no date (a date line under the headline at
-    most); ``want_date`` False skips it too (the record carries its own date).
+    extracts from it (it works on its own copy; fast first, :func:`extract_main_text`).
+    trafilatura's metadata pass is not run: the page's declarations are read by
+    ``newsflow.transforms.metadata`` with their provenance. htmldate runs only when the page
+    declares no date (a date line under the headline at most); ``want_date`` False skips it
+    too (the record carries its own date). ``mode`` says how the text was extracted.
     """
-    import trafilatura
     from trafilatura.utils import load_html
 
     from newsflow.transforms.metadata import read_page_metadata
@@ -58,17 +126,15 @@ def extract_html(html: str, url: str | None, want_date: bool = True) -> dict | N
     page = read_page_metadata(tree, url)
     page["dates"] = tuple((source, value) for source, value in page["dates"]
                           if parse_date_value(value) is not None)
-    document = trafilatura.bare_extraction(
-        tree, url=page["canonical_url"] or url, with_metadata=False, include_comments=False,
-        include_tables=False, deduplicate=False)
-    if document is None or not (document.text or "").strip():
+    text, mode = extract_main_text(tree, page["canonical_url"] or url, page["body_chars"])
+    if not text.strip():
         return None
     if want_date and all(source == "headline_date" for source, _ in page["dates"]):
         # nothing declared: htmldate's guess joins (and may agree with) a date line's
         found = fallback_date(tree, page["canonical_url"] or url)
         if found:
             page["dates"] += (("htmldate", found),)
-    return {"text": document.text, "page": page}
+    return {"text": text, "page": page, "mode": mode}
 
 
 class ExtractionTimeout(Exception):

@@ -351,6 +351,7 @@ class _Facts:
     authors: list = field(default_factory=list)
     site_names: list = field(default_factory=list)
     tags: list = field(default_factory=list)
+    body_chars: int = 0  # length of the article body the page declares (JSON-LD articleBody)
 
 
 def _read_jsonld(facts: _Facts, scripts, url: str | None) -> None:
@@ -384,6 +385,9 @@ def _read_jsonld(facts: _Facts, scripts, url: str | None) -> None:
         facts.site_names.extend(name for name, _ in _names(article.get("publisher"), by_id))
         for key in ("keywords", "articleSection"):
             facts.tags.extend(_keywords(article.get(key)))
+        body = article.get("articleBody")
+        if isinstance(body, str):
+            facts.body_chars = len(_WS.sub(" ", body).strip())
     for entity in entities:
         entity_types = set(_types_of(entity))
         if not isinstance(entity.get("name"), str):
@@ -562,7 +566,8 @@ def read_page_metadata(tree, url: str | None = None) -> dict:
     Keys: ``canonical_url``; ``types`` (``og:`` + og:type, and JSON-LD types, lower-case);
     ``dates`` and ``modified`` (``(source, raw)`` candidates, strongest source first); ``titles``
     (``(source, text)``); ``site_names``; ``authors`` (``(source, name, kind)``); ``tags``;
-    ``locale`` (the page's declared language and country).
+    ``locale`` (the page's declared language and country); ``body_chars`` (the length of the
+    article body the page declares in JSON-LD, 0 when it declares none).
     """
     found = _collect(tree)
     metas: dict[str, list[str]] = {}
@@ -596,4 +601,5 @@ def read_page_metadata(tree, url: str | None = None) -> dict:
         "authors": tuple(dict.fromkeys(facts.authors)),
         "tags": tuple(dict.fromkeys(t for t in facts.tags if t))[:_MAX_TAGS],
         "locale": _locale(tree, meta),
+        "body_chars": facts.body_chars,
     }
