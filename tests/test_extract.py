@@ -13,6 +13,7 @@ from newsflow.transforms.extractor import (
     ExtractionTimeout,
     ExtractorProcess,
     extract_html,
+    fallback_date,
     full_extraction_reason,
     visible_chars,
 )
@@ -72,6 +73,14 @@ def test_fast_first_gives_the_full_cascades_text_on_real_pages(shared_dir, page,
     full = trafilatura.bare_extraction(load_html(html), **EXTRACT_OPTIONS)
     assert extracted["mode"] == mode
     assert extracted["text"] == full.text
+
+
+def test_htmldate_reads_markup_not_dates_mentioned_in_the_story():
+    story = ("<html><body><h1>Council votes</h1><p>The council met in the spring, and on "
+             "12 March 2021 it voted on the plan.</p>{}</body></html>")
+    assert fallback_date(load_html(story.format("")), None) is None  # a mention, no date line
+    dated = story.format('<div class="info">Veröffentlicht am 14. März 2021</div>')
+    assert fallback_date(load_html(dated), None).startswith("2021-03-14")
 
 
 def test_cross_site_canonical_does_not_steal_the_originals_id():

@@ -26,11 +26,17 @@ HTMLDATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 def fallback_date(tree, url: str | None) -> str | None:
     """htmldate's original-publication guess, for pages that declare no date themselves.
 
-    A bare January 1st is dropped: it is what htmldate makes of a lone year (a copyright line).
+    From the page's markup (URL, header, JSON, ``<abbr>``/``<time>`` and date-classed
+    elements), without htmldate's extensive search (free-text patterns anywhere on the page,
+    dateparser over 200 locales): the date line under the headline is read by
+    ``metadata`` already, and on the benchmark's 920 real pages the extensive search changed
+    no row while costing about 5 ms per undated page plus a 1.4 s dateparser warm-up per
+    process. A bare January 1st is dropped: it is what htmldate makes of a lone year (a
+    copyright line).
     """
     from htmldate import find_date
 
-    found = find_date(tree, url=url, original_date=True, extensive_search=True,
+    found = find_date(tree, url=url, original_date=True, extensive_search=False,
                       outputformat=HTMLDATE_FORMAT)
     if found and found[4:19] == "-01-01T00:00:00":
         return None
