@@ -15,6 +15,7 @@ from newsflow.transforms.extractor import (
     extract_html,
     fallback_date,
     full_extraction_reason,
+    parse_html,
     visible_chars,
 )
 from newsflow.transforms.process import article_id, canonical_url
@@ -73,6 +74,33 @@ def test_fast_first_gives_the_full_cascades_text_on_real_pages(shared_dir, page,
     full = trafilatura.bare_extraction(load_html(html), **EXTRACT_OPTIONS)
     assert extracted["mode"] == mode
     assert extracted["text"] == full.text
+
+
+ODD_PAGES = [
+    "", "plain text, no markup", "<p>a fragment</p>", "<html/>",
+    '<?xml version="1.0" encoding="utf-8"?><html><body><p>x</p></body></html>',
+    '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" '
+    '"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">\n<html><body><p>xhtml</p></body></html>',
+    "<html><body><p>control\x00 characters\x0b and \ufffe noncharacters</p></body></html>",
+    '<html lang="en"/>\n<body><p>self-closing html</p></body>',
+    "\ufeff<html><body><p>caf\u00e9 \u2028 \ufffd</p></body></html>"]
+
+
+def test_parse_html_builds_trafilaturas_tree(shared_dir):
+    """Parsed from UTF-8 bytes, the same tree as trafilatura's ``load_html`` from the text, on
+    real pages and on the odd inputs its repairs exist for."""
+    from lxml import etree
+
+    devset = sorted((shared_dir / "devset/newspaper4k/html").glob("*.html"))
+    pages = [path.read_bytes().decode("utf-8", "replace") for path in devset] + ODD_PAGES
+
+    def markup(tree):
+        return None if tree is None else etree.tostring(tree, encoding="unicode")
+
+    for page in pages:
+        expected = markup(load_html(page))
+        assert markup(parse_html(page)) == expected, page[:80]
+        assert markup(parse_html(page.encode("utf-8"))) == expected, page[:80]
 
 
 def test_htmldate_reads_markup_not_dates_mentioned_in_the_story():

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import select
 import struct
 import subprocess
@@ -41,6 +42,46 @@ def fallback_date(tree, url: str | None) -> str | None:
     if found and found[4:19] == "-01-01T00:00:00":
         return None
     return found
+
+
+#: Bytes that trafilatura strips before parsing (C0 controls other than tab, LF and CR); with
+#: U+FFFE and U+FFFF (``_NONCHARACTERS``, in UTF-8) they are its ``INVALID_XML_CHARS``.
+_CONTROL_BYTES = bytes(range(0x09)) + b"\x0b\x0c" + bytes(range(0x0e, 0x20))
+_NONCHARACTERS = re.compile(rb"\xef\xbf[\xbe\xbf]")
+_DOCTYPE_TAG = None  # trafilatura's DOCTYPE repair pattern, for bytes (compiled on first use)
+
+
+def parse_html(page: str | bytes):
+    """The page's tree exactly as trafilatura's ``load_html`` builds it from the text, but
+    parsed from UTF-8 bytes: libxml2 reads bytes faster than a Python string, and the bytes
+    are checked for the characters trafilatura strips instead of running its regex over the
+    whole page (1.6 against 3.0 ms on the benchmark's pages). A page holding such characters,
+    or a self-closing ``<html/>`` near the top, goes through ``load_html`` itself."""
+    global _DOCTYPE_TAG
+    from lxml.etree import LxmlError
+    from lxml.html import fromstring
+    from trafilatura.utils import DOCTYPE_TAG, HTML_PARSER, load_html
+
+    data = page if isinstance(page, bytes) else page.encode("utf-8", "surrogatepass")
+    head = data[:16384].decode("utf-8", "replace")  # at least the first 4,096 characters
+    if (len(data.translate(None, _CONTROL_BYTES)) != len(data)
+            or _NONCHARACTERS.search(data)
+            or any("<html" in line and line.endswith("/>")
+                   for line in head[:4096].splitlines()[:4])):
+        return load_html(page if isinstance(page, str) else page.decode("utf-8", "surrogatepass"))
+    beginning = head[:50].lower()
+    if "doctype" in beginning:  # libxml2 trips over some DOCTYPE lines: trafilatura drops them
+        if _DOCTYPE_TAG is None:
+            _DOCTYPE_TAG = re.compile(DOCTYPE_TAG.pattern.encode("ascii"), re.IGNORECASE)
+        first, _, rest = data.partition(b"\n")
+        data = _DOCTYPE_TAG.sub(b"", first, count=1) + b"\n" + rest
+    try:
+        tree = fromstring(data, parser=HTML_PARSER)
+    except (ValueError, LxmlError):
+        return None
+    if "html" not in beginning and len(tree) < 2:  # not HTML at all (trafilatura's check)
+        return None
+    return tree
 
 
 #: trafilatura options of every pass: nothing is made that newsflow does not use (comments,
@@ -111,22 +152,22 @@ def extract_main_text(tree, url: str | None, declared_chars: int = 0) -> tuple[s
     return (document.text or "") if document is not None else "", f"full_{reason}"
 
 
-def extract_html(html: str, url: str | None, want_date: bool = True) -> dict | None:
+def extract_html(html: str | bytes, url: str | None, want_date: bool = True) -> dict | None:
     """Main text and the page's own metadata, as plain picklable values (or None).
 
-    The page is parsed once: the metadata reader and htmldate read the tree, trafilatura
-    extracts from it (it works on its own copy; fast first, :func:`extract_main_text`).
-    trafilatura's metadata pass is not run: the page's declarations are read by
-    ``newsflow.transforms.metadata`` with their provenance. htmldate runs only when the page
-    declares no date (a date line under the headline at most); ``want_date`` False skips it
-    too (the record carries its own date). ``mode`` says how the text was extracted.
+    ``html`` is the page's text, or that text in UTF-8 (as the parent sends it to the child
+    process: :func:`parse_html`). The page is parsed once: the metadata reader and htmldate
+    read the tree, trafilatura extracts from it (it works on its own copy; fast first,
+    :func:`extract_main_text`). trafilatura's metadata pass is not run: the page's
+    declarations are read by ``newsflow.transforms.metadata`` with their provenance. htmldate
+    runs only when the page declares no date (a date line under the headline at most);
+    ``want_date`` False skips it too (the record carries its own date). ``mode`` says how the
+    text was extracted.
     """
-    from trafilatura.utils import load_html
-
     from newsflow.transforms.metadata import read_page_metadata
     from newsflow.transforms.timestamps import parse_date_value
 
-    tree = load_html(html)
+    tree = parse_html(html)
     if tree is None:
         return None
     page = read_page_metadata(tree, url)
@@ -212,7 +253,9 @@ class ExtractorProcess:
         if self._process is None or self._process.poll() is not None:
             self._start()
         try:
-            _write_frame(self._process.stdin, (html, url, want_date))
+            # UTF-8 bytes: what the child parses, without decoding and re-encoding the page
+            _write_frame(self._process.stdin,
+                         (html.encode("utf-8", "surrogatepass"), url, want_date))
         except (BrokenPipeError, OSError) as exc:
             self.close()
             raise ExtractionFailed("extractor process died") from exc
