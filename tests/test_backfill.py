@@ -11,6 +11,7 @@ from deltalake import DeltaTable
 
 from newsflow.pipelines import backfill
 from newsflow.pipelines.cli import main
+from newsflow.transforms.catalog import read_delta
 from tests.conftest import BEAM_TEST_ARGS
 from tests.test_archives import ARTICLE_HTML, make_warc
 
@@ -28,8 +29,8 @@ def run_backfill(inputs: list[str], output: Path, *extra: str) -> dict:
 
 
 def read_rows(output: Path) -> list[dict]:
-    """The table's rows as any Delta reader sees them (no newsflow code)."""
-    table = DeltaTable(str(output / "articles")).to_pyarrow_table()
+    """The table's rows as any Delta reader sees them (deltalake reads the log)."""
+    table = read_delta(DeltaTable(str(output / "articles")))
     return sorted(table.to_pylist(), key=lambda r: r["source_ref"])
 
 

@@ -34,6 +34,7 @@ from bench.dedup_eval import (
 )
 from bench.real_texts import load_real_texts
 from newsflow.schemas.records import Skip
+from newsflow.transforms.catalog import read_delta
 from newsflow.transforms.dedup import (
     DEFAULT_CONFIG,
     DedupConfig,
@@ -745,7 +746,7 @@ def test_stream_pipeline_window_balances_when_a_link_is_listed_twice(tmp_path):
             assert_that(outputs["summary"] | beam.Map(
                 lambda s: (s["read"], s["written"], s["duplicates"], s["balanced"])),
                 equal_to([(4, 4, 0, True)]))
-    rows = DeltaTable(str(output / "articles")).to_pyarrow_table()  # the committed rows
+    rows = read_delta(DeltaTable(str(output / "articles")))  # the committed rows
     ids = sorted(rows.column("article_id").to_pylist())
     assert len(set(ids)) == 2 and rows.num_rows == 4
     assert sorted(rows.column("cluster_id").to_pylist()) == ids

@@ -26,7 +26,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms.window import FixedWindows, TimestampedValue
 from deltalake import DeltaTable
 
-from newsflow.transforms.catalog import compact, vacuum
+from newsflow.transforms.catalog import compact, read_delta, vacuum
 from newsflow.transforms.sinks import WriteArticles
 from newsflow.transforms.table import table_uri
 from tests.tables import T0, commit_articles, make_article
@@ -64,7 +64,7 @@ class ReaderLoop(threading.Thread):
         while not self.stop.is_set():
             try:
                 table = DeltaTable(self.uri)
-                rows = table.to_pyarrow_table(columns=["article_id"]).column("article_id")
+                rows = read_delta(table, columns=["article_id"]).column("article_id")
                 ids = frozenset(rows.to_pylist())
                 self.reads.append((table.version(), len(rows), ids, len(rows) - len(ids)))
             except Exception as error:  # noqa: BLE001 - any failure to read is a finding
@@ -74,7 +74,7 @@ class ReaderLoop(threading.Thread):
 def test_reader_never_sees_a_partial_missing_or_doubled_commit(tmp_path, seeds_dir):
     base = stream_windows(tmp_path, windows=30, rows=20)
     first = run_backfill([str(seeds_dir / "00[0-2]_*.txt")], tmp_path)
-    seeds_a = {r for r in delta(tmp_path).to_pyarrow_table().column("article_id").to_pylist()
+    seeds_a = {r for r in read_delta(delta(tmp_path)).column("article_id").to_pylist()
                if not r.startswith("w")}
     assert len(base) == 600 and len(seeds_a) == 3
 
@@ -101,7 +101,7 @@ def test_reader_never_sees_a_partial_missing_or_doubled_commit(tmp_path, seeds_d
     assert not failures and not reader.errors
     assert rerun["commit_id"] == first["commit_id"]
 
-    final = delta(tmp_path).to_pyarrow_table().column("article_id").to_pylist()
+    final = read_delta(delta(tmp_path)).column("article_id").to_pylist()
     seeds_b = set(final) - base - seeds_a
     assert len(final) == 605 and len(seeds_b) == 2
     versions = {version for version, *_ in reader.reads}
@@ -116,10 +116,10 @@ def test_reader_never_sees_a_partial_missing_or_doubled_commit(tmp_path, seeds_d
 def test_backfill_rerun_after_compaction_gives_the_same_rows(tmp_path, seeds_dir):
     run_backfill([str(seeds_dir / "*.txt")], tmp_path)
     stream_windows(tmp_path, windows=4, rows=3)
-    before = delta(tmp_path).to_pyarrow_table().sort_by("article_id")
+    before = read_delta(delta(tmp_path)).sort_by("article_id")
     assert compact(str(tmp_path)).files_removed > 1
     run_backfill([str(seeds_dir / "*.txt")], tmp_path)
-    after = delta(tmp_path).to_pyarrow_table().sort_by("article_id")
+    after = read_delta(delta(tmp_path)).sort_by("article_id")
     assert after.num_rows == before.num_rows == 17
     columns = [c for c in before.column_names if c != "commit_id"]
     assert after.select(columns).to_pylist() == before.select(columns).to_pylist()
@@ -150,7 +150,7 @@ def test_stream_window_commit_run_again_is_committed_once(tmp_path):
     # the same windows' commit steps run again (a retried bundle, a replayed job)
     _run_stream_sink(tmp_path, articles, 2, [(2, True, 0), (1, True, 1)])
     table = delta(tmp_path)
-    assert table.version() == 1 and table.to_pyarrow_table().num_rows == 3
+    assert table.version() == 1 and read_delta(table).num_rows == 3
 
 
 def _table_files(output) -> set[str]:
@@ -185,7 +185,7 @@ def test_kill_9_mid_run_leaves_the_table_unchanged(tmp_path):
 
     table = delta(output)
     assert table.version() == 0  # no new version
-    assert sorted(table.to_pyarrow_table().column("article_id").to_pylist()) == \
+    assert sorted(read_delta(table).column("article_id").to_pylist()) == \
         ["earlier-1", "earlier-2"]
     assert polars.scan_delta(table_uri(str(output))).collect().height == 2
     referenced = {p.split("/articles/", 1)[1] for p in table.file_uris()}
@@ -194,9 +194,9 @@ def test_kill_9_mid_run_leaves_the_table_unchanged(tmp_path):
     assert subprocess.run(command, env=env, capture_output=True, timeout=300).returncode == 0
     table = delta(output)
     assert table.version() == 1
-    rows = table.to_pyarrow_table().num_rows
+    rows = read_delta(table).num_rows
     assert rows > 2 and polars.scan_delta(table_uri(str(output))).collect().height == rows
     assert not {p.split("/articles/", 1)[1] for p in table.file_uris()} & dead_files
     assert set(vacuum(str(output), retain_hours=0)) >= dead_files
-    assert delta(output).to_pyarrow_table().num_rows == rows
+    assert read_delta(delta(output)).num_rows == rows
     assert not any(Path(output / "articles" / f).exists() for f in dead_files)

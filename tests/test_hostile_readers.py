@@ -135,12 +135,12 @@ def test_a_200_mb_text_value_stays_a_bounded_dead_letter(tmp_path):
         handle.write(json.dumps({"url": "https://a.test/3", "text": "Last story. " * 40}) + "\n")
     big_length = len('{"url": "https://a.test/big", "text": "') + 200 * (1 << 20) + 3
     output = tmp_path / "out"
-    child = ("import resource, sys\n"
+    # VmHWM, not ru_maxrss: a child's ru_maxrss also counts pytest's RSS when it forked
+    child = ("import sys\n"
+             "from bench.hostile import peak_rss_mb\n"
              "from newsflow.pipelines.cli import main\n"
              "code = main(sys.argv[1:])\n"
-             "peak = max(resource.getrusage(who).ru_maxrss for who in "
-             "(resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))\n"
-             "print(f'peak_mb {peak / 1024:.0f}')\n"
+             "print(f'peak_mb {peak_rss_mb():.0f}')\n"
              "sys.exit(code)\n")
     result = subprocess.run(
         [sys.executable, "-c", child, "backfill", f"--input={path}", f"--output={output}",

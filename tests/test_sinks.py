@@ -13,6 +13,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from deltalake import DeltaTable
 
 from newsflow.schemas import ARTICLE_SCHEMA, Article, table_schema
+from newsflow.transforms.catalog import read_delta
 from newsflow.transforms.sinks import (
     WriteArticles,
     article_to_row,
@@ -39,7 +40,7 @@ def _article(article_id="0123456789abcdef", language="en", published=None) -> Ar
 
 
 def rows(output) -> pa.Table:
-    return DeltaTable(table_uri(str(output))).to_pyarrow_table()
+    return read_delta(DeltaTable(table_uri(str(output))))
 
 
 @pytest.mark.parametrize("value, expected", [

@@ -19,6 +19,7 @@ from bench.real_texts import load_real_texts
 from bench.story_cases import CASES
 from bench.story_eval import build_story_set, evaluate
 from newsflow.schemas import SCHEMA_VERSION, article_schema
+from newsflow.transforms.catalog import read_delta
 from newsflow.transforms.stories import (
     DEFAULT_STORY_CONFIG,
     AssignStories,
@@ -235,8 +236,8 @@ def test_backfill_of_the_seeds_writes_one_story_and_the_docs_examples_read_it(
                              "--extract_timeout=0"]
     with beam.Pipeline(options=PipelineOptions(args)) as pipeline:
         backfill.build(pipeline, PipelineOptions(args))
-    rows = DeltaTable(str(tmp_path / "out" / "articles")).to_pyarrow_table(
-        columns=["story_id", "story_size", "story_first_seen_at", "published_at"]).to_pylist()
+    rows = read_delta(DeltaTable(str(tmp_path / "out" / "articles")), columns=[
+        "story_id", "story_size", "story_first_seen_at", "published_at"]).to_pylist()
     assert len(rows) == 5 and len({row["story_id"] for row in rows}) == 1
     assert {row["story_size"] for row in rows} == {5}
     assert rows[0]["story_first_seen_at"] == min(r["published_at"] for r in rows
