@@ -20,6 +20,7 @@ would land in windows that have already closed.
 
 from __future__ import annotations
 
+import heapq
 import logging
 import os
 import signal
@@ -123,8 +124,77 @@ def local_ticks(p: beam.Pipeline, endpoint: str):
     return p | "Ticks" >> TestStream(coder=FastPrimitivesCoder(), endpoint=endpoint)
 
 
+class TimerIndex:
+    """The keys of one stage that hold timers, earliest event-time timer first.
+
+    Beam's local runner looks for due timers (and we for the earliest one, to hold the
+    watermark) by visiting every key a stage has ever had, at every step: streaming dedup
+    keeps keys per record and per LSH band for 72 hours, so that scan grows with every
+    article and took half the CPU of a 300-feed run after a few minutes. Every change to a
+    key's committed state passes :meth:`update`; lookups then cost the keys that are due.
+    """
+
+    def __init__(self, keyed_states: dict):
+        self._earliest: dict = {}  # key -> its earliest event-time timer
+        self._heap: list = []  # (timestamp, key); entries that no longer match are skipped
+        self.realtime: set = set()  # keys with a processing-time timer (checked every time)
+        for key, state in keyed_states.items():
+            self.update(key, state)
+
+    def update(self, key, state) -> None:
+        from apache_beam.transforms.timeutil import TimeDomain
+
+        earliest, realtime = None, False
+        for timers in state.timers.values():
+            for (_, domain, _), timestamp in timers.items():
+                if domain == TimeDomain.WATERMARK:
+                    earliest = timestamp if earliest is None else min(earliest, timestamp)
+                else:
+                    realtime = True
+        if realtime:
+            self.realtime.add(key)
+        else:
+            self.realtime.discard(key)
+        if earliest is None:
+            self._earliest.pop(key, None)
+        elif self._earliest.get(key) != earliest:
+            self._earliest[key] = earliest
+            heapq.heappush(self._heap, (earliest, key))
+            if len(self._heap) > 2 * len(self._earliest) + 64:
+                self._heap = [(timestamp, key) for key, timestamp in self._earliest.items()]
+                heapq.heapify(self._heap)
+
+    def due(self, watermark) -> set:
+        """Keys with an event-time timer at or before ``watermark``: a walk of the heap
+        that stops below every entry later than it."""
+        heap, found, stack = self._heap, set(), [0]
+        while stack:
+            at = stack.pop()
+            if at < len(heap) and heap[at][0] <= watermark:
+                timestamp, key = heap[at]
+                if self._earliest.get(key) == timestamp:
+                    found.add(key)
+                stack += (2 * at + 1, 2 * at + 2)
+        return found
+
+    def earliest(self):
+        """The earliest event-time timer of any key, or None."""
+        heap = self._heap
+        while heap and self._earliest.get(heap[0][1]) != heap[0][0]:
+            heapq.heappop(heap)
+        return heap[0][0] if heap else None
+
+
+def _timer_index(watermarks) -> TimerIndex:
+    """The stage's :class:`TimerIndex`, built from its keyed states on first use."""
+    index = getattr(watermarks, "_newsflow_timers", None)
+    if index is None:
+        index = watermarks._newsflow_timers = TimerIndex(watermarks._keyed_states)
+    return index
+
+
 def fix_local_runner() -> None:
-    """Two fixes to Beam's local streaming runner (``BundleBasedDirectRunner``); idempotent.
+    """Three fixes to Beam's local streaming runner (``BundleBasedDirectRunner``); idempotent.
 
     * It holds no watermark for pending timers: a stateful stage that emits from a timer
       (streaming dedup releases an article once the watermark has passed it; the host queues
@@ -132,6 +202,8 @@ def fix_local_runner() -> None:
       window closed in the same step drops the element silently. Here a stage's output
       watermark waits for its earliest event-time timer, as in the Beam model (and on
       Dataflow).
+    * It visits every key of every stage at every step to find due timers; here a
+      :class:`TimerIndex` per stage, kept up to date as keyed state is committed, answers.
     * It introspects every DoFn's method signatures for every bundle (``get_dofn_specs``):
       three quarters of an idle stream's CPU. The answer depends only on the DoFn's class
       (and a Map's function), so it is computed once.
@@ -141,8 +213,8 @@ def fix_local_runner() -> None:
         transform_evaluator,
         watermark_manager,
     )
+    from apache_beam.runners.direct.util import TimerFiring
     from apache_beam.transforms import userstate
-    from apache_beam.transforms.timeutil import TimeDomain
 
     watermarks = watermark_manager._TransformWatermarks
     if getattr(watermarks, "_newsflow_fixed", False):
@@ -157,22 +229,37 @@ def fix_local_runner() -> None:
         before = self._output_watermark
         refresh(self)
         with self._lock:
-            pending = [timestamp for state in self._keyed_states.values()
-                       for timers in state.timers.values()
-                       for (_, domain, _), timestamp in timers.items()
-                       if domain == TimeDomain.WATERMARK]
-            if pending:
-                held = min(self._output_watermark, min(pending))
+            earliest = _timer_index(self).earliest()
+            if earliest is not None:
+                held = min(self._output_watermark, earliest)
                 self._output_watermark = max(before, held)
             return self._output_watermark > before
+
+    def extract_indexed_timers(self):
+        """Beam's ``extract_transform_timers``, visiting only the keys with due timers."""
+        with self._lock:
+            index = _timer_index(self)
+            now, fired = self._clock.time(), []
+            for key in index.due(self._input_watermark) | index.realtime:
+                timers, _ = self._keyed_states[key].get_timers(
+                    watermark=self._input_watermark, processing_time=now)
+                fired += [TimerFiring(key, window, name, domain, timestamp,
+                                      dynamic_timer_tag=tag)
+                          for window, (name, domain, timestamp, tag) in timers]
+            self._fired_timers.update(fired)
+            return fired, bool(index.realtime)
 
     def handle_result_with_state_first(self, completed_bundle, completed_timers, result):
         """Commit the stage's keyed state (its timers) before its watermark is refreshed: the
         runner does it after, so a watermark could pass a timer set by this very bundle."""
         with self._lock:
             committed_states = self._transform_keyed_states[result.transform]
-            for key, state in result.partial_keyed_state.items():
-                committed_states[key] = state
+            stage = self._watermark_manager._transform_to_watermarks[result.transform]
+            with stage._lock:
+                index = _timer_index(stage)
+                for key, state in result.partial_keyed_state.items():
+                    committed_states[key] = state
+                    index.update(key, state)
         return handle_result(self, completed_bundle, completed_timers, result)
 
     def cached_dofn_specs(dofn):
@@ -183,6 +270,7 @@ def fix_local_runner() -> None:
         return set(state_specs), set(timer_specs)
 
     watermarks.refresh = refresh_with_timer_holds
+    watermarks.extract_transform_timers = extract_indexed_timers
     context.handle_result = handle_result_with_state_first
     userstate.get_dofn_specs = cached_dofn_specs
     transform_evaluator.get_dofn_specs = cached_dofn_specs

@@ -20,11 +20,12 @@ from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.transforms.userstate import BagStateSpec, TimerSpec, on_timer
 from apache_beam.transforms.window import FixedWindows, TimestampedValue
+from apache_beam.utils.timestamp import Timestamp
 from deltalake import DeltaTable
 
 from newsflow.pipelines import stream
 from newsflow.pipelines.cli import main as cli_main
-from newsflow.pipelines.stream_local import fix_local_runner
+from newsflow.pipelines.stream_local import TimerIndex, fix_local_runner
 from newsflow.transforms.catalog import read_delta
 from newsflow.transforms.feeds.schedule import url_jitter
 from newsflow.transforms.fetch import PacedFetcher
@@ -231,3 +232,31 @@ def test_the_local_runner_holds_the_watermark_for_pending_timers():
                   | beam.Map(lambda count, window=beam.DoFn.WindowParam:
                              (float(window.start), count)))
         assert_that(counts, equal_to([(0.0, 3), (6.0, 1)]))
+
+
+class _KeyState:
+    """A key's committed state as the local runner holds it: timers by window."""
+
+    def __init__(self, *timers):
+        self.timers = {"window": {(name, domain, ""): Timestamp.of(at)
+                                  for name, domain, at in timers}}
+
+
+def test_the_timer_index_finds_exactly_the_due_keys():
+    """What the runner's scan of every key would find, from the keys that are due."""
+    wm, rt = TimeDomain.WATERMARK, TimeDomain.REAL_TIME
+    index = TimerIndex({b"a": _KeyState(("wake", wm, 5)), b"b": _KeyState(("wake", wm, 9)),
+                        b"c": _KeyState()})
+    assert index.due(Timestamp.of(4)) == set() and index.earliest() == Timestamp.of(5)
+    assert index.due(Timestamp.of(5)) == {b"a"}
+    index.update(b"a", _KeyState(("wake", wm, 12)))  # fired, set again later
+    index.update(b"c", _KeyState(("expire", wm, 1), ("give_up", wm, 30)))
+    index.update(b"d", _KeyState(("poll", rt, 0)))
+    assert index.due(Timestamp.of(10)) == {b"b", b"c"} and index.realtime == {b"d"}
+    index.update(b"c", _KeyState())
+    index.update(b"d", _KeyState())
+    assert index.earliest() == Timestamp.of(9) and index.realtime == set()
+    for n in range(1000):  # stale heap entries are dropped as keys move on
+        index.update(b"b", _KeyState(("wake", wm, 100 + n)))
+    assert len(index._heap) < 200
+    assert index.due(Timestamp.of(1_000_000)) == {b"a", b"b"}
