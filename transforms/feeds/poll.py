@@ -116,9 +116,12 @@ class _ExpandFeedsFn(beam.DoFn):
     def __init__(self, feeds_path: str, min_interval_floor_s: float | None):
         self._feeds_path = feeds_path
         self._floor = min_interval_floor_s
+        self._stage = f"feeds-{uuid.uuid4().hex[:12]}"
 
     def setup(self):
-        self._hosts = feeds_by_host(feed_specs(self._feeds_path, self._floor))
+        # read once per worker: the local runner sets DoFns up for every bundle (every tick)
+        self._hosts = worker_shared(self._stage, "hosts", lambda: feeds_by_host(
+            feed_specs(self._feeds_path, self._floor)))
 
     def process(self, tick):
         for host, specs in self._hosts.items():
