@@ -196,11 +196,12 @@ class _PickledOnce:
     def roundtrip(self, dofn):
         from apache_beam.internal import pickler
 
+        pickle_lib = pickler.desired_pickle_lib  # what Beam's roundtrip uses: no compression
         with self._lock:
             kept = self._pickled.get(id(dofn))
             if kept is None or kept[0] is not dofn:
-                kept = self._pickled[id(dofn)] = (dofn, pickler.dumps(dofn))
-        return pickler.loads(kept[1])
+                kept = self._pickled[id(dofn)] = (dofn, pickle_lib._dumps(dofn))
+        return pickle_lib._loads(kept[1])
 
 
 def _timer_index(watermarks) -> TimerIndex:
