@@ -39,6 +39,7 @@ import json
 import math
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -91,6 +92,20 @@ def host_spacing(arrivals, delay_s: float) -> dict[str, dict]:
         spacing[host] = {"requests": len(times), "min_gap": min(gaps) if gaps else None,
                          "below_delay": sum(1 for gap in gaps if gap < delay_s)}
     return spacing
+
+
+def closest_pairs(log, count: int) -> list[tuple[float, str, str, str]]:
+    """The ``count`` smallest gaps between consecutive requests to one host: ``(gap, host,
+    path before, path after)``; ``log`` rows are ``(time, host, path, ...)``."""
+    by_host: dict[str, list[tuple[float, str]]] = defaultdict(list)
+    for when, host, path, *_ in log:
+        by_host[host].append((when, path))
+    pairs = []
+    for host, requests in by_host.items():
+        requests.sort()
+        pairs += [(b[0] - a[0], host, a[1], b[1])
+                  for a, b in zip(requests, requests[1:], strict=False)]
+    return sorted(pairs)[:count]
 
 
 def memory_levels(samples) -> dict:
@@ -309,7 +324,7 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 30
 
     def do_GET(self):
-        arrived = time.time()
+        arrived = self.server.accepted.pop(self.request, None) or time.time()
         site: Site = self.server.site
         host = self.server.server_address[0]
         path = urlsplit(self.path).path
@@ -334,6 +349,16 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128
     site: Site
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.accepted: dict = {}
+
+    def process_request(self, request, client_address):
+        """Note the accept time: a handler thread may start late when the machine is busy,
+        which would make the gap before it look longer and the one after it shorter."""
+        self.accepted[request] = time.time()
+        super().process_request(request, client_address)
 
 
 def serve(site: Site) -> list[_Server]:
@@ -527,7 +552,8 @@ def _s(value, digits: int = 1) -> str:
 
 
 def report(args, site: Site, found: dict, sampler: Sampler, code: int, banner: float | None,
-           launched: float, ended: float, load_before, out=sys.stdout) -> dict:
+           launched: float, ended: float, load_before, stream_log: str,
+           out=sys.stdout) -> dict:
     """Print the figures; returns them too (for the test)."""
     start = banner or launched
     feed_urls = {feed.index: site.url(feed.host, feed.path) for feed in site.feeds}
@@ -544,13 +570,25 @@ def report(args, site: Site, found: dict, sampler: Sampler, code: int, banner: f
     commits = found["commits"]
     lags = [commits[row["commit_id"]] - published[row["source_ref"]] for row in rows
             if row["source_ref"] in published and row["commit_id"] in commits]
+    first_listed: dict[str, float] = {}
+    for when, _, status, _, refs in site.feed_answers:
+        for ref in refs if status == 200 else ():
+            first_listed.setdefault(ref, when)
+    waits = [first_listed[ref] - published[ref] for ref in published if ref in first_listed]
+    poll_lags = [commits[row["commit_id"]] - first_listed[row["source_ref"]] for row in rows
+                 if row["source_ref"] in published and row["commit_id"] in commits]
+    late = [float(m) for m in re.findall(r"committed (\d+) s after it closed", stream_log)]
     spacing = host_spacing(((host, when) for when, host, _, _ in site.log), args.per_host_delay)
     gaps = [(v["min_gap"], host) for host, v in spacing.items() if v["min_gap"] is not None]
+    closest = closest_pairs(site.log, 3)
     below = sum(v["below_delay"] for v in spacing.values())
     listings = parsed_listings((index, status, digest, refs)
                                for _, index, status, digest, refs in site.feed_answers)
+    kinds = outcome_kinds(found)
     check = conservation({feed_urls[i]: v for i, v in listings.items()}, set(published),
-                         outcome_kinds(found))
+                         {ref: v for ref, v in kinds.items() if "#" in ref})
+    feed_dead = sum(len(v) for ref, v in kinds.items() if "#" not in ref)
+    failed_polls = sum(1 for _, _, status in polls if status >= 500)
     summaries = found["summaries"]
     totals = Counter()
     for summary in summaries:
@@ -567,7 +605,8 @@ def report(args, site: Site, found: dict, sampler: Sampler, code: int, banner: f
         print(line, file=out, flush=True)
 
     p(f"bench_stream: {args.feeds} feeds on {args.hosts} hosts, --duration {args.duration:g} s, "
-      f"--window {args.window:g} s, --per_host_delay {args.per_host_delay:g} s, new item every "
+      f"--window {args.window:g} s, --per_host_delay {args.per_host_delay:g} s, feeds polled "
+      f"every {args.interval:g}-{args.max_interval or args.interval:g} s, new item every "
       f"~{args.item_every:g} s per feed, {args.pages} pages")
     p(f"  machine: {os.cpu_count()} cores, load average before {load_before}, after "
       f"{_load()}; stream exit code {code}, ran {ended - launched:.0f} s "
@@ -586,11 +625,19 @@ def report(args, site: Site, found: dict, sampler: Sampler, code: int, banner: f
       f"{_s(percentile(lags, 50))} s, p95 {_s(percentile(lags, 95))} s, max "
       f"{_s(max(lags) if lags else None)} s (target p95 <= window + 60 = "
       f"{window_lag_target:g} s)")
+    p(f"  of which waiting for a poll (appears -> first listed): p50 {_s(percentile(waits, 50))} "
+      f"s, p95 {_s(percentile(waits, 95))} s; the pipeline's own (first listed -> committed): "
+      f"p50 {_s(percentile(poll_lags, 50))} s, p95 {_s(percentile(poll_lags, 95))} s, max "
+      f"{_s(max(poll_lags) if poll_lags else None)} s")
+    p(f"  windows committed after they closed: p50 {_s(percentile(late, 50), 0)} s, max "
+      f"{_s(max(late) if late else None, 0)} s ({len(late)} window lines)")
     p(f"spacing      per host, min gap between two requests (feeds, pages, robots.txt): "
       f"{_s(min(gaps)[0] if gaps else None, 3)} s at {min(gaps)[1] if gaps else '-'}, "
       f"median host {_s(percentile([g for g, _ in gaps], 50), 3)} s; gaps below the "
       f"{args.per_host_delay:g} s delay: {below} of {len(site.log) - len(spacing)}")
     verdict = "levels off" if levels["ratio"] and levels["ratio"] <= 1.1 else "GROWS"
+    for gap, host, before, after in closest:
+        p(f"  closest: {gap:.3f} s at {host}: {before} then {after}")
     p(f"cpu/rss      {len(samples)} samples every {SAMPLE_EVERY_S:g} s of the stream's process "
       f"tree; peak RSS {peak / 2**20:.0f} MB; RSS middle third "
       f"{_s(levels['middle'] / 2**20 if levels['middle'] else None, 0)} MB, last third "
@@ -624,11 +671,13 @@ def report(args, site: Site, found: dict, sampler: Sampler, code: int, banner: f
       f"skipped {totals['skipped']} + dead {totals['dead_letters']}; files agree: rows "
       f"{len(rows) == totals['written'] + totals['duplicates']}, skips "
       f"{len(skips) == totals['skipped']}, dead letters {len(dead) == totals['dead_letters']}")
+    p(f"  feed-level dead letters {feed_dead} for {failed_polls} failed feed answers "
+      f"({'equal' if feed_dead == failed_polls else 'DIFFERENT'})")
     for ref in (check["lost"] + check["repeated"] + check["seen_mismatch"]
                 + check["old_mismatch"])[:5]:
-        p(f"  e.g. {ref}: {outcome_kinds(found).get(ref, [])}")
+        p(f"  e.g. {ref}: {kinds.get(ref, [])}")
     return {"polls": len(polls), "rows": len(rows), "never_polled": len(never),
-            "all_polled_by": all_by, "lags": lags, "spacing_below": below,
+            "all_polled_by": all_by, "lags": lags, "poll_lags": poll_lags, "spacing_below": below,
             "conservation": check, "unbalanced": unbalanced, "memory": levels, "code": code}
 
 
@@ -649,8 +698,13 @@ def main(argv: list[str] | None = None, out=sys.stdout) -> dict:
     parser.add_argument("--item_every", type=float, default=600.0,
                         help="mean seconds between two new items of a feed (stretched per "
                              "feed by 0.3-3x)")
+    parser.add_argument("--interval", type=float, default=300.0,
+                        help="every feed's min_interval in the feed list")
+    parser.add_argument("--max_interval", type=float, default=None,
+                        help="every feed's max_interval (default: --interval, so feeds are "
+                             "polled on a fixed cadence instead of backing off when quiet)")
     parser.add_argument("--min_poll_interval", type=float, default=None,
-                        help="passed to the stream (default: the feeds' 300 s)")
+                        help="passed to the stream (lowers every feed's min_interval)")
     parser.add_argument("--pages", choices=("real", "synthetic"), default="real")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--keep", type=Path, help="keep the output and the stream log here")
@@ -672,8 +726,10 @@ def main(argv: list[str] | None = None, out=sys.stdout) -> dict:
         keep.mkdir(parents=True, exist_ok=True)
     base = keep or work
     output = str(base / "out")
-    feeds_file = base / "feeds.txt"
-    feeds_file.write_text("".join(site.url(f.host, f.path) + "\n" for f in site.feeds))
+    feeds_file = base / "feeds.csv"
+    feeds_file.write_text("url,min_interval,max_interval\n" + "".join(
+        f"{site.url(f.host, f.path)},{args.interval:g},{args.max_interval or args.interval:g}\n"
+        for f in site.feeds))
     command = [str(Path(sys.executable).parent / "newsflow"), "stream", f"--feeds={feeds_file}",
                f"--output={output}", "--allow_loopback", f"--duration={args.duration:g}",
                f"--window={args.window:g}", f"--per_host_delay={args.per_host_delay:g}",
@@ -688,16 +744,22 @@ def main(argv: list[str] | None = None, out=sys.stdout) -> dict:
         site.start = time.time()
         code, banner, sampler, launched = run_stream(command, base / "stream.log", env)
         ended = time.time()
+        with open(base / "requests.jsonl", "w") as handle:
+            for when, host, path, status in site.log:
+                handle.write(json.dumps([when, host, path, status]) + "\n")
         for server in servers:
             server.shutdown()
             server.server_close()
-        found = read_outcomes(output)
         print("stream output (last lines):", file=out)
-        lines = (base / "stream.log").read_text().splitlines()
-        for line in lines[-8:]:
+        stream_log = (base / "stream.log").read_text()
+        for line in stream_log.splitlines()[-8:]:
             print("  | " + line, file=out)
+        if not os.path.isdir(os.path.join(output, "articles")):
+            print(f"no table written (stream exit code {code})", file=out)
+            return {"code": code}
+        found = read_outcomes(output)
         return report(args, site, found, sampler, code, banner, launched, ended, load_before,
-                      out)
+                      stream_log, out)
     finally:
         if not keep:
             shutil.rmtree(work, ignore_errors=True)
