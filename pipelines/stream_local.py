@@ -35,7 +35,7 @@ from apache_beam.coders import FastPrimitivesCoder
 
 from newsflow.schemas.feeds import FeedSpec
 from newsflow.transforms.feeds.poll import STOP, feeds_by_host
-from newsflow.transforms.feeds.schedule import FIRST_POLL_WINDOW_S
+from newsflow.transforms.feeds.schedule import first_poll_spread_s
 from newsflow.transforms.feeds.status import FEEDS_DIR
 from newsflow.transforms.hostqueue import JobPool
 from newsflow.transforms.sinks import RUNS_DIR, join, read_json_files
@@ -306,7 +306,7 @@ def start_banner(specs: list[FeedSpec], feeds_path: str, output: str, window_s: 
                  duration_s: float, started: datetime) -> str:
     """What the run will do, when the first polls happen, and how to stop it."""
     hosts = len(feeds_by_host(specs))
-    window = max((min(spec.min_interval_s, FIRST_POLL_WINDOW_S) for spec in specs), default=0)
+    window = max((first_poll_spread_s(spec) for spec in specs), default=0)
     intervals = sorted({spec.min_interval_s for spec in specs})
     cadence = (f"every {_duration(intervals[0])} at most" if len(intervals) == 1
                else f"every {_duration(intervals[0])} to {_duration(intervals[-1])} at most")
