@@ -32,6 +32,7 @@ from datetime import UTC, datetime, timedelta
 
 import apache_beam as beam
 from apache_beam.coders import FastPrimitivesCoder
+from apache_beam.transforms.timeutil import TimeDomain
 
 from newsflow.schemas.feeds import FeedSpec
 from newsflow.transforms.feeds.poll import STOP, feeds_by_host
@@ -142,8 +143,6 @@ class TimerIndex:
             self.update(key, state)
 
     def update(self, key, state) -> None:
-        from apache_beam.transforms.timeutil import TimeDomain
-
         earliest, realtime = None, False
         for timers in state.timers.values():
             for (_, domain, _), timestamp in timers.items():
