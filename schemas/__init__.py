@@ -20,6 +20,7 @@ from newsflow.schemas.records import (
     RawRecord,
     ReplayPointer,
     Skip,
+    SkipBatch,
     dead_letter,
     skip_with_raw,
 )
@@ -27,6 +28,6 @@ from newsflow.schemas.records import (
 __all__ = [
     "ARTICLE_SCHEMA", "Article", "DATE_SOURCES", "DeadLetter", "Draft", "Exchange", "FIELDS",
     "FIELDS_ADDED", "PARTITION_COLUMNS", "PARTITION_FIELDS", "PageFacts", "RawRecord",
-    "ReplayPointer", "SCHEMA_VERSION", "Skip", "article_schema", "dead_letter", "skip_with_raw",
-    "table_schema",
+    "ReplayPointer", "SCHEMA_VERSION", "Skip", "SkipBatch", "article_schema", "dead_letter",
+    "skip_with_raw", "table_schema",
 ]

@@ -184,6 +184,19 @@ class Skip:
 
 
 @dataclass(frozen=True)
+class SkipBatch:
+    """The skips of one feed poll travelling as one element.
+
+    A stream's first round lists every entry of every feed: at a thousand feeds that is tens
+    of thousands of ``too_old`` and ``seen`` skips at once, and moving each one through
+    windowing, the skip files and the run summary cost more than the polls. Everything
+    downstream counts and writes the skips of a batch one by one, exactly as single skips.
+    """
+
+    skips: tuple[Skip, ...]
+
+
+@dataclass(frozen=True)
 class Exchange:
     """One HTTP request and its response, as archived to WARC by the streaming pipeline.
 

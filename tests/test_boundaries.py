@@ -17,7 +17,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms.window import TimestampedValue
 from warcio.archiveiterator import ArchiveIterator
 
-from newsflow.schemas import DeadLetter, Exchange, RawRecord
+from newsflow.schemas import DeadLetter, Exchange, RawRecord, Skip, SkipBatch
 from newsflow.schemas.feeds import FeedEntry
 from newsflow.transforms import archives, exchanges, fetch
 from newsflow.transforms.accounting import format_summary, outcome_counts, summarize
@@ -28,6 +28,7 @@ from newsflow.transforms.feeds import poll
 from newsflow.transforms.feeds.poll import PollFeeds
 from newsflow.transforms.fetch import FetchArticles, FetchSettings
 from newsflow.transforms.http import FetchPolicy
+from newsflow.transforms.sinks import skips_to_jsonl
 from newsflow.transforms.stage import DEAD, MAIN, OutcomeCounters, guarded
 from tests.conftest import BEAM_TEST_ARGS
 from tests.httpserver import LoopbackServer, static
@@ -241,6 +242,22 @@ def test_archive_failures_are_reported_outside_the_record_equation():
     assert json.dumps(summary)
 
 
+def test_a_poll_s_skip_batch_is_counted_and_written_skip_by_skip():
+    skips = (Skip("feed", "too_old", "https://f.test/feed#1", "https://f.test/1"),
+             Skip("feed", "seen", "https://f.test/feed#2", "https://f.test/2"),
+             Skip("feed", "too_old", "https://f.test/feed#3", "https://f.test/3"))
+    counts: dict[str, int] = {}
+    for element in (SkipBatch(skips[:2]), SkipBatch(skips[2:])):
+        for key, amount in outcome_counts(element):
+            counts[key] = counts.get(key, 0) + amount
+    summary = summarize(counts)
+    assert summary["read"] == summary["skipped"] == 3 and summary["balanced"]
+    assert summary["skipped_by_reason"] == {"feed:seen": 1, "feed:too_old": 2}
+    # the skip file is the same whether the skips came one by one or in batches
+    assert skips_to_jsonl([SkipBatch(skips[2:]), SkipBatch(skips[:2])]) == skips_to_jsonl(skips)
+    assert len(skips_to_jsonl([SkipBatch(skips)]).splitlines()) == 3
+
+
 # --------------------------------------------------------------------------------------------
 # Near-duplicate detection: a failure leaves the row uncompared, never lost or doubled
 
@@ -356,3 +373,4 @@ def test_stream_stories_keep_an_article_whose_terms_fail_in_a_story_of_its_own(m
                     equal_to([("copy", True)]), label="own story")
         assert_that(rows | "Ids" >> beam.Map(lambda row: row[0]),
                     equal_to(["orig", "copy", "other"]), label="all rows")
+

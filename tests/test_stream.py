@@ -166,7 +166,8 @@ def test_seen_state_expires_in_event_time(tmp_path):
                       | PollFeeds(str(feeds), settings, min_interval_floor_s=2))
             links = polled[MAIN] | "Links" >> beam.Map(lambda e: e.raw_link.rsplit("/", 1)[1])
             assert_that(links, equal_to(["0.html", "1.html", "0.html", "2.html"]))
-            reasons = polled[SKIPPED] | "Reasons" >> beam.Map(lambda s: s.reason)
+            reasons = polled[SKIPPED] | "Reasons" >> beam.FlatMap(
+                lambda batch: [skip.reason for skip in batch.skips])
             assert_that(reasons, equal_to(["seen"]), label="OneSeenSkip")
 
 

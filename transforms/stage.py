@@ -28,7 +28,15 @@ from collections.abc import Iterable, Iterator, Sequence
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from newsflow.schemas import DeadLetter, Exchange, RawRecord, Skip, dead_letter, skip_with_raw
+from newsflow.schemas import (
+    DeadLetter,
+    Exchange,
+    RawRecord,
+    Skip,
+    SkipBatch,
+    dead_letter,
+    skip_with_raw,
+)
 from newsflow.schemas.feeds import FeedEntry
 
 LOG = logging.getLogger(__name__)
@@ -201,9 +209,11 @@ def steps_ready(steps: Sequence[Step]) -> Iterator[Sequence[Step]]:
 
 
 def route(outcome, counters: OutcomeCounters):
-    """A Skip or DeadLetter becomes a tagged output (and is counted); anything else passes."""
-    if isinstance(outcome, Skip):
-        counters.inc(f"skipped_{outcome.reason}")
+    """A Skip, SkipBatch or DeadLetter becomes a tagged output (each skip of a batch counted);
+    anything else passes."""
+    if isinstance(outcome, Skip | SkipBatch):
+        for skip in outcome.skips if isinstance(outcome, SkipBatch) else (outcome,):
+            counters.inc(f"skipped_{skip.reason}")
         return beam.pvalue.TaggedOutput(SKIPPED, outcome)
     if isinstance(outcome, DeadLetter):
         counters.inc(f"dead_{outcome.reason}")

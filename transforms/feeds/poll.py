@@ -36,7 +36,7 @@ from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec, TimerSpec, on_timer
 from apache_beam.utils.timestamp import Timestamp
 
-from newsflow.schemas import Skip, dead_letter
+from newsflow.schemas import Skip, SkipBatch, dead_letter
 from newsflow.schemas.feeds import FeedSpec, ParsedFeed, PollState
 from newsflow.transforms.feeds.lists import load_feed_list
 from newsflow.transforms.feeds.parse import parse_feed
@@ -356,21 +356,24 @@ class _PollHostFn(beam.DoFn):
                                                      self._max_age)
             seen[url] = entries.to_bytes()
         feeds[url] = (spec, state)
+        skips = tuple(value for tag, value in outputs if tag == SKIPPED)
+        if skips:  # one element for the poll's skips: a first poll lists every old entry
+            yield route(SkipBatch(skips), self._counters)
         for tag, value in outputs:
             if tag == MAIN:
                 self._counters.inc("entries_new")
                 yield value
-            elif tag in (SKIPPED, DEAD):
+            elif tag == DEAD:
                 yield route(value, self._counters)
-            else:
+            elif tag != SKIPPED:
                 yield beam.pvalue.TaggedOutput(tag, value)
         yield beam.pvalue.TaggedOutput(STATUS, feed_status(state))
 
 
 class PollFeeds(beam.PTransform):
-    """Ticks -> new FeedEntry elements; also ``skipped`` (seen, too old), ``dead_letters``
-    (feed failures), ``status`` (a FeedStatus when a feed is first scheduled and after every
-    poll) and ``exchanges`` (for WARC)."""
+    """Ticks -> new FeedEntry elements; also ``skipped`` (one SkipBatch per poll: entries
+    seen or too old), ``dead_letters`` (feed failures), ``status`` (a FeedStatus when a feed
+    is first scheduled and after every poll) and ``exchanges`` (for WARC)."""
 
     def __init__(self, feeds_path: str, settings: FetchSettings | None = None,
                  max_entry_age_s: float | None = None,
