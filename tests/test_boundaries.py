@@ -148,9 +148,13 @@ def test_the_polling_dofn_dead_letters_a_failing_feed_and_backs_it_off(tmp_path,
         feeds = tmp_path / "feeds.txt"
         bad_url = server.url("/bad.xml")
         feeds.write_text(f"{bad_url}\n{server.url('/good.xml')}\n")
-        real = poll.parse_feed
-        monkeypatch.setattr(poll, "parse_feed", lambda body, headers, url, **kw: _boom()
-                            if url == bad_url else real(body, headers, url, **kw))
+        real = poll.request_feed
+
+        def request_feed(spec, *args):  # the bad feed's request fails after it was sent
+            response = real(spec, *args)
+            return _boom() if spec.url == bad_url else response
+
+        monkeypatch.setattr(poll, "request_feed", request_feed)
         settings = FetchSettings(policy=FetchPolicy(allow_loopback=True), per_host_delay_s=0,
                                  robots=False)
         ticks = test_stream.TestStream()

@@ -6,12 +6,16 @@ import pytest
 from trafilatura.utils import load_html
 
 from newsflow.schemas import DeadLetter, Draft, RawRecord, Skip
+from newsflow.transforms.child import ChildFailed, ChildProcess, ChildTimeout
 from newsflow.transforms.dates import resolve_publication
-from newsflow.transforms.extract import ExtractSettings, ExtractStep, draft_from_extraction
+from newsflow.transforms.extract import (
+    EXTRACTOR,
+    ExtractSettings,
+    ExtractStep,
+    draft_from_extraction,
+)
 from newsflow.transforms.extractor import (
     EXTRACT_OPTIONS,
-    ExtractionTimeout,
-    ExtractorProcess,
     extract_html,
     fallback_date,
     full_extraction_reason,
@@ -123,16 +127,18 @@ def test_cross_site_canonical_does_not_steal_the_originals_id():
 
 
 def test_extractor_process_times_out_and_recovers():
-    extractor = ExtractorProcess()
+    extractor = ChildProcess(EXTRACTOR)
     try:
         def headline(result):
             return dict(result["page"]["titles"])["h1"]
 
-        assert headline(extractor.extract(PAGE, None, timeout_s=60)) == "Kim tours plant"
+        assert headline(extractor.call((PAGE, None), timeout_s=60)) == "Kim tours plant"
         huge = PAGE.replace("</article>", "<p>word </p>" * 200_000 + "</article>")
-        with pytest.raises(ExtractionTimeout):
-            extractor.extract(huge, None, timeout_s=0.05)
-        assert headline(extractor.extract(PAGE, None, timeout_s=60)) == "Kim tours plant"
+        with pytest.raises(ChildTimeout):
+            extractor.call((huge, None), timeout_s=0.05)
+        assert headline(extractor.call((PAGE, None), timeout_s=60)) == "Kim tours plant"
+        with pytest.raises(ChildFailed, match="TypeError"):  # the function's own error
+            extractor.call((PAGE,), {"no_such_argument": 1})
     finally:
         extractor.close()
 

@@ -17,11 +17,11 @@ import pytest
 from newsflow.schemas.feeds import FeedEntry, FeedSpec, PollOutcome, PollState
 from newsflow.transforms.feeds import (
     FeedListError,
+    FeedParserProcess,
     SeenEntries,
     apply_poll_outcome,
     body_hash,
     failure_backoff_s,
-    feed_status,
     feed_time,
     filter_and_remember,
     filter_new_entries,
@@ -41,6 +41,7 @@ from newsflow.transforms.feeds.schedule import (
     MAX_RETRY_AFTER_S,
     moved_to,
 )
+from newsflow.transforms.feeds.status import feed_status
 from newsflow.transforms.http import RedirectHop, parse_retry_after
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
@@ -857,3 +858,22 @@ def test_parse_feed_never_raises_on_truncated_or_odd_input(monkeypatch):
     monkeypatch.setattr(feedparser, "parse", crash)
     parsed = parse_feed(body, {}, FEED_URL)
     assert parsed.error == "parse_error" and "RecursionError" in parsed.error_detail
+
+
+def test_the_parsing_child_gives_what_parse_feed_gives_and_bounds_the_time():
+    body = _rss(_item(1, pubDate="Wed, 01 May 2024 23:00:00 GMT") + _item(2))
+    parser = FeedParserProcess()
+    try:
+        assert parser(body, {"Content-Type": "application/rss+xml"}, FEED_URL, now=NOW) == \
+            parse_feed(body, {"Content-Type": "application/rss+xml"}, FEED_URL, now=NOW)
+        assert parser(b"<rss><channel><item>", {}, FEED_URL) == \
+            parse_feed(b"<rss><channel><item>", {}, FEED_URL)
+    finally:
+        parser.close()
+    slow = FeedParserProcess(timeout_s=0.001)  # a parse past its limit: the child is killed
+    try:
+        parsed = slow(body, {}, FEED_URL)
+        assert parsed.error == "feed_too_complex" and not parsed.entries
+        assert "took longer than" in parsed.error_detail
+    finally:
+        slow.close()

@@ -18,9 +18,9 @@ from newsflow.pipelines import backfill, stream
 from newsflow.pipelines.demo.sample_corpus import generate_articles, render_html
 from newsflow.schemas.feeds import FeedEntry, FeedSpec
 from newsflow.transforms.catalog import read_delta
-from newsflow.transforms.feeds import SeenEntries, feed_status, initial_poll_state
+from newsflow.transforms.feeds import SeenEntries, initial_poll_state
 from newsflow.transforms.feeds.poll import PollFeeds, poll_once
-from newsflow.transforms.feeds.status import format_feed_status, status_to_json
+from newsflow.transforms.feeds.status import feed_status, format_feed_status, status_to_json
 from newsflow.transforms.fetch import FetchArticles, FetchSettings, PacedFetcher
 from newsflow.transforms.http import FetchError, FetchPolicy, FetchResult
 from newsflow.transforms.politeness import POLLS, HostSlots

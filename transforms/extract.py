@@ -2,8 +2,8 @@
 
 trafilatura has no timeout of its own and ``signal.alarm`` only works in a main thread, which
 Beam workers are not. So extraction runs in a child process per DoFn instance
-(``newsflow.transforms.extractor``): a record that takes longer than the limit gets its child killed
-and replaced, and becomes a dead letter (``extract_timeout``) instead of a stuck worker.
+(:mod:`newsflow.transforms.child`): a record that takes longer than the limit gets its child
+killed and replaced, and becomes a dead letter (``extract_timeout``) instead of a stuck worker.
 ``timeout_s=0`` extracts in-process (faster to start, unbounded).
 """
 
@@ -13,16 +13,14 @@ from dataclasses import dataclass
 
 from newsflow.schemas import DeadLetter, Draft, PageFacts, RawRecord, Skip, dead_letter
 from newsflow.transforms.authors import resolve_authors
-from newsflow.transforms.extractor import (
-    ExtractionFailed,
-    ExtractionTimeout,
-    ExtractorProcess,
-    extract_html,
-)
+from newsflow.transforms.child import ChildFailed, ChildProcess, ChildTimeout
+from newsflow.transforms.extractor import extract_html
 from newsflow.transforms.stage import ApplyStep, Step
 from newsflow.transforms.titles import choose_title, site_keys
 
 DEFAULT_TIMEOUT_S = 30.0
+#: What the extraction child runs.
+EXTRACTOR = "newsflow.transforms.extractor:extract_html"
 DEFAULT_MAX_HTML_CHARS = 5_000_000
 
 
@@ -70,11 +68,11 @@ class ExtractStep(Step):
 
     def __init__(self, settings: ExtractSettings | None = None):
         self._settings = settings or ExtractSettings()
-        self._extractor: ExtractorProcess | None = None
+        self._extractor: ChildProcess | None = None
 
     def setup(self):
         if self._settings.timeout_s > 0:
-            self._extractor = ExtractorProcess()
+            self._extractor = ChildProcess(EXTRACTOR)
 
     def teardown(self):
         if self._extractor is not None:
@@ -92,12 +90,14 @@ class ExtractStep(Step):
             if self._extractor is None:
                 extracted = extract_html(record.body, record.url, want_date)
             else:
-                extracted = self._extractor.extract(record.body, record.url,
-                                                    self._settings.timeout_s, want_date)
-        except ExtractionTimeout as exc:
-            return dead_letter("extract", "extract_timeout", exc, record.source_ref,
-                               record.url, record.body)
-        except ExtractionFailed as exc:
+                # UTF-8 bytes: what the child parses, without decoding and re-encoding the page
+                page = record.body.encode("utf-8", "surrogatepass")
+                extracted = self._extractor.call((page, record.url, want_date),
+                                                 timeout_s=self._settings.timeout_s)
+        except ChildTimeout as exc:
+            return dead_letter("extract", "extract_timeout", f"extraction {exc}",
+                               record.source_ref, record.url, record.body)
+        except ChildFailed as exc:
             return dead_letter("extract", "extract_error", exc, record.source_ref,
                                record.url, record.body)
         if extracted is None:

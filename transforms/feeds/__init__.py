@@ -2,7 +2,8 @@
 
 * :mod:`.lists`: feed lists (text, OPML, CSV, YAML) → :class:`FeedSpec`, validated up front.
 * :mod:`.parse`: one feed response (bytes + headers) → :class:`ParsedFeed` of entries; never
-  raises.
+  raises. Streams parse in a child process (:class:`FeedParserProcess`), so this package
+  imports no Beam; :mod:`.status` and :mod:`.poll` do and are imported by name.
 * :mod:`.schedule`: when a feed is due, what a response status means for it, its adaptive
   interval, back-off and conditional-GET validators (:class:`PollState`).
 * :mod:`.seen`: the bounded, expiring set of entry keys already seen per feed.
@@ -19,6 +20,7 @@ from newsflow.transforms.feeds.lists import FeedListError, feed_spec_from_fields
 from newsflow.transforms.feeds.parse import (
     DEFAULT_MAX_ENTRIES,
     DEFAULT_MAX_FEED_BYTES,
+    FeedParserProcess,
     absolute_http_url,
     feed_time,
     feedparser_headers,
@@ -37,12 +39,12 @@ from newsflow.transforms.feeds.schedule import (
     url_jitter,
 )
 from newsflow.transforms.feeds.seen import SeenEntries, filter_and_remember, filter_new_entries
-from newsflow.transforms.feeds.status import feed_status
 
 __all__ = [
-    "DEFAULT_MAX_ENTRIES", "DEFAULT_MAX_FEED_BYTES", "FeedListError", "SeenEntries",
+    "DEFAULT_MAX_ENTRIES", "DEFAULT_MAX_FEED_BYTES", "FeedListError", "FeedParserProcess",
+    "SeenEntries",
     "absolute_http_url", "apply_poll_outcome", "body_hash", "failure_backoff_s",
-    "feed_spec_from_fields", "feed_status", "feed_time", "feedparser_headers",
+    "feed_spec_from_fields", "feed_time", "feedparser_headers",
     "filter_and_remember", "filter_new_entries", "initial_poll_state", "is_due", "is_unchanged",
     "jittered", "load_feed_list", "parse_feed", "plan_request", "poll_outcome", "url_jitter",
 ]

@@ -10,10 +10,11 @@ each on the host's poll slots (:class:`~newsflow.transforms.politeness.HostSlots
 the responses up on a later tick. Keying by host is what makes the per-host limits hold
 across the whole job: one key lives on one worker at a time, and its lane clock is state.
 
-A poll has a network half, :func:`request_feed` (fetch; parse a changed body), run in a
-thread, and a state half, :func:`apply_response` (new entries, seen set, schedule), run in the
-key's callback; :func:`poll_once` is both, for tests and benchmarks. All decisions are the pure
-functions of the sibling modules.
+A poll has a network half, :func:`request_feed` (fetch; parse a changed body in the worker's
+feed parsing child, off the worker's GIL), run in a thread, and a state half,
+:func:`apply_response` (new entries, seen set, schedule), run in the key's callback;
+:func:`poll_once` is both, for tests and benchmarks. All decisions are the pure functions of
+the sibling modules.
 
 State must live in the global window: windowing for the sinks happens after polling.
 """
@@ -39,7 +40,7 @@ from apache_beam.utils.timestamp import Timestamp
 from newsflow.schemas import Skip, SkipBatch, dead_letter
 from newsflow.schemas.feeds import FeedSpec, ParsedFeed, PollState
 from newsflow.transforms.feeds.lists import load_feed_list
-from newsflow.transforms.feeds.parse import parse_feed
+from newsflow.transforms.feeds.parse import FeedParserProcess, parse_feed
 from newsflow.transforms.feeds.schedule import (
     CONTENT,
     UNCHANGED,
@@ -147,10 +148,11 @@ class FeedResponse:
 
 
 def request_feed(spec: FeedSpec, state: PollState | None, now: datetime,
-                 fetcher) -> FeedResponse:
+                 fetcher, parser=parse_feed) -> FeedResponse:
     """Fetch the feed (conditional GET, from where it moved) and parse a changed body.
 
-    Runs in a worker thread; touches no state. ``fetcher(url, headers)`` does the HTTP.
+    Runs in a worker thread; touches no state. ``fetcher(url, headers)`` does the HTTP;
+    ``parser`` is :func:`parse_feed` or, in streams, a :class:`FeedParserProcess`.
     """
     url = poll_url(spec, state)
     try:
@@ -159,7 +161,7 @@ def request_feed(spec: FeedSpec, state: PollState | None, now: datetime,
         return FeedResponse(url, None, error)
     parsed = None
     if poll_status_kind(result.status) == CONTENT and not is_unchanged(state, result.body):
-        parsed = parse_feed(result.body, result.headers, spec.url, now=now, base_url=result.url)
+        parsed = parser(result.body, result.headers, spec.url, now=now, base_url=result.url)
     return FeedResponse(url, result, parsed=parsed)
 
 
@@ -251,6 +253,8 @@ class _PollHostFn(beam.DoFn):
         self._slots = shared_slots(settings.per_host_delay_s)
         self._fetcher = worker_shared(self._stage, "fetcher", lambda: PacedFetcher(
             settings.policy, self._slots, POLLS))
+        # no settings of its own: one child per worker process, whatever the pipeline
+        self._parser = worker_shared("feeds", "parser", FeedParserProcess)
 
     def process(self, element, timestamp=beam.DoFn.TimestampParam, feeds_state=_FEEDS,
                 seen_state=_SEEN, running_state=_RUNNING, lane_state=_LANE,
@@ -333,7 +337,7 @@ class _PollHostFn(beam.DoFn):
                 return len(due) - index
             spec, state = feeds[url]
             if not self._pool.try_submit(host, url, request_feed, spec, state, now,
-                                         self._fetcher):
+                                         self._fetcher, self._parser):
                 return len(due) - index
             running[url] = time.time()
         return 0
