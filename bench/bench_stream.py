@@ -621,6 +621,11 @@ def report(args, site: Site, found: dict, sampler: Sampler, code: int, banner: f
     p(f"first polls  feeds never polled: {len(never)}; every feed polled by "
       f"{_s(all_by)} s after the start (target <= 60 s); p50 first poll "
       f"{_s(percentile([t - start for t in first_poll.values()], 50))} s")
+    latest = sorted(first_poll.items(), key=lambda item: -item[1])[:3]
+    p("  latest first polls: " + ", ".join(
+        f"{when - start:.1f} s feed {index} on {site.feeds[index].host}"
+        f"{' (slow host)' if site.feeds[index].host in site.slow else ''}"
+        for index, when in latest))
     p(f"lag          item appears -> row committed, {len(lags)} rows: p50 "
       f"{_s(percentile(lags, 50))} s, p95 {_s(percentile(lags, 95))} s, max "
       f"{_s(max(lags) if lags else None)} s (target p95 <= window + 60 = "

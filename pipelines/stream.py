@@ -124,14 +124,15 @@ class StreamOptions(PipelineOptions):
 OPTION_CLASSES = (StreamOptions, OutputOptions, ProcessingOptions)
 
 
-def fetch_settings(opts: StreamOptions) -> FetchSettings:
+def fetch_settings(opts: StreamOptions, single_process: bool = False) -> FetchSettings:
     policy = FetchPolicy(total_timeout=opts.fetch_timeout,
                          read_timeout=min(15.0, opts.fetch_timeout),
                          connect_timeout=min(5.0, opts.fetch_timeout),
                          allow_loopback=opts.allow_loopback)
     return FetchSettings(policy=policy, per_host_delay_s=opts.per_host_delay,
                          per_host_concurrency=opts.per_host_concurrency,
-                         robots=not opts.no_robots, fetch_threads=opts.fetch_threads)
+                         robots=not opts.no_robots, fetch_threads=opts.fetch_threads,
+                         single_process=single_process)
 
 
 def validate(options: PipelineOptions) -> None:
@@ -171,7 +172,10 @@ def build(p: beam.Pipeline, options: PipelineOptions, ticks=None,
     output = options.view_as(OutputOptions).output
     processing = options.view_as(ProcessingOptions)
     run_id = check_commit_id(run_id or f"stream-{datetime.now(UTC):%Y%m%dT%H%M%S}")
-    settings = fetch_settings(opts)
+    # Beam's local streaming runners run every stage in this one process
+    runner = options.view_as(StandardOptions).runner or "DirectRunner"
+    settings = fetch_settings(opts, single_process=runner in (
+        "DirectRunner", "SwitchingDirectRunner", "BundleBasedDirectRunner"))
     if ticks is None:
         ticks = periodic_ticks(p, opts.tick)
 

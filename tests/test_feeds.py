@@ -25,6 +25,7 @@ from newsflow.transforms.feeds import (
     feed_time,
     filter_and_remember,
     filter_new_entries,
+    first_poll_states,
     initial_poll_state,
     is_due,
     is_unchanged,
@@ -599,17 +600,29 @@ def test_initial_state_spreads_first_polls():
 
 
 def test_every_feed_is_due_within_the_first_minute_spread_over_it():
-    """1,000 feeds polled every 5 minutes: all due in the first 45 s of the minute (the rest
-    is for start-up and pacing), spread evenly, the same way on every run; a feed polled more
-    often than once a minute is due within its own interval."""
+    """1,000 feeds on 50 hosts polled every 5 minutes: all due in the first 45 s of the minute
+    (the rest is for start-up and pacing), each host's feeds evenly spaced (its pacing serves
+    them one at a time: random times would queue in clusters), hosts out of phase, the same
+    way on every run; a feed polled more often than once a minute is due within its own
+    interval."""
     specs = [FeedSpec(url=f"https://site{n % 50}.example/feeds/{n}.xml") for n in range(1000)]
-    delays = [_delay(initial_poll_state(spec, NOW)) for spec in specs]
-    assert all(0 <= delay < 45 for delay in delays) and FIRST_POLL_WINDOW_S == 60
-    per_nine_seconds = Counter(int(delay // 9) for delay in delays)
+    by_host: dict[str, list[FeedSpec]] = {}
+    for spec in specs:
+        by_host.setdefault(spec.url.split("/")[2], []).append(spec)
+    delays = {url: _delay(state) for group in by_host.values()
+              for url, state in first_poll_states(group, NOW).items()}
+    assert len(delays) == 1000 and all(0 <= d < 45 for d in delays.values())
+    assert FIRST_POLL_WINDOW_S == 60
+    for group in by_host.values():
+        due = sorted(delays[spec.url] for spec in group)
+        assert all(abs(b - a - 45 / 20) < 1e-6 for a, b in zip(due, due[1:], strict=False))
+    per_nine_seconds = Counter(int(delay // 9) for delay in delays.values())
     assert sorted(per_nine_seconds) == list(range(5))
     assert all(150 < count < 250 for count in per_nine_seconds.values())  # ~200 each
-    assert delays == [_delay(initial_poll_state(spec, NOW)) for spec in specs]
-    assert len(set(delays)) > 990
+    assert len(set(delays.values())) > 990  # hosts out of phase
+    again = first_poll_states(list(reversed(by_host["site7.example"])), NOW)
+    assert {url: _delay(state) for url, state in again.items()} == \
+        {spec.url: delays[spec.url] for spec in by_host["site7.example"]}
     fast = FeedSpec(url=FEED_URL, min_interval_s=2.0)  # the demo's floor
     assert 0 <= _delay(initial_poll_state(fast, NOW)) < 2.0
 

@@ -101,6 +101,27 @@ def test_polls_and_pages_of_one_host_never_share_a_slot(clock):
     assert len(set(starts)) == 20
 
 
+def test_one_process_gives_either_lane_every_slot_the_other_leaves(clock):
+    """The local runner: polls and pages share one sequence of slots, so a burst of polls
+    goes twice as fast as on the two-lane grid, and mixed requests are still a delay apart
+    (Crawl-delay then spaces them all)."""
+    slots = HostSlots(delay_s=1.0, lanes=1, clock=clock, sleep=clock.sleep)
+    unit = slot_length(1.0)
+    polls = [slots.claim("a.example", POLLS) for _ in range(4)]
+    assert [b - a for a, b in zip(polls, polls[1:], strict=False)] == pytest.approx([unit] * 3)
+    mixed = sorted(slots.claim("a.example", lane) for lane in (POLLS, ARTICLES) * 3)
+    assert min(b - a for a, b in zip([polls[-1], *mixed], mixed, strict=False)) >= 1.0
+    assert slots.clock("a.example", POLLS) == slots.clock("a.example", ARTICLES)
+    slots.set_min_gap("a.example", ARTICLES, 5.0)
+    before = slots.claim("a.example", POLLS)
+    assert slots.claim("a.example", POLLS) - before >= 5.0
+    two_lanes = HostSlots(delay_s=1.0, clock=clock, sleep=clock.sleep)
+    burst = [two_lanes.claim("b.example", POLLS) for _ in range(4)]
+    assert burst[-1] - burst[0] == pytest.approx(6 * unit)
+    with pytest.raises(ValueError, match="lanes"):
+        HostSlots(delay_s=1.0, lanes=3)
+
+
 def test_different_hosts_do_not_wait_for_each_other(clock):
     slots = HostSlots(delay_s=5.0, clock=clock, sleep=clock.sleep)
     starts = [slots.claim(host, ARTICLES) for host in ("a.example", "b.example",

@@ -55,6 +55,7 @@ from newsflow.transforms.http import (
 )
 from newsflow.transforms.politeness import (
     ARTICLES,
+    LANES,
     HostSlots,
     RobotsCache,
     RobotsPolicy,
@@ -92,6 +93,13 @@ class FetchSettings:
     per_host_concurrency: int = 2  # requests in flight per host, for polls and for pages each
     robots: bool = True
     fetch_threads: int = 64  # threads per worker process, per stage (polls, pages)
+    #: Every stage runs in this one process (the local runner): polls and pages of a host take
+    #: turns on one sequence of slots instead of splitting them (``HostSlots(lanes=1)``).
+    single_process: bool = False
+
+    def host_slots(self) -> HostSlots:
+        """The worker's shared per-host slots for these settings."""
+        return shared_slots(self.per_host_delay_s, 1 if self.single_process else LANES)
 
 
 def entry_ref(entry: FeedEntry) -> str:
@@ -167,7 +175,7 @@ class PacedFetcher:
 
 def article_fetcher(settings: FetchSettings) -> tuple[PacedFetcher, RobotsCache | None]:
     """The worker's paced fetcher for article pages, and the robots.txt cache it consults."""
-    slots = shared_slots(settings.per_host_delay_s)
+    slots = settings.host_slots()
     fetcher = PacedFetcher(settings.policy, slots, ARTICLES)
     if settings.robots:
         robots = RobotsCache(settings.policy, RobotsPolicy(), fetcher=fetcher.robots_fetcher)
@@ -208,7 +216,7 @@ class _FetchHostFn(beam.DoFn):
     def setup(self):
         self._counters = OutcomeCounters("fetch")
         self._pool = JobPool.of(self._stage, self._settings.fetch_threads)
-        self._slots = shared_slots(self._settings.per_host_delay_s)
+        self._slots = self._settings.host_slots()
         self._fetcher, self._robots = worker_shared(
             self._stage, "fetcher", lambda: article_fetcher(self._settings))
 

@@ -30,6 +30,7 @@ from newsflow.transforms.feeds.schedule import (
     apply_poll_outcome,
     body_hash,
     failure_backoff_s,
+    first_poll_states,
     initial_poll_state,
     is_due,
     is_unchanged,
@@ -44,7 +45,7 @@ __all__ = [
     "DEFAULT_MAX_ENTRIES", "DEFAULT_MAX_FEED_BYTES", "FeedListError", "FeedParserProcess",
     "SeenEntries",
     "absolute_http_url", "apply_poll_outcome", "body_hash", "failure_backoff_s",
-    "feed_spec_from_fields", "feed_time", "feedparser_headers",
-    "filter_and_remember", "filter_new_entries", "initial_poll_state", "is_due", "is_unchanged",
+    "feed_spec_from_fields", "feed_time", "feedparser_headers", "filter_and_remember",
+    "filter_new_entries", "first_poll_states", "initial_poll_state", "is_due", "is_unchanged",
     "jittered", "load_feed_list", "parse_feed", "plan_request", "poll_outcome", "url_jitter",
 ]

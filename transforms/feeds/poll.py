@@ -45,7 +45,7 @@ from newsflow.transforms.feeds.schedule import (
     CONTENT,
     UNCHANGED,
     apply_poll_outcome,
-    initial_poll_state,
+    first_poll_states,
     is_due,
     is_unchanged,
     moved_to,
@@ -74,7 +74,7 @@ from newsflow.transforms.hostqueue import (
     worker_shared,
 )
 from newsflow.transforms.http import ERROR_BODY_BYTES, FetchError, FetchResult
-from newsflow.transforms.politeness import POLLS, host_key, shared_slots
+from newsflow.transforms.politeness import POLLS, host_key
 from newsflow.transforms.stage import (
     DEAD,
     MAIN,
@@ -250,7 +250,7 @@ class _PollHostFn(beam.DoFn):
         self._polls = Metrics.counter("feeds", "polls")
         self._counters = OutcomeCounters("feeds")
         self._pool = JobPool.of(self._stage, settings.fetch_threads)
-        self._slots = shared_slots(settings.per_host_delay_s)
+        self._slots = settings.host_slots()
         self._fetcher = worker_shared(self._stage, "fetcher", lambda: PacedFetcher(
             settings.policy, self._slots, POLLS))
         # no settings of its own: one child per worker process, whatever the pipeline
@@ -269,11 +269,12 @@ class _PollHostFn(beam.DoFn):
             listed = {spec.url: spec for spec in announced}
             for url in [url for url in feeds if url not in listed and url not in running]:
                 del feeds[url]  # dropped from the list (a job update): forget it
+            new = first_poll_states([spec for url, spec in listed.items() if url not in feeds],
+                                    now)
             for url, spec in listed.items():
-                if url not in feeds:
-                    state = initial_poll_state(spec, now)
-                    feeds[url] = (spec, state)
-                    yield beam.pvalue.TaggedOutput(STATUS, feed_status(state))
+                if url in new:
+                    feeds[url] = (spec, new[url])
+                    yield beam.pvalue.TaggedOutput(STATUS, feed_status(new[url]))
                 elif feeds[url][0] != spec:
                     feeds[url] = (spec, feeds[url][1])
         yield from self._wake(host, float(timestamp), None, feeds, feeds_state, seen_state,
