@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 
 import pytest
 
+from newsflow.transforms.hostqueue import JobPool
 from newsflow.transforms.http import FetchPolicy
 from newsflow.transforms.politeness import (
     ARTICLES,
@@ -193,6 +195,23 @@ def test_concurrent_callers_get_distinct_slots():
     assert len(set(starts)) == 10
     gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
     assert gaps == pytest.approx([2 * slot_length(1.0)] * 9)
+
+
+def test_a_finished_job_frees_its_thread_before_it_is_collected():
+    """Threads are for running requests: a finished job that waits for its host's next
+    callback must not keep another host from starting."""
+    pool = JobPool(1, "test")
+    release = threading.Event()
+    assert pool.try_submit("a.example", "feed-1", release.wait, 10)
+    assert not pool.try_submit("b.example", "feed-2", time.sleep, 0)  # the one thread is busy
+    release.set()
+    deadline = time.monotonic() + 5
+    while not pool.try_submit("b.example", "feed-2", time.sleep, 0):
+        assert time.monotonic() < deadline, "the finished job still holds the thread"
+        time.sleep(0.01)
+    assert pool.running("a.example") == {"feed-1"}  # still there to be collected
+    assert [job for job, _ in pool.collect("a.example", wait_s=5)] == ["feed-1"]
+    assert [job for job, _ in pool.collect("b.example", wait_s=5)] == ["feed-2"]
 
 
 @pytest.mark.parametrize(("value", "key"), [
