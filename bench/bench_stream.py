@@ -720,6 +720,9 @@ def main(argv: list[str] | None = None, out=sys.stdout) -> dict:
     for name, value in sizes.items():
         if getattr(args, name) is None:
             setattr(args, name, value)
+    if args.keep and (args.keep / "out").exists():  # its rows would be counted with ours
+        sys.exit(f"bench_stream: {args.keep}/out exists (an earlier run?): --keep an empty "
+                 "folder")
     pages = synthetic_pages(args.seed) if args.pages == "synthetic" \
         else real_pages(SHARED, args.seed)
     site = Site(args.feeds, loopback_hosts(args.hosts), args.duration, args.item_every,
