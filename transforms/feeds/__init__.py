@@ -2,7 +2,7 @@
 
 * :mod:`.lists`: feed lists (text, OPML, CSV, YAML) → :class:`FeedSpec`, validated up front.
 * :mod:`.parse`: one feed response (bytes + headers) → :class:`ParsedFeed` of entries; never
-  raises. Streams parse in a child process (:class:`FeedParserProcess`), so this package
+  raises. Streams parse in child processes (:class:`FeedParserProcess`), so this package
   imports no Beam; :mod:`.status` and :mod:`.poll` do and are imported by name.
 * :mod:`.schedule`: when a feed is due, what a response status means for it, its adaptive
   interval, back-off and conditional-GET validators (:class:`PollState`).

@@ -11,7 +11,7 @@ the responses up on a later tick. Keying by host is what makes the per-host limi
 across the whole job: one key lives on one worker at a time, and its lane clock is state.
 
 A poll has a network half, :func:`request_feed` (fetch; parse a changed body in the worker's
-feed parsing child, off the worker's GIL), run in a thread, and a state half,
+feed parsing children, off the worker's GIL), run in a thread, and a state half,
 :func:`apply_response` (new entries, seen set, schedule), run in the key's callback;
 :func:`poll_once` is both, for tests and benchmarks. All decisions are the pure functions of
 the sibling modules.
@@ -253,7 +253,7 @@ class _PollHostFn(beam.DoFn):
         self._slots = settings.host_slots()
         self._fetcher = worker_shared(self._stage, "fetcher", lambda: PacedFetcher(
             settings.policy, self._slots, POLLS))
-        # no settings of its own: one child per worker process, whatever the pipeline
+        # no settings of its own: one parser (two children) per worker, whatever the pipeline
         self._parser = worker_shared("feeds", "parser", FeedParserProcess)
 
     def process(self, element, timestamp=beam.DoFn.TimestampParam, feeds_state=_FEEDS,
