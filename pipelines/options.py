@@ -235,3 +235,10 @@ def is_local_runner(options: PipelineOptions) -> bool:
     runner = options.view_as(StandardOptions).runner or "DirectRunner"
     return runner in ("DirectRunner", "FnApiRunner", "BundleBasedDirectRunner",
                       "SwitchingDirectRunner")
+
+
+def is_one_process_stream_runner(options: PipelineOptions) -> bool:
+    """Beam's local streaming runners, which run every stage of a stream in this process (the
+    FnApiRunner, local too, may spread stages over worker processes)."""
+    runner = options.view_as(StandardOptions).runner or "DirectRunner"
+    return runner in ("DirectRunner", "BundleBasedDirectRunner", "SwitchingDirectRunner")

@@ -28,6 +28,7 @@ from newsflow.pipelines.options import (
     ProcessingOptions,
     deduplicate,
     is_local_runner,
+    is_one_process_stream_runner,
     parse_strict,
 )
 from newsflow.pipelines.stream_local import (
@@ -172,10 +173,7 @@ def build(p: beam.Pipeline, options: PipelineOptions, ticks=None,
     output = options.view_as(OutputOptions).output
     processing = options.view_as(ProcessingOptions)
     run_id = check_commit_id(run_id or f"stream-{datetime.now(UTC):%Y%m%dT%H%M%S}")
-    # Beam's local streaming runners run every stage in this one process
-    runner = options.view_as(StandardOptions).runner or "DirectRunner"
-    settings = fetch_settings(opts, single_process=runner in (
-        "DirectRunner", "SwitchingDirectRunner", "BundleBasedDirectRunner"))
+    settings = fetch_settings(opts, single_process=is_one_process_stream_runner(options))
     if ticks is None:
         ticks = periodic_ticks(p, opts.tick)
 

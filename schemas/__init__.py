@@ -22,6 +22,7 @@ from newsflow.schemas.records import (
     Skip,
     SkipBatch,
     dead_letter,
+    single_skips,
     skip_with_raw,
 )
 
@@ -29,5 +30,5 @@ __all__ = [
     "ARTICLE_SCHEMA", "Article", "DATE_SOURCES", "DeadLetter", "Draft", "Exchange", "FIELDS",
     "FIELDS_ADDED", "PARTITION_COLUMNS", "PARTITION_FIELDS", "PageFacts", "RawRecord",
     "ReplayPointer", "SCHEMA_VERSION", "Skip", "SkipBatch", "article_schema", "dead_letter",
-    "skip_with_raw", "table_schema",
+    "single_skips", "skip_with_raw", "table_schema",
 ]

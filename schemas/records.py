@@ -196,6 +196,11 @@ class SkipBatch:
     skips: tuple[Skip, ...]
 
 
+def single_skips(outcome: Skip | SkipBatch) -> tuple[Skip, ...]:
+    """The skips an outcome stands for: a batch's, or the skip itself."""
+    return outcome.skips if isinstance(outcome, SkipBatch) else (outcome,)
+
+
 @dataclass(frozen=True)
 class Exchange:
     """One HTTP request and its response, as archived to WARC by the streaming pipeline.

@@ -138,7 +138,7 @@ def test_extractor_process_times_out_and_recovers():
             extractor.call((huge, None), timeout_s=0.05)
         assert headline(extractor.call((PAGE, None), timeout_s=60)) == "Kim tours plant"
         with pytest.raises(ChildFailed, match="TypeError"):  # the function's own error
-            extractor.call((PAGE,), {"no_such_argument": 1})
+            extractor.call((PAGE,), {"no_such_argument": 1}, timeout_s=60)
     finally:
         extractor.close()
 

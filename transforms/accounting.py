@@ -21,7 +21,7 @@ from collections import Counter
 
 import apache_beam as beam
 
-from newsflow.schemas import Article, DeadLetter, Skip, SkipBatch
+from newsflow.schemas import Article, DeadLetter, Skip, SkipBatch, single_skips
 from newsflow.transforms.sinks import RUNS_DIR, join, window_commit_id, write_json_atomic
 
 #: Stages that find input records: their skips and dead letters were never handed to
@@ -52,7 +52,7 @@ def outcome_counts(element) -> list[tuple[str, int]]:
     a SkipBatch in its own), and for a file-level loss also ``file_losses`` and
     ``unread_bytes``."""
     if isinstance(element, SkipBatch):
-        return sorted(Counter(outcome_keys(skip) for skip in element.skips).items())
+        return sorted(Counter(outcome_keys(skip) for skip in single_skips(element)).items())
     counts = [(outcome_keys(element), 1)]
     if isinstance(element, DeadLetter) and element.unread_bytes is not None:
         counts += [("file_losses", 1), ("unread_bytes", element.unread_bytes)]

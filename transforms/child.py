@@ -95,7 +95,7 @@ class ChildProcess:
             stdout=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"},
             start_new_session=True)
 
-    def call(self, args: tuple, kwargs: dict | None = None, timeout_s: float = 30.0):
+    def call(self, args: tuple, kwargs: dict | None = None, *, timeout_s: float):
         with self._lock:
             return self._call(args, kwargs or {}, timeout_s)
 

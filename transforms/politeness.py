@@ -120,10 +120,10 @@ class HostSlots:
         with self._lock:
             now = self._clock()
             start = self._next_start(key, lane, now)
-            clock = self._lanes.get((key, lane % self.lanes), LaneClock())
+            clock = self._lanes.get(self._clock_key(key, lane), LaneClock())
             gap = max(clock.min_gap, self.unit)
-            self._lanes[(key, lane % self.lanes)] = LaneClock(next_free=start + gap,
-                                                              min_gap=clock.min_gap)
+            self._lanes[self._clock_key(key, lane)] = LaneClock(next_free=start + gap,
+                                                                min_gap=clock.min_gap)
             self._forget_idle(now)
         return start
 
@@ -144,13 +144,13 @@ class HostSlots:
         """Space the lane's requests at least ``seconds`` apart (never closer than the grid)."""
         key = host_key(host)
         with self._lock:
-            clock = self._lanes.get((key, lane % self.lanes), LaneClock())
-            self._lanes[(key, lane % self.lanes)] = dataclasses.replace(
+            clock = self._lanes.get(self._clock_key(key, lane), LaneClock())
+            self._lanes[self._clock_key(key, lane)] = dataclasses.replace(
                 clock, min_gap=float(seconds or 0.0))
 
     def clock(self, host: str, lane: int) -> LaneClock:
         with self._lock:
-            return self._lanes.get((host_key(host), lane % self.lanes), LaneClock())
+            return self._lanes.get(self._clock_key(host_key(host), lane), LaneClock())
 
     def restore(self, host: str, lane: int, saved: LaneClock | None) -> None:
         """Adopt a lane clock kept in state (another worker's), never moving time backwards."""
@@ -158,12 +158,16 @@ class HostSlots:
             return
         key = host_key(host)
         with self._lock:
-            clock = self._lanes.get((key, lane % self.lanes), LaneClock())
-            self._lanes[(key, lane % self.lanes)] = LaneClock(max(clock.next_free, saved.next_free),
-                                                 max(clock.min_gap, saved.min_gap))
+            clock = self._lanes.get(self._clock_key(key, lane), LaneClock())
+            self._lanes[self._clock_key(key, lane)] = LaneClock(
+                max(clock.next_free, saved.next_free), max(clock.min_gap, saved.min_gap))
+
+    def _clock_key(self, key: str, lane: int) -> tuple[str, int]:
+        """Where a lane's clock is kept: with one lane, polls and pages share the host's."""
+        return key, lane % self.lanes
 
     def _next_start(self, key: str, lane: int, now: float) -> float:
-        clock = self._lanes.get((key, lane % self.lanes), LaneClock())
+        clock = self._lanes.get(self._clock_key(key, lane), LaneClock())
         return lane_slot_start(max(now, clock.next_free), lane, self.unit, self.lanes)
 
     def _forget_idle(self, now: float) -> None:

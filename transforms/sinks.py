@@ -30,7 +30,7 @@ import pyarrow as pa
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import GlobalWindow, GlobalWindows
 
-from newsflow.schemas import ARTICLE_SCHEMA, Article, DeadLetter, Skip, SkipBatch
+from newsflow.schemas import ARTICLE_SCHEMA, Article, DeadLetter, Skip, single_skips
 from newsflow.schemas.catalog import DataFile
 from newsflow.transforms.files import (  # noqa: F401 - the sinks' file helpers, re-exported
     join,
@@ -347,8 +347,7 @@ def skip_to_json(skip: Skip) -> dict:
 def skips_to_jsonl(skips) -> bytes:
     """Skips (and the skips of SkipBatches) as JSON lines, ordered by source so a rerun writes
     the same bytes."""
-    single = [skip for element in skips
-              for skip in (element.skips if isinstance(element, SkipBatch) else (element,))]
+    single = [skip for element in skips for skip in single_skips(element)]
     ordered = sorted(single, key=lambda s: (s.source_ref, s.stage, s.reason, s.url or ""))
     return "".join(json.dumps(skip_to_json(s), sort_keys=True, ensure_ascii=False) + "\n"
                    for s in ordered).encode()

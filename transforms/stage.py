@@ -35,6 +35,7 @@ from newsflow.schemas import (
     Skip,
     SkipBatch,
     dead_letter,
+    single_skips,
     skip_with_raw,
 )
 from newsflow.schemas.feeds import FeedEntry
@@ -212,7 +213,7 @@ def route(outcome, counters: OutcomeCounters):
     """A Skip, SkipBatch or DeadLetter becomes a tagged output (each skip of a batch counted);
     anything else passes."""
     if isinstance(outcome, Skip | SkipBatch):
-        for skip in outcome.skips if isinstance(outcome, SkipBatch) else (outcome,):
+        for skip in single_skips(outcome):
             counters.inc(f"skipped_{skip.reason}")
         return beam.pvalue.TaggedOutput(SKIPPED, outcome)
     if isinstance(outcome, DeadLetter):

@@ -116,7 +116,8 @@ class FeedParserProcess:
                  **kwargs) -> ParsedFeed:
         child = self._idle.get()
         try:
-            return child.call((body, dict(headers or {}), feed_url), kwargs, self._timeout_s)
+            return child.call((body, dict(headers or {}), feed_url), kwargs,
+                              timeout_s=self._timeout_s)
         except ChildTimeout as error:
             return _failed("feed_too_complex", f"parsing {error}")
         except ChildFailed as error:
