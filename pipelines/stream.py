@@ -40,6 +40,7 @@ from newsflow.pipelines.stream_local import (
     start_banner,
 )
 from newsflow.transforms.accounting import (
+    KNOWN_ENTRIES,
     SOURCE_STAGES,
     SummarizeRun,
     WriteRunSummary,
@@ -234,7 +235,7 @@ def total_summary(summaries: list[dict]) -> dict:
             if k.split(":")[0] in SOURCE_STAGES)
         counts["article"] = counts.get("article", 0) + summary["written"]
         counts["duplicate"] = counts.get("duplicate", 0) + summary["duplicates"]
-        for key in ("file_losses", "unread_bytes", "archive_failures"):
+        for key in ("file_losses", "unread_bytes", "archive_failures", KNOWN_ENTRIES):
             counts[key] = counts.get(key, 0) + summary.get(key, 0)
         for kind, key in (("dead", "dead_letters_by_reason"), ("skip", "skipped_by_reason")):
             for reason, count in summary[key].items():

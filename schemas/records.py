@@ -188,12 +188,17 @@ class SkipBatch:
     """The skips of one feed poll travelling as one element.
 
     A stream's first round lists every entry of every feed: at a thousand feeds that is tens
-    of thousands of ``too_old`` and ``seen`` skips at once, and moving each one through
-    windowing, the skip files and the run summary cost more than the polls. Everything
-    downstream counts and writes the skips of a batch one by one, exactly as single skips.
+    of thousands of ``too_old`` skips at once, and moving each one through windowing, the skip
+    files and the run summary cost more than the polls. Everything downstream counts and
+    writes the skips of a batch one by one, exactly as single skips.
+
+    ``known`` counts the poll's entries that an earlier poll already listed: each of those
+    ended then as a row, a skip or a dead letter, so they are not read records again; the run
+    summary reports them beside its equation (``feed_entries_known``) and nothing is written.
     """
 
     skips: tuple[Skip, ...]
+    known: int = 0
 
 
 def single_skips(outcome: Skip | SkipBatch) -> tuple[Skip, ...]:

@@ -51,20 +51,20 @@ def test_unchanged_bodies_and_non_200_answers_are_not_parsed_listings():
 def test_conservation_counts_items_not_polls():
     listings = {"f": [("old", "a"), ("old", "a", "b"), ("old", "a", "b", "c")]}
     published = {"a", "b", "c"}
-    outcomes = {"old": ["skip:feed:too_old"] * 3, "a": ["row", "skip:feed:seen",
-                                                         "skip:feed:seen"],
-                "b": ["dead:fetch:http_500", "skip:feed:seen"], "c": ["skip:extract:no_main_text"]}
-    check = bs.conservation(listings, published, outcomes)
+    outcomes = {"old": ["skip:feed:too_old"], "a": ["row"], "b": ["dead:fetch:http_500"],
+                "c": ["skip:extract:no_main_text"]}
+    check = bs.conservation(listings, published, outcomes, known=5)  # old 2, a 2, b 1
     assert check["exact"] and (check["items"], check["rows"], check["dead_letters"],
-                               check["skips"], check["seen_skips"]) == (3, 1, 1, 1, 3)
-    assert (check["old_items"], check["too_old_skips"]) == (1, 3)
+                               check["skips"], check["known_expected"]) == (3, 1, 1, 1, 5)
+    assert check["old_items"] == 1
+    assert not bs.conservation(listings, published, outcomes, known=4)["exact"]
 
-    lossy = dict(outcomes, c=[], a=["row", "row", "skip:feed:seen", "skip:feed:seen"],
-                 b=["dead:fetch:http_500"], old=["skip:feed:too_old"], zzz=["row"])
-    check = bs.conservation(listings, published, lossy)
+    lossy = dict(outcomes, c=[], a=["row", "row"], old=["skip:feed:too_old"] * 2,
+                 zzz=["row"])
+    check = bs.conservation(listings, published, lossy, known=5)
     assert not check["exact"]
-    assert (check["lost"], check["repeated"], check["seen_mismatch"], check["old_mismatch"],
-            check["unknown_refs"]) == (["c"], ["a"], ["b"], ["old"], ["zzz"])
+    assert (check["lost"], check["repeated"], check["old_mismatch"],
+            check["unknown_refs"]) == (["c"], ["a"], ["old"], ["zzz"])
 
 
 def _get(host: str, port: int, path: str, headers=None):

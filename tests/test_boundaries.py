@@ -251,12 +251,15 @@ def test_a_poll_s_skip_batch_is_counted_and_written_skip_by_skip():
              Skip("feed", "seen", "https://f.test/feed#2", "https://f.test/2"),
              Skip("feed", "too_old", "https://f.test/feed#3", "https://f.test/3"))
     counts: dict[str, int] = {}
-    for element in (SkipBatch(skips[:2]), SkipBatch(skips[2:])):
+    for element in (SkipBatch(skips[:2], known=40), SkipBatch(skips[2:]), SkipBatch((), 7)):
         for key, amount in outcome_counts(element):
             counts[key] = counts.get(key, 0) + amount
     summary = summarize(counts)
     assert summary["read"] == summary["skipped"] == 3 and summary["balanced"]
     assert summary["skipped_by_reason"] == {"feed:seen": 1, "feed:too_old": 2}
+    # entries listed again after an earlier poll are reported beside the equation, not read
+    assert summary["feed_entries_known"] == 47
+    assert "47 feed entries listed again" in format_summary(summary)
     # the skip file is the same whether the skips came one by one or in batches
     assert skips_to_jsonl([SkipBatch(skips[2:]), SkipBatch(skips[:2])]) == skips_to_jsonl(skips)
     assert len(skips_to_jsonl([SkipBatch(skips)]).splitlines()) == 3

@@ -828,16 +828,16 @@ def test_seen_set_serializes_small():
 def test_republished_entries_are_not_yielded_again():
     seen = SeenEntries()
     window = [f"story-{n}" for n in range(100, 50, -1)]  # the last 50 entries, newest first
-    new, skipped, seen = filter_and_remember(_entries(window), seen, NOW)
-    assert len(new) == 50 and not skipped
+    (new, skipped, known), seen = filter_and_remember(_entries(window), seen, NOW)
+    assert len(new) == 50 and not skipped and not known
     for poll in range(1, 40):  # republished every poll, one new story on top sometimes
         now = NOW + timedelta(days=poll)  # longer than a short TTL would survive
         if poll % 3 == 0:
             window = [f"story-{100 + poll}"] + window[:-1]
-        new, skipped, seen = filter_and_remember(_entries(window), seen, now)
+        (new, skipped, known), seen = filter_and_remember(_entries(window), seen, now)
         assert [e.entry_key for e in new] == ([window[0]] if poll % 3 == 0 else [])
-        assert len(skipped) == 50 - len(new)
-        assert {reason for _e, reason in skipped} == {"seen"}
+        assert not skipped  # re-listings are known, not skipped again
+        assert [e.entry_key for e in known] == window[len(new):]
 
 
 def test_filter_new_entries_reasons():
@@ -845,15 +845,21 @@ def test_filter_new_entries_reasons():
     entries = (_entries(["old-seen", "fresh", "fresh"])
                + _entries(["stale"], published=NOW - timedelta(days=10))
                + _entries(["recent"], published=NOW - timedelta(hours=1)))
-    new, skipped = filter_new_entries(entries, seen, NOW, max_age=timedelta(days=2))
+    new, skipped, known = filter_new_entries(entries, seen, NOW, max_age=timedelta(days=2))
     assert [e.entry_key for e in new] == ["fresh", "recent"]
     assert [(e.entry_key, reason) for e, reason in skipped] == [
-        ("old-seen", "seen"), ("fresh", "seen"), ("stale", "too_old")]
+        ("fresh", "seen"), ("stale", "too_old")]
+    assert [e.entry_key for e in known] == ["old-seen"]
     assert len(seen) == 1  # pure: the input set is untouched
-    new, _skipped = filter_new_entries(entries, seen, NOW, max_age=86400.0 * 30)
+    new, _skipped, _known = filter_new_entries(entries, seen, NOW, max_age=86400.0 * 30)
     assert [e.entry_key for e in new] == ["fresh", "stale", "recent"]
-    _new, _skipped, remembered = filter_and_remember(entries, seen, NOW, max_age=86400)
-    assert not remembered.contains("stale", NOW) and remembered.contains("recent", NOW)
+    _filtered, remembered = filter_and_remember(entries, seen, NOW, max_age=86400)
+    assert remembered.contains("stale", NOW) and remembered.contains("recent", NOW)
+    # the next poll lists them all again: the too old entry was skipped once, now it is known
+    again, _remembered = filter_and_remember(entries, remembered, NOW + timedelta(minutes=5),
+                                             max_age=86400)
+    assert not again.new and not again.skipped
+    assert [e.entry_key for e in again.known] == ["old-seen", "fresh", "fresh", "stale", "recent"]
 
 
 def test_parse_feed_never_raises_on_truncated_or_odd_input(monkeypatch):

@@ -30,6 +30,8 @@ from newsflow.transforms.sinks import RUNS_DIR, join, window_commit_id, write_js
 SOURCE_STAGES = ("read", "feed", "fetch")
 #: Stages that copy what was read (the WARC archive of live exchanges).
 COPY_STAGES = ("archive",)
+#: Feed entries listed again after an earlier poll ended them: reported, outside the equation.
+KNOWN_ENTRIES = "feed_entries_known"
 
 
 def outcome_keys(element) -> str:
@@ -49,10 +51,13 @@ def outcome_keys(element) -> str:
 
 def outcome_counts(element) -> list[tuple[str, int]]:
     """``(bucket, amount)`` pairs of one outcome: its :func:`outcome_keys` bucket (each skip of
-    a SkipBatch in its own), and for a file-level loss also ``file_losses`` and
-    ``unread_bytes``."""
+    a SkipBatch in its own, and its known entries as ``feed_entries_known``), and for a
+    file-level loss also ``file_losses`` and ``unread_bytes``."""
     if isinstance(element, SkipBatch):
-        return sorted(Counter(outcome_keys(skip) for skip in single_skips(element)).items())
+        counts = Counter(outcome_keys(skip) for skip in single_skips(element))
+        if element.known:
+            counts[KNOWN_ENTRIES] += element.known
+        return sorted(counts.items())
     counts = [(outcome_keys(element), 1)]
     if isinstance(element, DeadLetter) and element.unread_bytes is not None:
         counts += [("file_losses", 1), ("unread_bytes", element.unread_bytes)]
@@ -74,6 +79,7 @@ def summarize(counts: dict[str, int]) -> dict:
         "dead_letters": dead_total, "skipped": skipped_total,
         "file_losses": counts.get("file_losses", 0), "unread_bytes": counts.get("unread_bytes", 0),
         "archive_failures": counts.get("archive_failures", 0),
+        KNOWN_ENTRIES: counts.get(KNOWN_ENTRIES, 0),
         "dead_letters_by_reason": dict(sorted(dead.items())),
         "skipped_by_reason": dict(sorted(skipped.items())),
         "balanced": read == written + duplicates + dead_total + skipped_total,
@@ -92,6 +98,9 @@ def format_summary(summary: dict) -> str:
     if summary.get("archive_failures"):
         lines.append(f"  {summary['archive_failures']} exchange(s) could not be archived to WARC "
                      "(dead letters of stage archive; their records were processed)")
+    if summary.get(KNOWN_ENTRIES):
+        lines.append(f"  {summary[KNOWN_ENTRIES]} feed entries listed again after an earlier "
+                     "poll (already a row, skip or dead letter; not read again)")
     for title, key in (("dead letters", "dead_letters_by_reason"),
                        ("skipped", "skipped_by_reason")):
         for reason, count in summary[key].items():

@@ -210,11 +210,13 @@ def steps_ready(steps: Sequence[Step]) -> Iterator[Sequence[Step]]:
 
 
 def route(outcome, counters: OutcomeCounters):
-    """A Skip, SkipBatch or DeadLetter becomes a tagged output (each skip of a batch counted);
-    anything else passes."""
+    """A Skip, SkipBatch or DeadLetter becomes a tagged output (each skip of a batch counted,
+    and a batch's known entries as ``entries_known``); anything else passes."""
     if isinstance(outcome, Skip | SkipBatch):
         for skip in single_skips(outcome):
             counters.inc(f"skipped_{skip.reason}")
+        if isinstance(outcome, SkipBatch) and outcome.known:
+            counters.inc("entries_known", outcome.known)
         return beam.pvalue.TaggedOutput(SKIPPED, outcome)
     if isinstance(outcome, DeadLetter):
         counters.inc(f"dead_{outcome.reason}")

@@ -39,11 +39,16 @@ from newsflow.transforms.feeds.schedule import (
     poll_outcome,
     url_jitter,
 )
-from newsflow.transforms.feeds.seen import SeenEntries, filter_and_remember, filter_new_entries
+from newsflow.transforms.feeds.seen import (
+    FilteredEntries,
+    SeenEntries,
+    filter_and_remember,
+    filter_new_entries,
+)
 
 __all__ = [
     "DEFAULT_MAX_ENTRIES", "DEFAULT_MAX_FEED_BYTES", "FeedListError", "FeedParserProcess",
-    "SeenEntries",
+    "FilteredEntries", "SeenEntries",
     "absolute_http_url", "apply_poll_outcome", "body_hash", "failure_backoff_s",
     "feed_spec_from_fields", "feed_time", "feedparser_headers", "filter_and_remember",
     "filter_new_entries", "first_poll_states", "initial_poll_state", "is_due", "is_unchanged",

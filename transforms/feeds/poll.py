@@ -183,13 +183,16 @@ def apply_response(spec: FeedSpec, state: PollState, seen: SeenEntries, now: dat
     kind = poll_status_kind(result.status)
     if response.parsed is not None:
         parsed = response.parsed
-        new, skipped, seen = filter_and_remember(parsed.entries, seen, now, max_entry_age)
+        filtered, seen = filter_and_remember(parsed.entries, seen, now, max_entry_age)
+        new = filtered.new
         error = parsed.error
         if error:
             outputs.append((DEAD, dead_letter("feed", error, parsed.error_detail or error,
                                               spec.url, response.url, result.body)))
-        outputs.extend((SKIPPED, Skip("feed", reason, f"{spec.url}#{entry.entry_key}",
-                                      entry.raw_link)) for entry, reason in skipped)
+        if filtered.skipped or filtered.known:  # one element: a first poll lists every entry
+            skips = tuple(Skip("feed", reason, f"{spec.url}#{entry.entry_key}", entry.raw_link)
+                          for entry, reason in filtered.skipped)
+            outputs.append((SKIPPED, SkipBatch(skips, known=len(filtered.known))))
         outputs.extend((MAIN, with_topic_hints(entry, spec)) for entry in new)
     elif kind in (CONTENT, UNCHANGED):  # the same entries as last time: keep them known
         seen = seen.refresh_latest(now)
@@ -361,16 +364,13 @@ class _PollHostFn(beam.DoFn):
                                                      self._max_age)
             seen[url] = entries.to_bytes()
         feeds[url] = (spec, state)
-        skips = tuple(value for tag, value in outputs if tag == SKIPPED)
-        if skips:  # one element for the poll's skips: a first poll lists every old entry
-            yield route(SkipBatch(skips), self._counters)
         for tag, value in outputs:
             if tag == MAIN:
                 self._counters.inc("entries_new")
                 yield value
-            elif tag == DEAD:
+            elif tag in (SKIPPED, DEAD):
                 yield route(value, self._counters)
-            elif tag != SKIPPED:
+            else:
                 yield beam.pvalue.TaggedOutput(tag, value)
         yield beam.pvalue.TaggedOutput(STATUS, feed_status(state))
 

@@ -1,6 +1,6 @@
 """Entry keys already seen per feed: bounded (``max_keys``), expiring (``ttl_s``), compact.
 
-A feed re-lists old items and re-publishes them under new guids; the poller emits an entry
+A feed re-lists old items and re-publishes them under new guids; the poller handles an entry
 only when its key is not in the feed's :class:`SeenEntries`, stored as bytes in Beam state.
 """
 
@@ -11,6 +11,7 @@ import struct
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from newsflow.schemas.feeds import (
     FeedEntry,
@@ -120,46 +121,54 @@ class SeenEntries:
         return cls(max_keys, ttl_s, items)
 
 
-def filter_new_entries(entries: Iterable[FeedEntry], seen: SeenEntries, now: datetime,
-                       max_age: timedelta | float | None = None,
-                       ) -> tuple[list[FeedEntry], list[tuple[FeedEntry, str]]]:
-    """Split entries into new ones and ``(entry, reason)`` skips, feed order kept.
+class FilteredEntries(NamedTuple):
+    """One listing split three ways, feed order kept in each part."""
 
-    Reasons: ``seen`` (key in ``seen`` or repeated in this batch) and ``too_old``
+    new: list[FeedEntry]  # to process
+    skipped: list[tuple[FeedEntry, str]]  # (entry, reason): read and skipped, once each
+    known: list[FeedEntry]  # listed at an earlier poll: already accounted for, not read again
+
+
+def filter_new_entries(entries: Iterable[FeedEntry], seen: SeenEntries, now: datetime,
+                       max_age: timedelta | float | None = None) -> FilteredEntries:
+    """Split a listing into new, skipped and known entries.
+
+    ``known``: the key is in ``seen``, so an earlier poll already ended the entry as a row, a
+    skip or a dead letter; a feed re-lists its window on every poll, and writing a skip for
+    each re-listing would grow the skip files by the whole window every poll, forever.
+    Skip reasons: ``seen`` (the key repeated within this listing) and ``too_old``
     (``published_at``, else ``updated_at``, older than ``now - max_age``; undated entries are
-    never too old). Does not update ``seen``: use :func:`filter_and_remember`, or remember the
-    new and the ``seen`` ones yourself so republished entries stay known.
+    never too old). Does not update ``seen``: use :func:`filter_and_remember`.
     """
     now = as_utc(now)
     if isinstance(max_age, int | float):
         max_age = timedelta(seconds=max_age)
     oldest = now - max_age if max_age is not None else None
-    known = seen.active(now)
+    earlier = seen.active(now)
     batch: set[bytes] = set()
-    new: list[FeedEntry] = []
-    skipped: list[tuple[FeedEntry, str]] = []
+    result = FilteredEntries([], [], [])
     for entry in entries:
         digest = _digest(entry.entry_key)
-        if digest in known or digest in batch:
-            skipped.append((entry, "seen"))
-            continue
-        dated = entry.published_at or entry.updated_at
-        if oldest is not None and dated is not None and dated < oldest:
-            skipped.append((entry, "too_old"))
-            continue
-        batch.add(digest)
-        new.append(entry)
-    return new, skipped
+        if digest in earlier:
+            result.known.append(entry)
+        elif digest in batch:
+            result.skipped.append((entry, "seen"))
+        else:
+            batch.add(digest)
+            dated = entry.published_at or entry.updated_at
+            if oldest is not None and dated is not None and dated < oldest:
+                result.skipped.append((entry, "too_old"))
+            else:
+                result.new.append(entry)
+    return result
 
 
 def filter_and_remember(entries: Iterable[FeedEntry], seen: SeenEntries, now: datetime,
                         max_age: timedelta | float | None = None,
-                        ) -> tuple[list[FeedEntry], list[tuple[FeedEntry, str]], SeenEntries]:
-    """:func:`filter_new_entries`, then remember every entry still in the feed except the too
-    old ones: refreshing the republished keys is what keeps them from expiring and coming
-    back as "new"."""
+                        ) -> tuple[FilteredEntries, SeenEntries]:
+    """:func:`filter_new_entries`, then remember every entry of the listing (too old ones
+    too, so they are skipped once): refreshing the re-listed keys is what keeps them from
+    expiring and coming back as "new"."""
     entries = list(entries)
-    new, skipped = filter_new_entries(entries, seen, now, max_age)
-    too_old = {id(entry) for entry, reason in skipped if reason == "too_old"}
-    keys = [entry.entry_key for entry in entries if id(entry) not in too_old]
-    return new, skipped, seen.remember(keys, now)
+    filtered = filter_new_entries(entries, seen, now, max_age)
+    return filtered, seen.remember((entry.entry_key for entry in entries), now)
