@@ -214,6 +214,38 @@ def test_a_finished_job_frees_its_thread_before_it_is_collected():
     assert [job for job, _ in pool.collect("b.example", wait_s=5)] == ["feed-2"]
 
 
+def test_a_job_over_its_host_s_limit_waits_without_a_thread_and_follows_at_once():
+    """A host's next request is handed over before a running one ends; it starts the moment
+    one ends, not at the stage's next callback, and never beside more than ``limit``."""
+    pool = JobPool(4, "test")
+    first, second = threading.Event(), threading.Event()
+    started: list[tuple[str, float]] = []
+
+    def job(name, gate):
+        started.append((name, time.monotonic()))
+        return gate.wait(10)
+
+    assert pool.try_submit("slow.example", "feed-1", job, "feed-1", first, limit=1)
+    assert pool.try_submit("slow.example", "feed-2", job, "feed-2", second, limit=1)
+    assert pool.try_submit("other.example", "feed-3", job, "feed-3", second, limit=1)
+    time.sleep(0.2)
+    assert sorted(name for name, _ in started) == ["feed-1", "feed-3"]  # feed-2 waits
+    assert pool.running("slow.example") == {"feed-1", "feed-2"}
+    assert pool._busy() == 2  # the waiting job holds no thread
+    ended = time.monotonic()
+    first.set()
+    deadline = time.monotonic() + 5
+    while len(started) < 3:
+        assert time.monotonic() < deadline, "the waiting job did not follow"
+        time.sleep(0.005)
+    assert started[-1][0] == "feed-2" and started[-1][1] - ended < 0.5
+    second.set()
+    assert sorted(job for job, _ in pool.collect("slow.example", wait_s=5)) == [
+        "feed-1", "feed-2"]
+    assert [job for job, _ in pool.collect("other.example", wait_s=5)] == ["feed-3"]
+    assert pool._busy() == 0
+
+
 @pytest.mark.parametrize(("value", "key"), [
     ("https://News.Example:8443/a?b", "news.example"), ("Example.COM.", "example.com"),
     ("http://[::1]:80/", "::1"),

@@ -303,6 +303,38 @@ def test_every_sample_feed_is_parsed_or_dead_lettered(tmp_path, samples_dir):
                         equal_to(["unsafe_xml", "too_large"]), label="OwnHostileFeeds")
 
 
+def test_a_slow_host_is_asked_at_most_per_host_concurrency_at_once(tmp_path):
+    """Polls of one slow host: never more than ``per_host_concurrency`` requests in flight
+    (the next ones wait in the pool), and every feed is polled."""
+    in_flight, peak, lock = [0], [0], threading.Lock()
+
+    def slow_feed(request):
+        with lock:
+            in_flight[0] += 1
+            peak[0] = max(peak[0], in_flight[0])
+        time.sleep(0.3)
+        with lock:
+            in_flight[0] -= 1
+        return static(RSS_ONE_ITEM, content_type="application/rss+xml")
+
+    with LoopbackServer() as server:
+        urls = [server.url(f"/f/{index}.xml") for index in range(8)]
+        for index in range(8):
+            server.route(f"/f/{index}.xml", slow_feed)
+        feeds = tmp_path / "feeds.txt"
+        feeds.write_text("\n".join(urls) + "\n")
+        settings = FetchSettings(policy=FetchPolicy(allow_loopback=True), per_host_delay_s=0,
+                                 per_host_concurrency=2, robots=False)
+        with beam.Pipeline(options=_streaming_options()) as p:
+            polled = (p | _ticks(0, 3600)
+                      | PollFeeds(str(feeds), settings, min_interval_floor_s=2))
+            statuses = (polled["status"]
+                        | "AfterPoll" >> beam.Filter(lambda s: s.health != "pending")
+                        | "Polled" >> beam.Map(lambda s: s.feed_url))
+            assert_that(statuses, equal_to(urls))
+    assert peak[0] == 2
+
+
 def test_feed_topic_hints_become_entry_tags():
     spec = FeedSpec(url="https://feeds.test/sport.xml", topic_hints=("sport",))
     now = datetime(2024, 1, 1, tzinfo=UTC)

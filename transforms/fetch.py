@@ -41,6 +41,7 @@ from newsflow.transforms.hostqueue import (
     JobFailed,
     JobPool,
     clock_mode,
+    host_job_room,
     output_time,
     stamped,
     worker_shared,
@@ -307,12 +308,13 @@ class _FetchHostFn(beam.DoFn):
         return ready, len(pending[room:])
 
     def _start(self, host, ready, running) -> None:
-        while ready and len(running) < self._settings.per_host_concurrency:
+        concurrency = self._settings.per_host_concurrency
+        while ready and len(running) < host_job_room(concurrency):
             if self._slots.next_start(host, ARTICLES) > time.time() + LOOKAHEAD_S:
                 return
             entry = ready[0]
             if not self._pool.try_submit(host, entry_ref(entry), fetch_article, entry,
-                                         self._fetcher, self._robots):
+                                         self._fetcher, self._robots, limit=concurrency):
                 return
             running[entry_ref(entry)] = ready.pop(0)
 

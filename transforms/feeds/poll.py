@@ -69,6 +69,7 @@ from newsflow.transforms.hostqueue import (
     JobPool,
     clock_mode,
     event_now,
+    host_job_room,
     output_time,
     stamped,
     worker_shared,
@@ -335,13 +336,14 @@ class _PollHostFn(beam.DoFn):
         due feeds must wait."""
         due = sorted((state.next_poll_at or now, url) for url, (_, state) in feeds.items()
                      if url not in running and is_due(state, now))
+        concurrency = self._settings.per_host_concurrency
         for index, (_, url) in enumerate(due):
-            if len(running) >= self._settings.per_host_concurrency \
+            if len(running) >= host_job_room(concurrency) \
                     or self._slots.next_start(host, POLLS) > time.time() + LOOKAHEAD_S:
                 return len(due) - index
             spec, state = feeds[url]
             if not self._pool.try_submit(host, url, request_feed, spec, state, now,
-                                         self._fetcher, self._parser):
+                                         self._fetcher, self._parser, limit=concurrency):
                 return len(due) - index
             running[url] = time.time()
         return 0
