@@ -117,6 +117,9 @@ def test_one_process_gives_either_lane_every_slot_the_other_leaves(clock):
     slots.set_min_gap("a.example", ARTICLES, 5.0)
     before = slots.claim("a.example", POLLS)
     assert slots.claim("a.example", POLLS) - before >= 5.0
+    clock.now += 100.37  # idle, off the grid: the next request starts at once
+    assert slots.claim("c.example", POLLS) == clock.now
+    assert slots.claim("c.example", ARTICLES) == pytest.approx(clock.now + unit)
     two_lanes = HostSlots(delay_s=1.0, clock=clock, sleep=clock.sleep)
     burst = [two_lanes.claim("b.example", POLLS) for _ in range(4)]
     assert burst[-1] - burst[0] == pytest.approx(6 * unit)

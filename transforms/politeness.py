@@ -91,7 +91,9 @@ class HostSlots:
     ``lanes=1`` is for jobs whose every stage runs in this one process (the local runner):
     polls and pages then take turns on one sequence of slots, each getting every slot the
     other leaves free, instead of every other slot (a host's first round of 20 feeds at a 1 s
-    delay took 44 s of poll slots, not 22).
+    delay took 44 s of poll slots, not 22). With no other worker to agree with, a slot then
+    starts when the last one's delay is over, not at the next grid line: a host answering
+    in 4.9 s had waited 0.6 s on average for the grid after each answer.
     """
 
     def __init__(self, delay_s: float = 1.0, *, lanes: int = LANES,
@@ -170,6 +172,8 @@ class HostSlots:
 
     def _next_start(self, key: str, lane: int, now: float) -> float:
         clock = self._lanes.get(self._clock_key(key, lane), LaneClock())
+        if self.lanes == 1:  # one process: no other worker to agree on a grid with
+            return max(now, clock.next_free)
         return lane_slot_start(max(now, clock.next_free), lane, self.unit, self.lanes)
 
     def _forget_idle(self, now: float) -> None:

@@ -379,8 +379,9 @@ class _PollHostFn(beam.DoFn):
 
 class PollFeeds(beam.PTransform):
     """Ticks -> new FeedEntry elements; also ``skipped`` (one SkipBatch per poll: entries
-    too old or repeated, and how many an earlier poll listed), ``dead_letters`` (feed failures), ``status`` (a FeedStatus when a feed
-    is first scheduled and after every poll) and ``exchanges`` (for WARC)."""
+    too old or repeated, and how many an earlier poll listed), ``dead_letters`` (feed
+    failures), ``status`` (a FeedStatus when a feed is first scheduled and after every poll)
+    and ``exchanges`` (for WARC)."""
 
     def __init__(self, feeds_path: str, settings: FetchSettings | None = None,
                  max_entry_age_s: float | None = None,
