@@ -145,6 +145,18 @@ def _streaming_options() -> PipelineOptions:
     return PipelineOptions(["--runner=BundleBasedDirectRunner", "--streaming"])
 
 
+def _poll_every_feed(p, feeds: Path, per_host_concurrency: int):
+    """PollFeeds over ``feeds`` (loopback, no delay, no robots), ticked at t0 (scheduling)
+    and an hour later (every feed due); returns its outputs and the URLs of polled feeds."""
+    settings = FetchSettings(policy=FetchPolicy(allow_loopback=True), per_host_delay_s=0,
+                             per_host_concurrency=per_host_concurrency, robots=False)
+    polled = p | _ticks(0, 3600) | PollFeeds(str(feeds), settings, min_interval_floor_s=2)
+    statuses = (polled["status"]
+                | "AfterPoll" >> beam.Filter(lambda s: s.health != "pending")
+                | "Polled" >> beam.Map(lambda s: s.feed_url))
+    return polled, statuses
+
+
 def test_seen_state_expires_in_event_time(tmp_path):
     """Within the seen TTL a re-published entry is skipped; 31 days later it is new again."""
     with LoopbackServer() as server:
@@ -286,14 +298,8 @@ def test_every_sample_feed_is_parsed_or_dead_lettered(tmp_path, samples_dir):
         feeds = tmp_path / "feeds.txt"
         feeds.write_text("\n".join([*routes, server.url("/bomb.xml"),
                                     server.url("/oversize.xml")]) + "\n")
-        settings = FetchSettings(policy=FetchPolicy(allow_loopback=True), per_host_delay_s=0,
-                                 per_host_concurrency=64, robots=False)
         with beam.Pipeline(options=_streaming_options()) as p:
-            polled = (p | _ticks(0, 3600)
-                      | PollFeeds(str(feeds), settings, min_interval_floor_s=2))
-            statuses = (polled["status"]
-                        | "AfterPoll" >> beam.Filter(lambda s: s.health != "pending")
-                        | "Polled" >> beam.Map(lambda s: s.feed_url))
+            polled, statuses = _poll_every_feed(p, feeds, per_host_concurrency=64)
             assert_that(statuses, equal_to([*routes, server.url("/bomb.xml"),
                                              server.url("/oversize.xml")]))
             dead = polled[DEAD] | "DeadUrls" >> beam.Map(lambda d: (d.source_ref, d.reason))
@@ -323,14 +329,8 @@ def test_a_slow_host_is_asked_at_most_per_host_concurrency_at_once(tmp_path):
             server.route(f"/f/{index}.xml", slow_feed)
         feeds = tmp_path / "feeds.txt"
         feeds.write_text("\n".join(urls) + "\n")
-        settings = FetchSettings(policy=FetchPolicy(allow_loopback=True), per_host_delay_s=0,
-                                 per_host_concurrency=2, robots=False)
         with beam.Pipeline(options=_streaming_options()) as p:
-            polled = (p | _ticks(0, 3600)
-                      | PollFeeds(str(feeds), settings, min_interval_floor_s=2))
-            statuses = (polled["status"]
-                        | "AfterPoll" >> beam.Filter(lambda s: s.health != "pending")
-                        | "Polled" >> beam.Map(lambda s: s.feed_url))
+            _polled, statuses = _poll_every_feed(p, feeds, per_host_concurrency=2)
             assert_that(statuses, equal_to(urls))
     assert peak[0] == 2
 
