@@ -39,6 +39,7 @@ from newsflow.transforms.feeds.poll import STOP, feeds_by_host
 from newsflow.transforms.feeds.schedule import first_poll_spread_s
 from newsflow.transforms.feeds.status import FEEDS_DIR
 from newsflow.transforms.hostqueue import JobPool
+from newsflow.transforms.politeness import slot_length
 from newsflow.transforms.sinks import RUNS_DIR, join, read_json_files
 
 LOG = logging.getLogger(__name__)
@@ -319,19 +320,25 @@ def start_banner(specs: list[FeedSpec], feeds_path: str, output: str, window_s: 
                  per_host_delay_s: float, per_host_concurrency: int, robots: bool,
                  duration_s: float, started: datetime) -> str:
     """What the run will do, when the first polls happen, and how to stop it."""
-    hosts = len(feeds_by_host(specs))
+    by_host = feeds_by_host(specs)
     window = max((first_poll_spread_s(spec) for spec in specs), default=0)
     intervals = sorted({spec.min_interval_s for spec in specs})
     cadence = (f"every {_duration(intervals[0])} at most" if len(intervals) == 1
                else f"every {_duration(intervals[0])} to {_duration(intervals[-1])} at most")
-    first_by = started + timedelta(seconds=window)
+    # one request per slot and host: the busiest host may need longer than the spread
+    busiest = max((len(group) for group in by_host.values()), default=0)
+    unit = slot_length(per_host_delay_s)
+    paced = round(busiest * unit, 1)
+    first_by = started + timedelta(seconds=max(window, paced))
+    why_later = (f" (the busiest host has {busiest} feeds, one request per "
+                 f"{_duration(round(unit, 2))}: {_duration(paced)})" if paced > window else "")
     stop = f"after {_duration(duration_s)} (--duration), or " if duration_s else ""
     return "\n".join([
-        f"newsflow stream: {len(specs)} feed(s) on {hosts} host(s) from {feeds_path}",
+        f"newsflow stream: {len(specs)} feed(s) on {len(by_host)} host(s) from {feeds_path}",
         f"  output     {output} (one commit per {_duration(window_s)} window: articles, dead "
         f"letters, run summary, feed status, WARC)",
         f"  first polls spread over the first {_duration(window)}, all by "
-        f"{first_by:%H:%M:%S} UTC; then each feed on its own schedule ({cadence})",
+        f"{first_by:%H:%M:%S} UTC{why_later}; then each feed on its own schedule ({cadence})",
         f"  politeness {_duration(per_host_delay_s)} between requests to one host, at most "
         f"{per_host_concurrency} polls and {per_host_concurrency} pages at a time"
         + ("; robots.txt honoured" if robots else "; robots.txt NOT checked (--no_robots)"),

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import apache_beam as beam
@@ -25,7 +26,7 @@ from deltalake import DeltaTable
 
 from newsflow.pipelines import stream
 from newsflow.pipelines.cli import main as cli_main
-from newsflow.pipelines.stream_local import TimerIndex, fix_local_runner
+from newsflow.pipelines.stream_local import TimerIndex, fix_local_runner, start_banner
 from newsflow.schemas.feeds import FeedSpec
 from newsflow.transforms.catalog import read_delta
 from newsflow.transforms.feeds.schedule import first_poll_delays_s
@@ -283,3 +284,20 @@ def test_the_timer_index_finds_exactly_the_due_keys():
         index.update(b"b", _KeyState(("wake", wm, 100 + n)))
     assert len(index._heap) < 200
     assert index.due(Timestamp.of(1_000_000)) == {b"a", b"b"}
+
+
+def test_the_banner_says_when_a_busy_host_s_pacing_delays_its_first_polls():
+    """40 feeds of one host at a 1 s delay cannot all be polled in the 45 s spread: the banner
+    names the time pacing allows, not the spread's."""
+    started = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+
+    def first_polls_line(urls):
+        banner = start_banner([FeedSpec(url=url) for url in urls], "feeds.txt", "out", 60, 1.0,
+                              2, True, 0, started)
+        return banner.splitlines()[2]
+
+    few = first_polls_line([f"https://a{n}.example/feed.xml" for n in range(3)])
+    assert "all by 12:00:45 UTC;" in few and "busiest" not in few
+    busy = first_polls_line([f"https://a.example/{n}.xml" for n in range(40)])
+    assert "all by 12:00:48 UTC (the busiest host has 40 feeds, one request per 1.2 s: 48 s)" \
+        in busy
