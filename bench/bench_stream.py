@@ -56,6 +56,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
+from newsflow.pipelines.stream import total_summary
 from newsflow.transforms.accounting import KNOWN_ENTRIES
 
 REPO = Path(__file__).resolve().parent.parent
@@ -586,10 +587,7 @@ def report(args, site: Site, found: dict, sampler: Sampler, code: int, banner: f
     listings = parsed_listings((index, status, digest, refs)
                                for _, index, status, digest, refs in site.feed_answers)
     summaries = found["summaries"]
-    totals = Counter()
-    for summary in summaries:
-        for key in ("read", "written", "duplicates", "skipped", "dead_letters", KNOWN_ENTRIES):
-            totals[key] += summary.get(key, 0)
+    totals = total_summary(summaries)
     kinds = outcome_kinds(found)
     check = conservation({feed_urls[i]: v for i, v in listings.items()}, set(published),
                          {ref: v for ref, v in kinds.items() if "#" in ref},

@@ -231,14 +231,16 @@ def parse_strict(argv: list[str], options_classes, prog: str,
     return PipelineOptions(argv)
 
 
+def _runner(options: PipelineOptions) -> str:
+    return options.view_as(StandardOptions).runner or "DirectRunner"
+
+
 def is_local_runner(options: PipelineOptions) -> bool:
-    runner = options.view_as(StandardOptions).runner or "DirectRunner"
-    return runner in ("DirectRunner", "FnApiRunner", "BundleBasedDirectRunner",
-                      "SwitchingDirectRunner")
+    return _runner(options) in ("DirectRunner", "FnApiRunner", "BundleBasedDirectRunner",
+                                "SwitchingDirectRunner")
 
 
 def is_one_process_stream_runner(options: PipelineOptions) -> bool:
     """Beam's local streaming runners, which run every stage of a stream in this process (the
     FnApiRunner, local too, may spread stages over worker processes)."""
-    runner = options.view_as(StandardOptions).runner or "DirectRunner"
-    return runner in ("DirectRunner", "BundleBasedDirectRunner", "SwitchingDirectRunner")
+    return is_local_runner(options) and _runner(options) != "FnApiRunner"

@@ -55,17 +55,17 @@ def slot_length(delay_s: float) -> float:
     return delay_s + 2 * start_margin(delay_s) if delay_s > 0 else 0.0
 
 
-def lane_slot_start(earliest: float, lane: int, unit: float, lanes: int = LANES) -> float:
+def lane_slot_start(earliest: float, lane: int, unit: float) -> float:
     """The start of the first slot of ``lane`` that begins at or after ``earliest``.
 
     Slot ``k`` of every host begins at ``k * unit`` (Unix time) and belongs to lane
-    ``k % lanes``: a pure function of the time, so workers that never talk to each other agree
-    on it (only their clocks must). With one lane every slot is everybody's.
+    ``k % LANES``: a pure function of the time, so workers that never talk to each other agree
+    on it (only their clocks must).
     """
     if unit <= 0:
         return earliest
     k = math.ceil(earliest / unit - 1e-9)
-    k += (lane - k) % lanes
+    k += (lane - k) % LANES
     return k * unit
 
 
@@ -174,7 +174,7 @@ class HostSlots:
         clock = self._lanes.get(self._clock_key(key, lane), LaneClock())
         if self.lanes == 1:  # one process: no other worker to agree on a grid with
             return max(now, clock.next_free)
-        return lane_slot_start(max(now, clock.next_free), lane, self.unit, self.lanes)
+        return lane_slot_start(max(now, clock.next_free), lane, self.unit)
 
     def _forget_idle(self, now: float) -> None:
         """Keep memory bounded on long runs: drop lanes whose clock is in the past."""
