@@ -141,17 +141,19 @@ def stream_state_bytes(docs: Sequence[EvalDoc]) -> dict:
     """Bytes DeduplicateStream keeps per article for ``horizon``, by its own state coders.
 
     Per article: one (event micros, article_id, n) entry in each of its buckets (``bands``
-    band keys, up to ``sentence_keys`` sentence keys and the exact-text key: _BandStateFn) and
-    its evidence (shingles, sentence hashes, site) once (_VerifyStateFn). Transient state (an
-    article waiting for the watermark, for its reports and answers) is released within the
-    watermark delay.
+    band keys, up to ``sentence_keys`` sentence keys and the exact-text key), held in the
+    bucket's shard as _BandStateFn stores it, and its evidence (shingles, sentence hashes,
+    site) once (_VerifyStateFn). Transient state (an article waiting for the watermark, for
+    its reports and answers) is released within the watermark delay.
     """
     from newsflow.transforms.dedup import DEFAULT_CONFIG, Fingerprinter, stream_order_key
-    from newsflow.transforms.dedup.stream import _ENTRY_CODER, _EVIDENCE
+    from newsflow.transforms.dedup.config import LOCAL_BAND_SHARDS
+    from newsflow.transforms.dedup.stream import _BAND_BUCKETS, _EVIDENCE
 
     fingerprinter = Fingerprinter(DEFAULT_CONFIG)
     evidence_coder = _EVIDENCE.coder
-    entries = keys = evidence_bytes = shingle_bytes = counted = 0
+    shards: dict[int, dict[int, list]] = {}
+    keys = evidence_bytes = shingle_bytes = counted = 0
     for index, doc in enumerate(docs):
         key = stream_order_key(1_700_000_000_000_000 + index, doc.doc_id)
         fp = fingerprinter.fingerprint(doc.doc_id, key, doc.text, site_of_outlet(doc))
@@ -159,9 +161,12 @@ def stream_state_bytes(docs: Sequence[EvalDoc]) -> dict:
             continue
         counted += 1
         keys += len(fp.band_keys) + 1
-        entries += (len(fp.band_keys) + 1) * len(_ENTRY_CODER.encode(key))
+        for bucket in (*fp.band_keys, fp.exact_key):
+            shard = shards.setdefault(bucket % LOCAL_BAND_SHARDS, {})
+            shard.setdefault(bucket, []).append(key)
         evidence_bytes += len(evidence_coder.encode(tuple(fp.evidence)))
         shingle_bytes += len(fp.shingles)
+    entries = sum(len(_BAND_BUCKETS.coder.encode(shard)) for shard in shards.values())
     per_article = (entries + evidence_bytes) / counted
     return {"articles": counted, "buckets_per_article": round(keys / counted, 1),
             "band_entry_bytes": round(entries / counted, 1),

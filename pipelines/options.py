@@ -143,13 +143,16 @@ def deduplicate(articles, options: PipelineOptions, streaming: bool):
     """Near-duplicate labelling, then story assignment, as the options ask:
     ``(articles, skipped or None)``."""
     from newsflow.transforms.dedup import DedupConfig, DeduplicateArticles, DeduplicateStream
+    from newsflow.transforms.dedup.config import LOCAL_BAND_SHARDS
     from newsflow.transforms.stories import AssignStories, AssignStoriesStream, StoryConfig
 
     processing = options.view_as(ProcessingOptions)
     skipped = None
     if not processing.no_dedup:
+        config = DedupConfig(band_shards=LOCAL_BAND_SHARDS if streaming
+                             and is_one_process_stream_runner(options) else None)
         transform = (DeduplicateStream if streaming else DeduplicateArticles)(
-            DedupConfig(), drop_duplicates=processing.drop_duplicates)
+            config, drop_duplicates=processing.drop_duplicates)
         result = articles | "Deduplicate" >> transform
         articles, skipped = ((result.articles, result.skipped) if processing.drop_duplicates
                              else (result, None))

@@ -560,9 +560,10 @@ def _assert_stream(stream: BeamTestStream, expected: list, config: DedupConfig |
         assert_that(out, equal_to(expected))
 
 
-def test_stream_copy_within_horizon_is_duplicate_and_state_expires():
+@pytest.mark.parametrize("shards", [None, 1])
+def test_stream_copy_within_horizon_is_duplicate_and_state_expires(shards):
     base = _text(5, paragraphs=8)
-    config = DedupConfig(horizon=timedelta(hours=72))
+    config = DedupConfig(horizon=timedelta(hours=72), band_shards=shards)
     stream = (BeamTestStream()
               .add_elements([_at(make_article("orig", base), T0)])
               .advance_watermark_to((T0 + timedelta(minutes=10)).timestamp())
@@ -594,7 +595,10 @@ def test_stream_orders_by_event_time_within_the_watermark_and_late_data_stays_ca
                             ("late", "late", False), ("orig", "orig", False)])
 
 
-def test_stream_transform_matches_in_memory_twin(eval_set):
+@pytest.mark.parametrize("shards", [None, 1])
+def test_stream_transform_matches_in_memory_twin(eval_set, shards):
+    """The same labels whether each bucket has a keyed state of its own or every bucket shares
+    one (``band_shards=1``)."""
     docs = sorted(eval_set[:60], key=lambda d: d.seen_at)
     epoch = datetime(1970, 1, 1, tzinfo=UTC)
     expected = deduplicate_stream_records(
@@ -610,7 +614,8 @@ def test_stream_transform_matches_in_memory_twin(eval_set):
     assert predict(docs, "stream") == {k: v[0] for k, v in expected.items()}
     assert sum(1 for k, v in expected.items() if v[0] != k) > 10
     _assert_stream(stream.advance_watermark_to_infinity(),
-                   [(k, c, c != k) for k, (c, _) in expected.items()])
+                   [(k, c, c != k) for k, (c, _) in expected.items()],
+                   DedupConfig(band_shards=shards))
 
 
 def test_stream_drop_duplicates():

@@ -237,6 +237,41 @@ def test_the_local_runner_holds_the_watermark_for_pending_timers():
         assert_that(counts, equal_to([(0.0, 3), (6.0, 1)]))
 
 
+class _KeepOrRelease(_ReleaseAtWatermark):
+    """Releases every key's elements at the watermark, except key "keep": held for good."""
+
+    def process(self, element, timestamp=beam.DoFn.TimestampParam,
+                held=beam.DoFn.StateParam(_ReleaseAtWatermark.HELD),
+                wake=beam.DoFn.TimerParam(_ReleaseAtWatermark.WAKE)):
+        held.add((element[1], float(timestamp)))
+        if element[0] != "keep":
+            wake.set(timestamp)
+
+
+def test_the_local_runner_forgets_keys_left_without_state():
+    """Beam's local runner keeps every key a stage has seen (a few KB each): a stream keyed by
+    record grew with every article. Keys whose state and timers are all gone are dropped;
+    a key that still holds a value stays, with it."""
+    fix_local_runner()
+    events = (test_stream.TestStream().advance_watermark_to(0)
+              .add_elements([TimestampedValue((f"k{n}", n), 1 + n) for n in range(40)]
+                            + [TimestampedValue(("keep", "kept"), 1)])
+              .advance_watermark_to(100)
+              .advance_watermark_to_infinity())
+    options = PipelineOptions(["--runner=BundleBasedDirectRunner", "--streaming"])
+    p = beam.Pipeline(options=options)
+    released = p | events | "Release" >> beam.ParDo(_KeepOrRelease())
+    assert_that(released, equal_to(list(range(40))))
+    result = p.run()
+    result.wait_until_finish()
+    keyed = {transform.full_label: states for transform, states
+             in result._evaluation_context._transform_keyed_states.items()}
+    states = keyed["Release"]
+    assert len(states) == 1
+    (state,) = states.values()
+    assert [len(values) for tags in state.state.values() for values in tags.values()] == [1]
+
+
 class _KeyState:
     """A key's committed state as the local runner holds it: timers by window."""
 

@@ -55,6 +55,10 @@ class DedupConfig:
     max_bucket_size: int = 1000
     #: Streaming: an article is verified against at most this many earliest candidates.
     max_candidates: int = 64
+    #: Streaming: None gives every bucket a keyed state of its own (keys are cheap on Dataflow);
+    #: a number keeps the buckets in that many keyed states (the bucket key modulo it), for a
+    #: runner that pays per key, as the local one does (:data:`LOCAL_BAND_SHARDS`).
+    band_shards: int | None = None
     #: Batch: rounds of label propagation for connected components.
     cc_rounds: int = 8
     #: Streaming: how long (event time) an article can be the canonical of later copies.
@@ -78,6 +82,8 @@ class DedupConfig:
             raise ValueError("sentence_min_words >= 1 and sentence_keys >= 0")
         if self.max_bucket_size < 2 or self.max_candidates < 1 or self.cc_rounds < 1:
             raise ValueError("max_bucket_size >= 2, max_candidates >= 1 and cc_rounds >= 1")
+        if self.band_shards is not None and self.band_shards < 1:
+            raise ValueError("band_shards must be None or >= 1")
         if self.horizon <= timedelta(0):
             raise ValueError("horizon must be positive")
 
@@ -86,3 +92,6 @@ class DedupConfig:
         return int(self.horizon.total_seconds() * 1_000_000)
 
 DEFAULT_CONFIG = DedupConfig()
+#: The local runner keeps a few KB per key it has seen (~65 buckets per article): 4,096 shards
+#: bound that at a few tens of MB, and a shard's buckets stay small enough to rewrite per step.
+LOCAL_BAND_SHARDS = 4096

@@ -1,5 +1,5 @@
-"""Streaming dedup: stateful Beam stages keyed by record, LSH band and candidate, with state
-expiring after the horizon (72 h of event time by default)."""
+"""Streaming dedup: stateful Beam stages keyed by record, shard of LSH buckets and candidate,
+with state expiring after the horizon (72 h of event time by default)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ from newsflow.transforms.dedup.signatures import Evidence, stream_order_key, ver
 # Stages, each a stateful DoFn in the global window:
 #   _AdmitFn        key: (event micros, article_id) -> numbers the records sharing it, so every
 #                   record gets its own key (micros, article_id, n); fingerprints them
-#   _BandStateFn    key: LSH band key (and one exact-text key) -> earlier records of the bucket
+#   _BandStateFn    key: shard of LSH buckets (band, sentence and exact-text keys) -> earlier
+#                   records of the newcomer's bucket
 #   _CollectFn      key: record -> union of its candidates; sends verification requests
 #   _VerifyStateFn  key: candidate record -> keeps its evidence for `horizon`, answers requests
 #   _DecideFn       key: record -> earliest verified candidate, the labelled article
@@ -37,7 +38,6 @@ from newsflow.transforms.dedup.signatures import Evidence, stream_order_key, ver
 # their state when complete, and a give-up timer releases it in any case.
 
 _REQUESTS, _SHORT = "requests", "short"
-_ENTRY_CODER = TupleCoder([VarIntCoder(), StrUtf8Coder(), VarIntCoder()])
 #: Key types of the stateful stages, so Beam picks deterministic key coders.
 _BAND_KV = typing.Tuple[int, typing.Any]  # noqa: UP006 - Beam type hints
 _ADMIT_KV = typing.Tuple[typing.Tuple[int, str], typing.Any]  # noqa: UP006
@@ -49,8 +49,13 @@ _ADMIT_PENDING = BagStateSpec("pending", PickleCoder())  # records waiting for t
 _ADMIT_COUNT = ReadModifyWriteStateSpec("count", VarIntCoder())  # records numbered so far
 _ADMIT_WAKE = TimerSpec("wake", TimeDomain.WATERMARK)
 _BAND_PENDING = BagStateSpec("pending", PickleCoder())  # newcomers waiting for the watermark
-_BAND_ENTRIES = BagStateSpec("entries", _ENTRY_CODER)  # (event micros, article_id) per article
+#: The shard's buckets: {bucket key: sorted [(event micros, article_id, n), ...]}.
+_BAND_BUCKETS = ReadModifyWriteStateSpec("buckets", PickleCoder())
+_BAND_WAKE_AT = ReadModifyWriteStateSpec("wake_at", VarIntCoder())
 _BAND_WAKE = TimerSpec("wake", TimeDomain.WATERMARK)
+#: Expired entries are dropped on a grid of horizon / this many steps (a shard is rewritten
+#: at most once per step for expiry alone).
+_EXPIRY_STEPS = 24
 _HELD_ARTICLE = ReadModifyWriteStateSpec("article", PickleCoder())
 _REPORTS = BagStateSpec("reports", PickleCoder())
 _COLLECT_GIVE_UP = TimerSpec("give_up", TimeDomain.WATERMARK)
@@ -65,8 +70,8 @@ _MEMBERS_EXPIRE = TimerSpec("expire", TimeDomain.WATERMARK)
 _StateParam, _TimerParam = beam.DoFn.StateParam, beam.DoFn.TimerParam
 _ADMIT_PENDING_PARAM, _ADMIT_COUNT_PARAM = _StateParam(_ADMIT_PENDING), _StateParam(_ADMIT_COUNT)
 _ADMIT_WAKE_PARAM = _TimerParam(_ADMIT_WAKE)
-_BAND_PENDING_PARAM, _BAND_ENTRIES_PARAM = _StateParam(_BAND_PENDING), _StateParam(_BAND_ENTRIES)
-_BAND_WAKE_PARAM = _TimerParam(_BAND_WAKE)
+_BAND_PENDING_PARAM, _BAND_BUCKETS_PARAM = _StateParam(_BAND_PENDING), _StateParam(_BAND_BUCKETS)
+_BAND_WAKE_AT_PARAM, _BAND_WAKE_PARAM = _StateParam(_BAND_WAKE_AT), _TimerParam(_BAND_WAKE)
 _HELD_ARTICLE_PARAM, _REPORTS_PARAM = _StateParam(_HELD_ARTICLE), _StateParam(_REPORTS)
 _COLLECT_GIVE_UP_PARAM, _DECIDE_GIVE_UP_PARAM = (_TimerParam(_COLLECT_GIVE_UP),
                                                  _TimerParam(_DECIDE_GIVE_UP))
@@ -110,11 +115,6 @@ def _give_up(held, bag, counter):
     bag.clear()
     counter.inc()
     return (article, received) if article is not None else None
-
-
-def _wake_time(pending: list, entries: list, horizon: int) -> int | None:
-    times = [key[0] for key, _ in pending] + [key[0] + horizon for key in entries]
-    return min(times) if times else None
 
 
 def _record_order(article: Article) -> tuple:
@@ -170,12 +170,13 @@ class _AdmitFn(_FingerprinterDoFn):
                 yield TimestampedValue((record_key, article, fp), timestamp)
 
 
-def _band_messages(signed):
-    """One message per LSH band plus one for the exact-text bucket."""
+def _band_messages(signed, shards: int | None):
+    """One message per LSH band (and sentence key) plus one for the exact-text bucket, each
+    keyed by the shard that holds its bucket (the bucket itself when ``shards`` is None)."""
     key, _, fp = signed
     for band_key in fp.band_keys:
-        yield band_key, (key, False)
-    yield fp.exact_key, (key, True)
+        yield band_key if shards is None else band_key % shards, (band_key, key, False)
+    yield fp.exact_key if shards is None else fp.exact_key % shards, (fp.exact_key, key, True)
 
 
 def _article_message(signed):
@@ -189,55 +190,88 @@ def _register_message(signed):
 
 
 class _BandStateFn(beam.DoFn):
-    """Per LSH bucket: report the earlier articles to each newcomer, in event-time order.
+    """Per shard of LSH buckets: report the earlier articles of each newcomer's bucket, in
+    event-time order.
 
+    A shard holds its buckets as one value, a dict of bucket key to its sorted (event micros,
+    article_id, n) entries. By default each bucket is its own shard; with ``band_shards`` a
+    shard is ``bucket key % band_shards``, for a runner that pays per key (the local one keeps
+    a few KB per key, and an article has some 65 buckets, against ~31 B per entry).
     Newcomers wait in PENDING until the watermark passes their timestamp, then are handled
     sorted by (event time, id): on-time data is therefore compared in the same order in every
-    bucket, whatever order it arrived in. ENTRIES older than ``horizon`` are dropped by the
-    same event-time timer. A bucket that already holds ``max_bucket_size`` entries stops
-    storing (counted ``skipped_oversized_bucket``) but still reports.
+    bucket, whatever order it arrived in. Entries older than ``horizon`` are never reported
+    and are dropped when the shard next changes, or by an expiry timer on a coarse grid (one
+    rewrite per shard per grid step, not one per entry). A bucket that already holds
+    ``max_bucket_size`` entries stops storing (counted ``skipped_oversized_bucket``) but still
+    reports.
     """
 
     def __init__(self, config: DedupConfig):
         self._horizon = config.horizon_micros
+        self._expiry_grid = max(1, self._horizon // _EXPIRY_STEPS)
         self._max_bucket = config.max_bucket_size
         self._max_candidates = config.max_candidates
         self._oversized = Metrics.counter(NAMESPACE, "skipped_oversized_bucket")
 
-    def process(self, element, pending=_BAND_PENDING_PARAM, entries=_BAND_ENTRIES_PARAM,
+    def process(self, element, pending=_BAND_PENDING_PARAM, wake_at=_BAND_WAKE_AT_PARAM,
                 wake=_BAND_WAKE_PARAM):
+        micros = element[1][1][0]
         pending.add(element[1])
-        wake.set(Timestamp(micros=_wake_time(list(pending.read()), list(entries.read()),
-                                             self._horizon)))
+        current = wake_at.read()
+        if current is None or micros < current:
+            wake_at.write(micros)
+            wake.set(Timestamp(micros=micros))
 
     @on_timer(_BAND_WAKE)
     def on_wake(self, fired=beam.DoFn.TimestampParam, pending=_BAND_PENDING_PARAM,
-                entries=_BAND_ENTRIES_PARAM, wake=_BAND_WAKE_PARAM):
+                buckets_state=_BAND_BUCKETS_PARAM, wake_at=_BAND_WAKE_AT_PARAM,
+                wake=_BAND_WAKE_PARAM):
         now = fired.micros
         waiting = list(pending.read())
-        due = sorted(item for item in waiting if item[0][0] <= now)
-        later = [item for item in waiting if item[0][0] > now]
-        stored = sorted(tuple(entry) for entry in entries.read())
-        live = [entry for entry in stored if entry[0] + self._horizon > now]
-        for key, is_exact in due:
-            earlier = [entry for entry in live
+        due = sorted((item for item in waiting if item[1][0] <= now),
+                     key=lambda item: (item[1], item[0]))
+        later = [item for item in waiting if item[1][0] > now]
+        stored = buckets_state.read() or {}
+        buckets = _live_buckets(stored, now - self._horizon)
+        for band_key, key, is_exact in due:
+            bucket = buckets.setdefault(band_key, [])
+            earlier = [entry for entry in bucket
                        if entry < key and entry[0] + self._horizon > key[0]
                        and entry[1] != key[1]]
             yield key, ("report", is_exact, tuple(earlier[: self._max_candidates]))
-            if len(live) < self._max_bucket:
-                bisect.insort(live, key)
+            if len(bucket) < self._max_bucket:
+                bisect.insort(bucket, key)
             else:
                 self._oversized.inc()
-        pending.clear()
-        for item in later:
-            pending.add(item)
-        if live != stored:
-            entries.clear()
-            for entry in live:
-                entries.add(entry)
-        next_wake = _wake_time(later, live, self._horizon)
-        if next_wake is not None:
-            wake.set(Timestamp(micros=next_wake))
+        if due or buckets != stored:
+            pending.clear()
+            for item in later:
+                pending.add(item)
+            if buckets:
+                buckets_state.write(buckets)
+            else:
+                buckets_state.clear()
+        times = [item[1][0] for item in later]
+        oldest = min((bucket[0][0] for bucket in buckets.values()), default=None)
+        if oldest is not None:  # the next grid line after the oldest entry's expiry
+            times.append((oldest + self._horizon) // self._expiry_grid * self._expiry_grid
+                         + self._expiry_grid)
+        if times:
+            wake_at.write(min(times))
+            wake.set(Timestamp(micros=min(times)))
+        else:
+            wake_at.clear()
+
+
+def _live_buckets(stored: dict, expired_before: int) -> dict:
+    """The buckets of a shard without entries whose event time is at or before
+    ``expired_before`` (and without buckets left empty); entries stay sorted."""
+    live = {}
+    for band_key, bucket in stored.items():
+        kept = [entry for entry in bucket if entry[0] > expired_before]
+        if kept:
+            live[band_key] = kept
+    return live
 
 
 class _CollectFn(beam.DoFn):
@@ -421,8 +455,8 @@ class DeduplicateStream(beam.PTransform):
                   | "Fingerprint" >> beam.ParDo(_AdmitFn(config)).with_outputs(
                       _SHORT, main="signed"))
         reports = (signed.signed
-                   | "FanOutToBands" >> beam.FlatMap(_band_messages).with_output_types(
-                       _BAND_KV)
+                   | "FanOutToBands" >> beam.FlatMap(
+                       _band_messages, config.band_shards).with_output_types(_BAND_KV)
                    | "MatchWithinBand" >> beam.ParDo(_BandStateFn(config)))
         collected = ((signed.signed | "ArticleMessages" >> beam.Map(_article_message), reports)
                      | "MergeReports" >> beam.Flatten().with_output_types(_RECORD_KV)
