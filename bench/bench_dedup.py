@@ -166,7 +166,8 @@ def stream_state_bytes(docs: Sequence[EvalDoc]) -> dict:
             shard.setdefault(bucket, []).append(key)
         evidence_bytes += len(evidence_coder.encode(tuple(fp.evidence)))
         shingle_bytes += len(fp.shingles)
-    entries = sum(len(_BAND_BUCKETS.coder.encode(shard)) for shard in shards.values())
+    entries = sum(len(_BAND_BUCKETS.coder.encode(sorted(shard.items())))
+                  for shard in shards.values())
     per_article = (entries + evidence_bytes) / counted
     return {"articles": counted, "buckets_per_article": round(keys / counted, 1),
             "band_entry_bytes": round(entries / counted, 1),

@@ -7,7 +7,14 @@ import bisect
 import typing
 
 import apache_beam as beam
-from apache_beam.coders import BytesCoder, PickleCoder, StrUtf8Coder, TupleCoder, VarIntCoder
+from apache_beam.coders import (
+    BytesCoder,
+    ListCoder,
+    PickleCoder,
+    StrUtf8Coder,
+    TupleCoder,
+    VarIntCoder,
+)
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.transforms.userstate import (
@@ -49,8 +56,10 @@ _ADMIT_PENDING = BagStateSpec("pending", PickleCoder())  # records waiting for t
 _ADMIT_COUNT = ReadModifyWriteStateSpec("count", VarIntCoder())  # records numbered so far
 _ADMIT_WAKE = TimerSpec("wake", TimeDomain.WATERMARK)
 _BAND_PENDING = BagStateSpec("pending", PickleCoder())  # newcomers waiting for the watermark
-#: The shard's buckets: {bucket key: sorted [(event micros, article_id, n), ...]}.
-_BAND_BUCKETS = ReadModifyWriteStateSpec("buckets", PickleCoder())
+_ENTRY_CODER = TupleCoder([VarIntCoder(), StrUtf8Coder(), VarIntCoder()])  # (µs, id, n)
+#: The shard's buckets: [(bucket key, its entries in order), ...], ~17 B per entry.
+_BAND_BUCKETS = ReadModifyWriteStateSpec("buckets", ListCoder(TupleCoder(
+    [VarIntCoder(), ListCoder(_ENTRY_CODER)])))
 _BAND_WAKE_AT = ReadModifyWriteStateSpec("wake_at", VarIntCoder())
 _BAND_WAKE = TimerSpec("wake", TimeDomain.WATERMARK)
 #: Expired entries are dropped on a grid of horizon / this many steps (a shard is rewritten
@@ -193,10 +202,10 @@ class _BandStateFn(beam.DoFn):
     """Per shard of LSH buckets: report the earlier articles of each newcomer's bucket, in
     event-time order.
 
-    A shard holds its buckets as one value, a dict of bucket key to its sorted (event micros,
+    A shard holds its buckets as one value, each bucket key with its sorted (event micros,
     article_id, n) entries. By default each bucket is its own shard; with ``band_shards`` a
     shard is ``bucket key % band_shards``, for a runner that pays per key (the local one keeps
-    a few KB per key, and an article has some 65 buckets, against ~31 B per entry).
+    a few KB per key, and an article has some 65 buckets, against ~17 B per entry).
     Newcomers wait in PENDING until the watermark passes their timestamp, then are handled
     sorted by (event time, id): on-time data is therefore compared in the same order in every
     bucket, whatever order it arrived in. Entries older than ``horizon`` are never reported
@@ -231,7 +240,7 @@ class _BandStateFn(beam.DoFn):
         due = sorted((item for item in waiting if item[1][0] <= now),
                      key=lambda item: (item[1], item[0]))
         later = [item for item in waiting if item[1][0] > now]
-        stored = buckets_state.read() or {}
+        stored = dict(buckets_state.read() or ())
         buckets = _live_buckets(stored, now - self._horizon)
         for band_key, key, is_exact in due:
             bucket = buckets.setdefault(band_key, [])
@@ -248,7 +257,7 @@ class _BandStateFn(beam.DoFn):
             for item in later:
                 pending.add(item)
             if buckets:
-                buckets_state.write(buckets)
+                buckets_state.write(sorted(buckets.items()))
             else:
                 buckets_state.clear()
         times = [item[1][0] for item in later]
