@@ -172,6 +172,45 @@ def test_a_late_wake_up_gives_its_slot_up(clock):
     assert slots.missed == 1 and start - first == pytest.approx(4 * slot_length(1.0))
 
 
+def test_the_delay_counts_from_when_a_request_went_out(clock):
+    """A request written 0.35 s into its slot (a busy process's connect) pushes the next one
+    to a full delay after it, past the slot that would have been next."""
+    slots = HostSlots(delay_s=1.0, lanes=1, clock=clock, sleep=clock.sleep)
+    start = slots.wait_turn("a.example", POLLS)
+    assert slots.claim("b.example", ARTICLES) == start  # other hosts are not concerned
+    clock.now = start + 0.35
+    slots.sent("a.example", POLLS)
+    assert slots.wait_turn("a.example", ARTICLES) >= start + 0.35 + 1.0 > start + slot_length(1.0)
+    clock.now += 0.01
+    slots.sent("a.example", ARTICLES)  # on time: the slot's own spacing stands
+    assert slots.claim("a.example", POLLS) == pytest.approx(start + 1.45 + slot_length(1.0))
+    unpaced = HostSlots(delay_s=0.0, clock=clock, sleep=clock.sleep)
+    unpaced.sent("a.example", POLLS)
+    assert unpaced.claim("a.example", POLLS) == clock.now
+
+
+def test_a_slow_connect_does_not_bring_the_next_request_closer(server, monkeypatch):
+    """Requests as the server sees them: the first one's connect takes 0.3 s of its slot,
+    and the second still arrives a full delay after it."""
+    from newsflow.transforms import http as guarded
+    from newsflow.transforms.fetch import PacedFetcher
+
+    server.route("/p", static("<html>page</html>", content_type="text/html"))
+    connect, delays = guarded._connect, [0.3]
+
+    def slow_first_connect(*args):
+        if delays:
+            time.sleep(delays.pop())
+        return connect(*args)
+
+    monkeypatch.setattr(guarded, "_connect", slow_first_connect)
+    fetcher = PacedFetcher(LOCAL, HostSlots(0.2, lanes=1), ARTICLES)
+    for _ in range(2):
+        fetcher(server.url("/p"), {})
+    first, second = (arrival for arrival, _ in server.arrivals)
+    assert second - first >= 0.2
+
+
 def test_no_delay_means_no_grid(clock):
     slots = HostSlots(delay_s=0.0, clock=clock, sleep=clock.sleep)
     assert [slots.wait_turn("a.example", lane) for lane in (POLLS, ARTICLES, POLLS)] \

@@ -160,11 +160,13 @@ class PacedFetcher:
         self._policy, self._slots, self._lane, self._robots = policy, slots, lane, robots
 
     def __call__(self, url: str, headers: dict) -> FetchResult:
-        return fetch(url, self._policy, headers, before_request=self.wait_turn)
+        return fetch(url, self._policy, headers, before_request=self.wait_turn,
+                     after_send=self.sent)
 
     def robots_fetcher(self, location: str, policy: FetchPolicy, resolver=None):
         """What a RobotsCache fetches robots.txt with: paced like every other request."""
-        return fetch(location, policy, resolver=resolver, before_request=self.wait_turn)
+        return fetch(location, policy, resolver=resolver, before_request=self.wait_turn,
+                     after_send=self.sent)
 
     def wait_turn(self, url: str) -> None:
         if self._robots is not None:
@@ -172,6 +174,9 @@ class PacedFetcher:
             if delay and delay > self._slots.delay_s:
                 self._slots.set_min_gap(url, self._lane, min(delay, MAX_CRAWL_DELAY_S))
         self._slots.wait_turn(url, self._lane)
+
+    def sent(self, url: str) -> None:
+        self._slots.sent(url, self._lane)
 
 
 def article_fetcher(settings: FetchSettings) -> tuple[PacedFetcher, RobotsCache | None]:

@@ -287,13 +287,15 @@ def _addresses_from(infos, host: str) -> list[IPAddress]:
 
 def fetch(url: str, policy: FetchPolicy | None = None, headers: Mapping[str, str] | None = None,
           resolver: Resolver | None = None,
-          before_request: Callable[[str], object] | None = None) -> FetchResult:
+          before_request: Callable[[str], object] | None = None,
+          after_send: Callable[[str], object] | None = None) -> FetchResult:
     """GET ``url`` under ``policy``; a ``FetchResult`` for any HTTP status, else ``FetchError``.
 
     ``resolver`` has ``socket.getaddrinfo``'s signature (tests stub it to map names to
     addresses). ``headers`` are sent on every hop except credentials on a cross-origin redirect.
     ``before_request(url)`` runs before every request, redirect hops included (per-host
     pacing waits there); time spent in it does not count against ``total_timeout``.
+    ``after_send(url)`` runs once a request is written (pacing counts the delay from there).
     """
     policy = policy or FetchPolicy()
     started = time.monotonic()
@@ -310,7 +312,7 @@ def fetch(url: str, policy: FetchPolicy | None = None, headers: Mapping[str, str
             waiting_since = time.monotonic()
             before_request(current)
             deadline += time.monotonic() - waiting_since
-        answer = _exchange(target, addresses, sent, policy, deadline)
+        answer = _exchange(target, addresses, sent, policy, deadline, after_send)
         location = (answer.headers.get("location")
                     if answer.status in REDIRECT_STATUSES else None)
         if location is None:
@@ -389,7 +391,8 @@ class _Answer(NamedTuple):
 
 
 def _exchange(target: FetchTarget, addresses: list[IPAddress], sent: dict[str, str],
-              policy: FetchPolicy, deadline: float) -> _Answer:
+              policy: FetchPolicy, deadline: float,
+              after_send: Callable[[str], object] | None = None) -> _Answer:
     """One request/response on a fresh connection to a validated address."""
     sock, ip = _connect(addresses, target.port, policy, deadline)
     watchdog = _Watchdog(sock, deadline)
@@ -405,6 +408,8 @@ def _exchange(target: FetchTarget, addresses: list[IPAddress], sent: dict[str, s
         for name, value in sent.items():
             connection.putheader(name, value)
         connection.endheaders()
+        if after_send is not None:
+            after_send(target.url)
         sock.settimeout(_remaining(deadline, policy.read_timeout))
         response = connection.getresponse()
         status, headers = response.status, _header_dict(response.getheaders())

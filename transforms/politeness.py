@@ -85,8 +85,9 @@ class HostSlots:
     delay apart even when different workers make them; within a lane, this object hands out
     one slot per request (thread-safe), and :meth:`clock`/:meth:`restore` carry the lane's
     position across workers through keyed state. A lane's ``min_gap`` (a robots.txt
-    Crawl-delay larger than the delay) spaces its own requests further. ``clock``/``sleep``
-    are injectable so tests run on a fake clock.
+    Crawl-delay larger than the delay) spaces its own requests further, and a request that
+    went out late in its slot (:meth:`sent`) keeps the lane's next one a delay after it.
+    ``clock``/``sleep`` are injectable so tests run on a fake clock.
 
     ``lanes=1`` is for jobs whose every stage runs in this one process (the local runner):
     polls and pages then take turns on one sequence of slots, each getting every slot the
@@ -143,6 +144,17 @@ class HostSlots:
                 return start
             with self._lock:
                 self.missed += 1
+
+    def sent(self, host: str, lane: int) -> None:
+        """A request of the lane has just been written: its next one starts no sooner than the
+        delay (and a margin) from now, however late this one went out after its slot began
+        (a busy process can connect and send a few hundred ms into its slot)."""
+        key = host_key(host)
+        with self._lock:
+            clock = self._lanes.get(self._clock_key(key, lane), LaneClock())
+            gap = max(clock.min_gap, self.delay_s + self.margin) if self.unit else 0.0
+            self._lanes[self._clock_key(key, lane)] = dataclasses.replace(
+                clock, next_free=max(clock.next_free, self._clock() + gap))
 
     def set_min_gap(self, host: str, lane: int, seconds: float | None) -> None:
         """Space the lane's requests at least ``seconds`` apart (never closer than the grid)."""
