@@ -26,14 +26,18 @@ from deltalake import DeltaTable
 
 from newsflow.pipelines import stream
 from newsflow.pipelines.cli import main as cli_main
+from newsflow.pipelines.options import deduplicate
 from newsflow.pipelines.stream_local import TimerIndex, fix_local_runner, start_banner
 from newsflow.schemas.feeds import FeedSpec
 from newsflow.transforms.catalog import read_delta
+from newsflow.transforms.dedup import DeduplicateStream
+from newsflow.transforms.dedup.config import LOCAL_BAND_SHARDS
 from newsflow.transforms.feeds.schedule import first_poll_delays_s
 from newsflow.transforms.fetch import PacedFetcher
 from newsflow.transforms.http import FetchPolicy
 from newsflow.transforms.politeness import ARTICLES, HostSlots, RobotsCache
 from tests.httpserver import LoopbackServer, Response, static
+from tests.test_deploy import DATAFLOW_DRY_RUN
 from tests.test_stream import HTML, rss, serve_articles
 
 REPO = Path(__file__).resolve().parent.parent
@@ -270,6 +274,25 @@ def test_the_local_runner_forgets_keys_left_without_state():
     assert len(states) == 1
     (state,) = states.values()
     assert [len(values) for tags in state.state.values() for values in tags.values()] == [1]
+
+
+@pytest.mark.parametrize(("runner_args", "shards"), [
+    (["--runner=BundleBasedDirectRunner"], LOCAL_BAND_SHARDS), (DATAFLOW_DRY_RUN, None)])
+def test_dedup_buckets_share_keys_only_on_the_local_runner(runner_args, shards):
+    """The local runner pays a few KB per key, so its stream keeps buckets in shards; Dataflow
+    keeps a key per bucket (its state spread over all the workers)."""
+    options = PipelineOptions([*runner_args, "--streaming"])
+    p = beam.Pipeline(options=options)
+    deduplicate(p | beam.Create([]), options, streaming=True)
+    applied = []
+
+    class _Find(beam.pipeline.PipelineVisitor):
+        def enter_composite_transform(self, node):
+            if isinstance(node.transform, DeduplicateStream):
+                applied.append(node.transform)
+
+    p.visit(_Find())
+    assert [transform._config.band_shards for transform in applied] == [shards]
 
 
 class _KeyState:
