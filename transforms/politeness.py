@@ -149,20 +149,15 @@ class HostSlots:
         """A request of the lane has just been written: its next one starts no sooner than the
         delay (and a margin) from now, however late this one went out after its slot began
         (a busy process can connect and send a few hundred ms into its slot)."""
-        key = host_key(host)
-        with self._lock:
-            clock = self._lanes.get(self._clock_key(key, lane), LaneClock())
-            gap = max(clock.min_gap, self.delay_s + self.margin) if self.unit else 0.0
-            self._lanes[self._clock_key(key, lane)] = dataclasses.replace(
-                clock, next_free=max(clock.next_free, self._clock() + gap))
+        if not self.unit:
+            return
+        self._update(host, lane, lambda clock: dataclasses.replace(clock, next_free=max(
+            clock.next_free, self._clock() + max(clock.min_gap, self.delay_s + self.margin))))
 
     def set_min_gap(self, host: str, lane: int, seconds: float | None) -> None:
         """Space the lane's requests at least ``seconds`` apart (never closer than the grid)."""
-        key = host_key(host)
-        with self._lock:
-            clock = self._lanes.get(self._clock_key(key, lane), LaneClock())
-            self._lanes[self._clock_key(key, lane)] = dataclasses.replace(
-                clock, min_gap=float(seconds or 0.0))
+        self._update(host, lane,
+                     lambda clock: dataclasses.replace(clock, min_gap=float(seconds or 0.0)))
 
     def clock(self, host: str, lane: int) -> LaneClock:
         with self._lock:
@@ -172,11 +167,14 @@ class HostSlots:
         """Adopt a lane clock kept in state (another worker's), never moving time backwards."""
         if saved is None:
             return
-        key = host_key(host)
+        self._update(host, lane, lambda clock: LaneClock(
+            max(clock.next_free, saved.next_free), max(clock.min_gap, saved.min_gap)))
+
+    def _update(self, host: str, lane: int, change: Callable[[LaneClock], LaneClock]) -> None:
+        """Replace a lane's clock by ``change`` of it, under the lock."""
+        key = self._clock_key(host_key(host), lane)
         with self._lock:
-            clock = self._lanes.get(self._clock_key(key, lane), LaneClock())
-            self._lanes[self._clock_key(key, lane)] = LaneClock(
-                max(clock.next_free, saved.next_free), max(clock.min_gap, saved.min_gap))
+            self._lanes[key] = change(self._lanes.get(key, LaneClock()))
 
     def _clock_key(self, key: str, lane: int) -> tuple[str, int]:
         """Where a lane's clock is kept: with one lane, polls and pages share the host's."""
