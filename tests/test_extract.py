@@ -107,6 +107,22 @@ def test_parse_html_builds_trafilaturas_tree(shared_dir):
         assert markup(parse_html(page.encode("utf-8"))) == expected, page[:80]
 
 
+def test_c_class_lookup_extracts_what_trafilaturas_parser_does(shared_dir, monkeypatch):
+    """Elements made without lxml.html's Python class lookup give the same text, metadata and
+    dates, on the real pages."""
+    from trafilatura.utils import HTML_PARSER
+
+    from newsflow.transforms import extractor
+
+    pages = sorted((shared_dir / "devset/newspaper4k/html").glob("*.html"))
+    assert len(pages) >= 20
+    ours = [extract_html(path.read_bytes(), None) for path in pages]
+    assert type(parse_html(pages[0].read_bytes())).__module__ == "lxml.html"
+    monkeypatch.setattr(extractor, "_PARSER", HTML_PARSER)
+    assert [extract_html(path.read_bytes(), None) for path in pages] == ours
+    assert sum(result is not None for result in ours) >= 20
+
+
 def test_htmldate_reads_markup_not_dates_mentioned_in_the_story():
     story = ("<html><body><h1>Council votes</h1><p>The council met in the spring, and on "
              "12 March 2021 it voted on the plan.</p>{}</body></html>")
