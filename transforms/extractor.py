@@ -55,8 +55,13 @@ def html_parser():
     global _PARSER
     if _PARSER is None:
         from lxml.etree import ElementDefaultClassLookup
-        from lxml.html import (HtmlComment, HtmlElement, HTMLParser, HtmlEntity,
-                               HtmlProcessingInstruction)
+        from lxml.html import (
+            HtmlComment,
+            HtmlElement,
+            HtmlEntity,
+            HTMLParser,
+            HtmlProcessingInstruction,
+        )
 
         parser = HTMLParser(collect_ids=False, default_doctype=False, encoding="utf-8",
                             remove_comments=True, remove_pis=True)
