@@ -284,12 +284,27 @@ def test_batch_records_exact_copies_undated_last_and_guards():
     assert stats.verified_duplicates == 2 and stats.clusters == 4 and stats.largest_cluster == 3
     assert resolutions["late"][1] == resolutions["undated"][1]  # same text, same score
     guarded, stats = deduplicate_records(records, DedupConfig(max_bucket_size=2, min_words=3))
-    assert stats.skipped_oversized_bucket == 0 and guarded["stub2"][0] == "stub"
-    copies = [(f"c{i}", batch_order_key(T0, f"c{i}"), base + f" extra{i} words{i} here{i}")
-              for i in range(4)]
-    guarded, stats = deduplicate_records(copies, DedupConfig(max_bucket_size=3))
-    assert stats.skipped_oversized_bucket > 0
-    assert stats.candidates < 6  # some pairs of the 4 copies were never proposed
+    assert stats.oversized_bucket == 0 and guarded["stub2"][0] == "stub"
+
+
+def _syndicated(copies: int) -> list[tuple[str, tuple, str]]:
+    """One wire story under many outlets: near-identical, each with its own byline words."""
+    base = _text(5, paragraphs=8)
+    return [(f"c{i:02d}", batch_order_key(T0 + timedelta(minutes=i), f"c{i:02d}"),
+             base + f" extra{i} words{i} here{i}") for i in range(copies)]
+
+
+def test_oversized_bucket_pairs_each_copy_with_the_earliest_only():
+    copies = _syndicated(12)
+    resolutions, stats = deduplicate_records(copies)
+    assert stats.oversized_bucket == 0 and stats.candidates == 66  # all 12 * 11 / 2 pairs
+    capped, stats = deduplicate_records(copies, DedupConfig(max_bucket_size=4, max_candidates=2))
+    assert stats.oversized_bucket > 0
+    # c00 and c01 pair with each other and with the 10 others: 1 + 2 * 10 pairs, not 66
+    assert stats.candidates == 21
+    assert capped == resolutions  # still one cluster under the earliest copy
+    assert {cluster for cluster, _ in capped.values()} == {"c00"}
+    assert stats.verified_duplicates == 11 and stats.largest_cluster == 12
 
 
 # --------------------------------------------------------------------------------------------
@@ -518,6 +533,25 @@ def test_batch_transform_matches_in_memory_twin_with_counters(eval_set, seeds_di
     assert metrics["largest_cluster"] == stats.largest_cluster
     assert metrics["exact_duplicates"] == stats.exact_duplicates
     assert metrics.get("cc_unconverged", 0) == 0
+
+
+def test_batch_transform_pairs_oversized_buckets_with_their_earliest_members():
+    config = DedupConfig(max_bucket_size=4, max_candidates=2)
+    articles = [make_article(article_id, text, T0 + timedelta(minutes=i))
+                for i, (article_id, _, text) in enumerate(_syndicated(12))]
+    expected, stats = deduplicate_records(
+        ((a.article_id, batch_order_key(a.published_at, a.article_id), a.text,
+          site_of(a.domain)) for a in articles), config)
+    assert {cluster for cluster, _ in expected.values()} == {"c00"}
+    pipeline = BeamTestPipeline(options=PipelineOptions(BEAM_TEST_ARGS))
+    out = (pipeline | beam.Create(articles) | "Deduplicate" >> DeduplicateArticles(config)
+           | beam.Map(lambda a: (a.article_id, a.cluster_id, a.similarity)))
+    assert_that(out, equal_to([(i, c, s if c != i else 1.0) for i, (c, s) in expected.items()]))
+    result = pipeline.run()
+    result.wait_until_finish()
+    metrics = _metrics(result)
+    assert metrics["oversized_bucket"] == stats.oversized_bucket > 0
+    assert metrics["candidates"] == stats.candidates == 21
 
 
 def test_batch_drop_duplicates_counts_skips():

@@ -38,21 +38,21 @@ class _ExactCopiesFn(beam.DoFn):
 
 
 class _BucketPairsFn(beam.DoFn):
-    """One LSH bucket -> its candidate pairs, unless it is oversized (then counted)."""
+    """One LSH bucket -> its candidate pairs (:func:`bucket_pairs`; oversized ones counted)."""
 
-    def __init__(self, max_bucket_size: int):
+    def __init__(self, max_bucket_size: int, max_partners: int):
         self._max = max_bucket_size
-        self._oversized = Metrics.counter(NAMESPACE, "skipped_oversized_bucket")
+        self._max_partners = max_partners
+        self._oversized = Metrics.counter(NAMESPACE, "oversized_bucket")
 
     def process(self, element):
         _, members = element
         members = list(members)
         if len(members) < 2:
             return
-        pairs = bucket_pairs(members, self._max)
-        if pairs is None:
+        pairs, oversized = bucket_pairs(members, self._max, self._max_partners)
+        if oversized:
             self._oversized.inc()
-            return
         yield from pairs
 
 
@@ -200,15 +200,17 @@ def _label_joined(element):
 class _CandidatePairs(beam.PTransform):
     """Representatives -> distinct (earlier, later) order-key pairs sharing an LSH bucket."""
 
-    def __init__(self, max_bucket_size: int):
+    def __init__(self, max_bucket_size: int, max_partners: int):
         super().__init__()
         self._max_bucket_size = max_bucket_size
+        self._max_partners = max_partners
 
     def expand(self, representatives):
         return (representatives
                 | "FanOutToBands" >> beam.FlatMap(lambda rep: ((key, rep[0]) for key in rep[1]))
                 | "GroupByBand" >> beam.GroupByKey()
-                | "PairWithinBand" >> beam.ParDo(_BucketPairsFn(self._max_bucket_size))
+                | "PairWithinBand" >> beam.ParDo(
+                    _BucketPairsFn(self._max_bucket_size, self._max_partners))
                 | "DistinctPairs" >> beam.Distinct())
 
 
@@ -274,7 +276,7 @@ class DeduplicateArticles(beam.PTransform):
                  | "SplitExactCopies" >> beam.ParDo(_ExactCopiesFn()).with_outputs(
                      _ExactCopiesFn.COPIES, main="representatives"))
         pairs = exact.representatives | "CandidatePairs" >> _CandidatePairs(
-            config.max_bucket_size)
+            config.max_bucket_size, config.max_candidates)
         evidence_by_id = fingerprints | "KeyShinglesById" >> beam.Map(
             lambda fp: (fp.article_id, tuple(fp.evidence)))
         duplicates = ({"pairs": pairs, "evidence": evidence_by_id}

@@ -34,13 +34,21 @@ class DedupInput(NamedTuple):
     site: str | None = None  # registrable domain: copies within one site need stronger proof
 
 
-def bucket_pairs(members: Iterable[OrderKey], max_bucket_size: int
-                 ) -> list[tuple[OrderKey, OrderKey]] | None:
-    """All (earlier, later) pairs of one LSH bucket, or None when it is oversized."""
+def bucket_pairs(members: Iterable[OrderKey], max_bucket_size: int, max_partners: int
+                 ) -> tuple[list[tuple[OrderKey, OrderKey]], bool]:
+    """The (earlier, later) pairs of one LSH bucket, and whether it was oversized.
+
+    A bucket of up to ``max_bucket_size`` articles gives all its pairs. A larger one (a wire
+    story syndicated thousands of times, or a boilerplate family) pairs every member with the
+    bucket's earliest ``max_partners`` only: linear work instead of quadratic, and each copy
+    can still join the earliest copy, as in streaming, which verifies an article against its
+    buckets' earliest ``max_candidates``.
+    """
     unique = sorted(set(members))
-    if len(unique) > max_bucket_size:
-        return None
-    return [(a, b) for i, a in enumerate(unique) for b in unique[i + 1:] if a[-1] != b[-1]]
+    oversized = len(unique) > max_bucket_size
+    partners = unique[:max_partners] if oversized else unique
+    return [(a, b) for i, a in enumerate(partners) for b in unique[i + 1:]
+            if a[-1] != b[-1]], oversized
 
 
 def assign_canonicals(nodes: Iterable[OrderKey],
@@ -99,7 +107,7 @@ class DedupStats:
     verified_duplicates: int = 0
     clusters: int = 0
     largest_cluster: int = 0
-    skipped_oversized_bucket: int = 0
+    oversized_bucket: int = 0
     skipped_short: int = 0
 
 
@@ -151,11 +159,9 @@ def deduplicate_records(records: Iterable[tuple[str, OrderKey, str]],
     for members in buckets.values():
         if len(members) < 2:
             continue
-        found = bucket_pairs(members, config.max_bucket_size)
-        if found is None:
-            oversized += 1
-        else:
-            pairs.update(found)
+        found, capped = bucket_pairs(members, config.max_bucket_size, config.max_candidates)
+        oversized += capped
+        pairs.update(found)
     edges = []
     for a, b in sorted(pairs):
         ok, similarity = verify_copy(by_key[a].evidence, by_key[b].evidence, config)
@@ -182,7 +188,7 @@ def deduplicate_records(records: Iterable[tuple[str, OrderKey, str]],
                        exact_duplicates=exact_duplicates, verified_duplicates=duplicates,
                        clusters=articles - duplicates,
                        largest_cluster=max(sizes.values(), default=1 if articles else 0),
-                       skipped_oversized_bucket=oversized, skipped_short=skipped_short)
+                       oversized_bucket=oversized, skipped_short=skipped_short)
     return resolutions, stats
 
 
@@ -238,7 +244,7 @@ def deduplicate_stream_records(records: Iterable[tuple[str, int, str]],
     stats = DedupStats(articles=len(resolutions), candidates=candidates, verified_pairs=verified,
                        verified_duplicates=duplicates, clusters=len(resolutions) - duplicates,
                        largest_cluster=max(sizes.values(), default=0),
-                       skipped_oversized_bucket=oversized, skipped_short=skipped_short)
+                       oversized_bucket=oversized, skipped_short=skipped_short)
     return resolutions, stats
 
 

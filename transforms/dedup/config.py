@@ -50,10 +50,12 @@ class DedupConfig:
     partial_share_of_longer: float = 0.2
     #: Texts with fewer normalized words are not deduplicated (boilerplate-only stubs).
     min_words: int = 20
-    #: LSH buckets with more articles are not expanded into pairs (counted; guards against
-    #: boilerplate families turning into quadratic work and giant clusters).
+    #: LSH buckets with more articles pair each member with their earliest ``max_candidates``
+    #: only (batch; counted): a family syndicated thousands of times, or a boilerplate family,
+    #: costs linear work, not quadratic. Streaming stores this many per bucket.
     max_bucket_size: int = 1000
-    #: Streaming: an article is verified against at most this many earliest candidates.
+    #: Streaming: an article is verified against at most this many earliest candidates; batch:
+    #: a member of an oversized bucket is paired with this many earliest members.
     max_candidates: int = 64
     #: Streaming: None gives every bucket a keyed state of its own (keys are cheap on Dataflow);
     #: a number keeps the buckets in that many keyed states (the bucket key modulo it), for a

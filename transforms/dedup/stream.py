@@ -211,7 +211,7 @@ class _BandStateFn(beam.DoFn):
     bucket, whatever order it arrived in. Entries older than ``horizon`` are never reported
     and are dropped when the shard next changes, or by an expiry timer on a coarse grid (one
     rewrite per shard per grid step, not one per entry). A bucket that already holds
-    ``max_bucket_size`` entries stops storing (counted ``skipped_oversized_bucket``) but still
+    ``max_bucket_size`` entries stops storing (counted ``oversized_bucket``) but still
     reports.
     """
 
@@ -220,7 +220,7 @@ class _BandStateFn(beam.DoFn):
         self._expiry_grid = max(1, self._horizon // _EXPIRY_STEPS)
         self._max_bucket = config.max_bucket_size
         self._max_candidates = config.max_candidates
-        self._oversized = Metrics.counter(NAMESPACE, "skipped_oversized_bucket")
+        self._oversized = Metrics.counter(NAMESPACE, "oversized_bucket")
 
     def process(self, element, pending=_BAND_PENDING_PARAM, wake_at=_BAND_WAKE_AT_PARAM,
                 wake=_BAND_WAKE_PARAM):
