@@ -40,9 +40,8 @@ class _ExactCopiesFn(beam.DoFn):
 class _BucketPairsFn(beam.DoFn):
     """One LSH bucket -> its candidate pairs (:func:`bucket_pairs`; oversized ones counted)."""
 
-    def __init__(self, max_bucket_size: int, max_partners: int):
-        self._max = max_bucket_size
-        self._max_partners = max_partners
+    def __init__(self, config: DedupConfig):
+        self._config = config
         self._oversized = Metrics.counter(NAMESPACE, "oversized_bucket")
 
     def process(self, element):
@@ -50,7 +49,8 @@ class _BucketPairsFn(beam.DoFn):
         members = list(members)
         if len(members) < 2:
             return
-        pairs, oversized = bucket_pairs(members, self._max, self._max_partners)
+        pairs, oversized = bucket_pairs(members, self._config.max_bucket_size,
+                                        self._config.max_candidates)
         if oversized:
             self._oversized.inc()
         yield from pairs
@@ -200,17 +200,15 @@ def _label_joined(element):
 class _CandidatePairs(beam.PTransform):
     """Representatives -> distinct (earlier, later) order-key pairs sharing an LSH bucket."""
 
-    def __init__(self, max_bucket_size: int, max_partners: int):
+    def __init__(self, config: DedupConfig):
         super().__init__()
-        self._max_bucket_size = max_bucket_size
-        self._max_partners = max_partners
+        self._config = config
 
     def expand(self, representatives):
         return (representatives
                 | "FanOutToBands" >> beam.FlatMap(lambda rep: ((key, rep[0]) for key in rep[1]))
                 | "GroupByBand" >> beam.GroupByKey()
-                | "PairWithinBand" >> beam.ParDo(
-                    _BucketPairsFn(self._max_bucket_size, self._max_partners))
+                | "PairWithinBand" >> beam.ParDo(_BucketPairsFn(self._config))
                 | "DistinctPairs" >> beam.Distinct())
 
 
@@ -275,8 +273,7 @@ class DeduplicateArticles(beam.PTransform):
                  | "GroupExactCopies" >> beam.GroupByKey()
                  | "SplitExactCopies" >> beam.ParDo(_ExactCopiesFn()).with_outputs(
                      _ExactCopiesFn.COPIES, main="representatives"))
-        pairs = exact.representatives | "CandidatePairs" >> _CandidatePairs(
-            config.max_bucket_size, config.max_candidates)
+        pairs = exact.representatives | "CandidatePairs" >> _CandidatePairs(config)
         evidence_by_id = fingerprints | "KeyShinglesById" >> beam.Map(
             lambda fp: (fp.article_id, tuple(fp.evidence)))
         duplicates = ({"pairs": pairs, "evidence": evidence_by_id}
