@@ -154,10 +154,14 @@ def extract_main_text(tree, url: str | None, declared_chars: int = 0) -> tuple[s
     fast cascade's text was not trusted (:func:`full_extraction_reason`) and the full one ran.
 
     trafilatura's fast cascade costs about 60 % of its full one; on the real pages of
-    ``bench/quality.py`` this gives the full cascade's text on every article page.
+    ``bench/quality.py`` this gives the full cascade's text on every article page. Both run
+    with trafilatura's regular-expression XPaths tuned (``trafilatura_xpaths``: same text).
     """
     import trafilatura
 
+    from newsflow.transforms.trafilatura_xpaths import tune_trafilatura
+
+    tune_trafilatura()
     document = trafilatura.bare_extraction(tree, url=url, fast=True, **EXTRACT_OPTIONS)
     text = (document.text or "").strip() if document is not None else ""
     reason = full_extraction_reason(text, declared_chars, tree)
