@@ -155,7 +155,19 @@ def dispatch(command: str, rest: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    """``newsflow``'s entry point; output cut short by a closed pipe (``newsflow --help | head
+    -1``) ends the command quietly, as Python's documentation recommends, with status 1."""
+    try:
+        status = _run_command(list(sys.argv[1:] if argv is None else argv))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python flushes stdout again at exit: point it at devnull so that fails no more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    return status
+
+
+def _run_command(argv: list[str]) -> int:
     configure_logging()
     if not argv or argv[0] in ("-h", "--help"):
         print(USAGE)

@@ -47,6 +47,19 @@ def test_help_shows_defaults_and_no_markup(command):
         assert re.match(r"usage: newsflow \w+ --\w+ \w+ --output OUTPUT \[options\]", done.stdout)
 
 
+@pytest.mark.parametrize("command", [["--help"], ["--version"], ["partitions", "--help"]],
+                         ids=" ".join)
+def test_a_closed_pipe_ends_output_quietly(command):
+    """``newsflow --help | head -1`` with head gone before newsflow writes: no traceback."""
+    process = subprocess.Popen([*NEWSFLOW, *command], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, cwd=REPO,
+                               env={**os.environ, "NO_GCE_CHECK": "True"})
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=60) in (0, 1)
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr
+
+
 def test_mistakes_get_one_line_that_names_the_fix(tmp_path):
     misspelled = newsflow("backfill", "--input", "x", "--ouput", "y")
     assert misspelled.returncode == 2
