@@ -40,3 +40,47 @@ def test_too_little_text_is_undetermined(factory):
     assert detect_language("Hello world", factory) == ("und", None)
     assert detect_language("1234 5678 !!! ---" * 20, factory) == ("und", None)
     assert MIN_LETTERS >= 20
+
+
+ODD_TEXTS = [
+    "Η κυβέρνηση ανακοίνωσε τη Δευτέρα ένα νέο σχέδιο για το plan και το budget",
+    "Москва, 3 декабря. Правительство объявило в понедельник о новом плане поддержки.",
+    "وقالت الحكومة يوم الاثنين إنها ستدعم الشركات الصغيرة في جميع أنحاء البلاد یک",  # Farsi yeh
+    "東京の政府は月曜日に、全国の中小企業を支援する新しい計画を発表した。カタカナ テスト",
+    "정부는 월요일 전국의 중소기업을 지원하는 새로운 계획을 발표했다고 밝혔다.",
+    "Chính phủ đã công bố kế hoạch mới vào thứ Hai",  # precomposed letters
+    # combining marks
+    "Chi\u0301nh phu\u0309 đa\u0303 công bô\u0301 kê\u0301 hoa\u0323ch mơ\u0301i",
+    "Guvernul a anunțat luni un nou plan de sprijin pentru întreprinderile mici și mijlocii",
+    "THE GOVERNMENT ANNOUNCED on Monday A NEW PLAN, see https://example.com/a?b=1 or mail "
+    "press@example.com   for   more [details] `here` and_there ^ \\ ] ",
+    "政府 announced 计划 CEO 星期一 宣布了 plan 一项 支持 全国 小企业 的 新计划 OK",
+    "ÀÉÎÕÜ àéîõü ßÆØÅ æøå ÇÑ çñ ¿¡ «» ×÷ ŒœŸ ƒ ǅǈ ȘșȚț ḀḁẞỳỲ ‘quoted’ “double” …",
+    "1234 5678 !!! ??? ... ---",  # no n-gram features
+]
+
+
+def test_fast_detector_answers_exactly_as_langdetect(factory, shared_dir):
+    """The rewritten loops give langdetect's own probabilities, digit for digit, on the
+    devset's reference texts, the examples above and odd scripts, marks and markup."""
+    from langdetect.lang_detect_exception import LangDetectException
+
+    from newsflow.transforms.language import SAMPLE_CHARS, fast_detector_class
+
+    references = sorted((shared_dir / "devset/newspaper4k/txt").glob("*.txt"))
+    texts = [path.read_text("utf-8")[:SAMPLE_CHARS] for path in references]
+    texts += [*TEXTS.values(), *ODD_TEXTS]
+    assert len(texts) >= 40
+
+    def probabilities(detector, text):
+        detector.append(text)
+        try:
+            return [(found.lang, found.prob) for found in detector.get_probabilities()]
+        except LangDetectException as error:
+            return str(error)
+
+    fast = fast_detector_class()
+    stock = [probabilities(factory.create(), text) for text in texts]
+    assert [probabilities(fast(factory), text) for text in texts] == stock
+    assert "No features in text." in stock  # the failure path is compared too
+    assert len({answer[0][0] for answer in stock if isinstance(answer, list)}) >= 8

@@ -1,9 +1,16 @@
-"""Language detection with langdetect, made deterministic.
+"""Language detection with langdetect, made deterministic and cheaper.
 
 langdetect samples randomly; a fixed seed on our own factory (not the library's global one)
 makes the same text give the same answer on every worker. Only the first
 ``SAMPLE_CHARS`` characters are examined: enough for a confident answer, and it keeps the cost
 per article flat. Texts with fewer than ``MIN_LETTERS`` letters are ``und``.
+
+langdetect spends most of its time in per-character Python loops (text preparation and n-gram
+extraction) and in per-language ones (probability updates). :func:`fast_detector_class`
+writes those loops with regular expressions, a cache of its character normalization and
+numpy arrays: the same n-grams and the same arithmetic in the same order, so the same answers
+and probabilities (tested against langdetect's own ``Detector``), in about half the time.
+langdetect is pinned (1.0.9, its last release): the methods replaced are its internals.
 """
 
 from __future__ import annotations
@@ -27,6 +34,109 @@ def build_detector_factory():
     return factory
 
 
+_FAST_DETECTOR = None
+#: n-gram probability rows kept as arrays (a few thousand per language met; 55 floats each)
+_MAX_CACHED_ROWS = 50_000
+
+
+def fast_detector_class():
+    """langdetect's ``Detector`` with its hot loops rewritten, built on first use."""
+    global _FAST_DETECTOR
+    if _FAST_DETECTOR is not None:
+        return _FAST_DETECTOR
+    import re
+
+    import numpy
+    from langdetect.detector import Detector
+    from langdetect.lang_detect_exception import ErrorCode, LangDetectException
+    from langdetect.utils.ngram import NGram
+
+    space_runs = re.compile(" {2,}")
+    latin = re.compile("[A-z]")  # langdetect's 'A' <= ch <= 'z', backquote and brackets too
+    # langdetect also means to spare Latin Extended Additional here, but compares its block
+    # number with a block name, so every character from U+0300 on counts as non-Latin
+    non_latin = re.compile("[\u0300-\U0010ffff]")
+    normalized: dict[str, str] = {}  # character -> langdetect's normalization of it
+
+    class FastDetector(Detector):
+        def __init__(self, factory):
+            super().__init__(factory)
+            # n-gram -> its per-language probabilities as an array, kept with the profiles
+            self._rows = vars(factory).setdefault("newsflow_array_rows", {})
+
+        def append(self, text):
+            text = self.URL_RE.sub(" ", text)
+            text = self.MAIL_RE.sub(" ", text)
+            text = NGram.normalize_vi(text)
+            self.text += space_runs.sub(" ", text[:self.max_text_length])
+
+        def cleaning_text(self):
+            if 2 * len(latin.findall(self.text)) < len(non_latin.findall(self.text)):
+                self.text = latin.sub("", self.text)
+
+        def _extract_ngrams(self):
+            known, result = self.word_lang_prob_map, []
+            grams, capital = " ", False
+            for ch in self.text:
+                ch = normalized.get(ch) or normalized.setdefault(ch, NGram.normalize(ch))
+                last = grams[-1]
+                if last == " ":
+                    grams, capital = " ", False
+                    if ch == " ":
+                        continue
+                elif len(grams) >= 3:
+                    grams = grams[1:]
+                grams += ch
+                capital = ch.isupper() and (capital or last.isupper())
+                if capital:
+                    continue
+                if ch != " " and ch in known:
+                    result.append(ch)
+                if len(grams) >= 2:
+                    if grams[-2:] in known:
+                        result.append(grams[-2:])
+                    if len(grams) == 3 and grams in known:
+                        result.append(grams)
+            return result
+
+        def _detect_block(self):
+            # langdetect's trials, the 55 per-language probabilities updated as one numpy
+            # array: each element gets the same IEEE operations in the same order, and the
+            # normalizing sum stays Python's sequential one
+            self.cleaning_text()
+            ngrams = self._extract_ngrams()
+            if not ngrams:
+                raise LangDetectException(ErrorCode.CantDetectError, "No features in text.")
+            langprob = [0.0] * len(self.langlist)
+            self.random.seed(self.seed)
+            for _ in range(self.n_trial):
+                prob = numpy.array(self._init_probability())
+                alpha = self.alpha + self.random.gauss(0.0, 1.0) * self.ALPHA_WIDTH
+                weight = alpha / self.BASE_FREQ
+                i = 0
+                while True:
+                    prob *= weight + self._row(self.random.choice(ngrams))
+                    if i % 5 == 0:
+                        prob /= sum(prob.tolist())
+                        if prob.max() > self.CONV_THRESHOLD or i >= self.ITERATION_LIMIT:
+                            break
+                    i += 1
+                for j, p in enumerate(prob.tolist()):
+                    langprob[j] += p / self.n_trial
+            self.langprob = langprob
+
+        def _row(self, word):
+            row = self._rows.get(word)
+            if row is None:
+                if len(self._rows) >= _MAX_CACHED_ROWS:
+                    self._rows.clear()
+                row = self._rows[word] = numpy.array(self.word_lang_prob_map[word])
+            return row
+
+    _FAST_DETECTOR = FastDetector
+    return FastDetector
+
+
 def detect_language(text: str, factory) -> tuple[str, float | None]:
     """``(code, probability)``; ``("und", None)`` for too little text or no features."""
     from langdetect.lang_detect_exception import LangDetectException
@@ -34,7 +144,7 @@ def detect_language(text: str, factory) -> tuple[str, float | None]:
     sample = text[:SAMPLE_CHARS]
     if sum(ch.isalpha() for ch in sample) < MIN_LETTERS:
         return UNDETERMINED, None
-    detector = factory.create()
+    detector = fast_detector_class()(factory)
     detector.append(sample)
     try:
         best = detector.get_probabilities()[0]
