@@ -2,8 +2,8 @@
 
 trafilatura finds boilerplate with XPaths such as ``.//*[re:test(@class, 'share|social|...')]``.
 lxml evaluates each ``re:test`` by calling back into Python, once per element tested, and on
-the benchmark's real pages those callbacks are about 40 % of the time of the expressions that
-use them. Two rewrites keep every selection the same and make them cheaper:
+the benchmark's real pages those callbacks are half to three quarters of the time of the
+expressions that use them. Two rewrites keep every selection the same and make them cheaper:
 
 - a test of attributes is guarded by their presence, ``((@class) and re:test(@class, ...))``:
   lxml tests an absent attribute as the empty string, which a guarded pattern never matches
@@ -18,6 +18,7 @@ process. The tests compare extraction with and without it on real pages: the tex
 from __future__ import annotations
 
 import re
+import threading
 
 #: ``re:test(<attribute union>, '<pattern>'[, '<flags>'])``: the calls the guard can wrap.
 _ATTRIBUTE_TEST = re.compile(
@@ -31,6 +32,7 @@ _MODULES = ("xpaths", "settings", "baseline", "core", "main_extractor", "externa
 #: id(original) -> (original, twin) of every expression :func:`tune_trafilatura` swapped; the
 #: originals stay referenced so that no id is reused while the swap runs.
 _TWINS: dict[int, tuple] = {}
+_TUNING = threading.Lock()  # in-process extraction may run on several Beam threads
 
 
 def guard_attribute_tests(path: str) -> str:
@@ -82,21 +84,24 @@ def tune_trafilatura() -> None:
 
     from lxml.etree import XPath
 
-    done_lists: set[int] = set()  # lists are shared between modules: rewrite each once
-
     def twin(xpath):
         if id(xpath) not in _TWINS:
             _TWINS[id(xpath)] = (xpath, tuned_xpath(xpath))
         return _TWINS[id(xpath)][1]
 
-    for module in (importlib.import_module(f"trafilatura.{name}") for name in _MODULES):
-        for name, value in list(vars(module).items()):
-            if isinstance(value, XPath):
-                setattr(module, name, twin(value))
-            elif isinstance(value, list) and id(value) not in done_lists \
-                    and any(isinstance(item, XPath) for item in value):
-                done_lists.add(id(value))
-                value[:] = [twin(item) if isinstance(item, XPath) else item for item in value]
+    with _TUNING:
+        if _TWINS:
+            return
+        done_lists: set[int] = set()  # lists are shared between modules: rewrite each once
+        for module in (importlib.import_module(f"trafilatura.{name}") for name in _MODULES):
+            for name, value in list(vars(module).items()):
+                if isinstance(value, XPath):
+                    setattr(module, name, twin(value))
+                elif isinstance(value, list) and id(value) not in done_lists \
+                        and any(isinstance(item, XPath) for item in value):
+                    done_lists.add(id(value))
+                    value[:] = [twin(item) if isinstance(item, XPath) else item
+                                for item in value]
 
 
 def tuned_pairs() -> list[tuple]:
