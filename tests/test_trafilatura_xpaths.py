@@ -73,36 +73,34 @@ def test_every_twin_selects_what_its_original_selects_on_real_pages(real_trees):
     assert selected > 1000  # the expressions do select on these pages
 
 
-_UNTUNED = """
-import json, sys
-import trafilatura
-from bench.real_corpus import load_real_pages
-from newsflow.transforms.extractor import EXTRACT_OPTIONS, parse_html
-texts = []
-for page in load_real_pages(__import__("pathlib").Path(sys.argv[1])):
-    tree = parse_html(page.body.decode(page.encoding, "replace"))
-    for fast in (True, False):
-        document = None if tree is None else trafilatura.bare_extraction(
-            tree, url=page.url, fast=fast, **EXTRACT_OPTIONS)
-        texts.append(None if document is None else document.text)
-print(json.dumps(texts))
-"""
-
-
-def test_tuned_trafilatura_extracts_the_same_text_from_real_pages(shared_dir):
-    """Both cascades, untuned in a fresh interpreter and tuned here, on the same pages."""
+def cascade_texts(shared: Path) -> list[str | None]:
+    """Both cascades' text of every real page (run untuned in a fresh interpreter, and here)."""
     import trafilatura
 
-    untuned = subprocess.run([sys.executable, "-c", _UNTUNED, str(shared_dir)], check=True,
-                             capture_output=True, text=True, cwd=Path(__file__).parents[1])
-    tune_trafilatura()
-    assert tuned_pairs()
     texts = []
-    for page in load_real_pages(shared_dir):
+    for page in load_real_pages(shared):
         tree = parse_html(page.body.decode(page.encoding, "replace"))
         for fast in (True, False):
             document = None if tree is None else trafilatura.bare_extraction(
                 tree, url=page.url, fast=fast, **EXTRACT_OPTIONS)
             texts.append(None if document is None else document.text)
+    return texts
+
+
+_UNTUNED = """
+import json, sys
+from pathlib import Path
+from tests.test_trafilatura_xpaths import cascade_texts
+print(json.dumps(cascade_texts(Path(sys.argv[1]))))
+"""
+
+
+def test_tuned_trafilatura_extracts_the_same_text_from_real_pages(shared_dir):
+    """Both cascades, untuned in a fresh interpreter and tuned here, on the same pages."""
+    untuned = subprocess.run([sys.executable, "-c", _UNTUNED, str(shared_dir)], check=True,
+                             capture_output=True, text=True, cwd=Path(__file__).parents[1])
+    tune_trafilatura()
+    assert tuned_pairs()
+    texts = cascade_texts(shared_dir)
     assert texts == json.loads(untuned.stdout)
     assert sum(bool(text) for text in texts) >= 80
