@@ -8,17 +8,19 @@ import sys
 from pathlib import Path
 
 import pytest
+import trafilatura.xpaths
 from lxml.etree import XPath
 
 from bench.real_corpus import load_real_pages
 from newsflow.transforms.extractor import EXTRACT_OPTIONS, parse_html
 from newsflow.transforms.trafilatura_xpaths import (
     guard_attribute_tests,
+    guarded_xpath,
     selects_elements,
     tune_trafilatura,
     tuned_pairs,
-    tuned_xpath,
 )
+from newsflow.transforms.xpath_subset import Selector
 
 
 def test_guard_wraps_tests_of_attributes_whose_pattern_needs_text():
@@ -41,7 +43,7 @@ def test_only_element_selections_drop_smart_strings():
 def test_a_twin_selects_the_same_elements_on_odd_attributes():
     original = XPath(".//*[re:test(@id|@class, '^ad-|(?:^| )share')]",
                      namespaces={"re": "http://exslt.org/regular-expressions"})
-    twin = tuned_xpath(original)
+    twin = guarded_xpath(original)
     assert twin is not original and "(@id|@class) and" in twin.path
     tree = parse_html(
         "<html><body><div id='' class='ad-x'>1</div><div class='x share'>2</div>"
@@ -71,6 +73,28 @@ def test_every_twin_selects_what_its_original_selects_on_real_pages(real_trees):
             assert twin(tree) == expected, original.path
             selected += len(expected)
     assert selected > 1000  # the expressions do select on these pages
+
+
+def test_every_selector_call_during_extraction_matches_libxml2(shared_dir, monkeypatch):
+    """Both cascades on every real page, each Python selection checked against the original
+    expression on the very tree trafilatura hands it (pruned, converted, copied)."""
+    tune_trafilatura()
+    originals = {twin.path: original for original, twin in tuned_pairs()
+                 if isinstance(twin, Selector)}
+    assert all(isinstance(twin, Selector) for twin in
+               trafilatura.xpaths.BODY_XPATH + trafilatura.xpaths.OVERALL_DISCARD_XPATH)
+    select = Selector.__call__
+    checked = []
+
+    def checked_call(self, context, **variables):
+        found = select(self, context, **variables)
+        assert found == originals[self.path](context, **variables), self.path
+        checked.append(len(found))
+        return found
+
+    monkeypatch.setattr(Selector, "__call__", checked_call)
+    assert any(cascade_texts(shared_dir))
+    assert len(checked) > 1000 and sum(checked) > 4000  # 1,228 calls selecting 5,778 here
 
 
 def cascade_texts(shared: Path) -> list[str | None]:
