@@ -35,8 +35,10 @@ from dataclasses import dataclass, field
 
 from lxml.etree import Element, _Element
 
-#: Distinct (tag, attributes) decisions kept per selector before the cache starts afresh.
-CACHE_LIMIT = 50_000
+#: Decisions a selector keeps (distinct tag and attribute values), and answers an ``re:test``
+#: keeps (distinct strings), before starting afresh: 460 real pages make about 20,000
+#: decisions over all the selectors, and this bounds them to a few tens of MB.
+CACHE_LIMIT = 5_000
 
 _TOKEN = re.compile(r"""\s*(?:
     (?P<literal>'[^']*'|"[^"]*")
