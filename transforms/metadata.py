@@ -317,12 +317,24 @@ def _headline_variants(h1) -> list[str]:
     return out
 
 
-def _in_comments(node) -> bool:
+def _in_comments(node, zones: dict) -> bool:
+    """Whether an ancestor of ``node`` is marked as a comments section. ``zones`` remembers
+    the answer per ancestor for one page: its elements are asked about under the same few
+    ancestors."""
+    walked = []
+    inside = False
     for ancestor in node.iterancestors():
-        hint = f"{ancestor.get('class', '')} {ancestor.get('id', '')}"
-        if _COMMENTS.search(hint):
-            return True
-    return False
+        known = zones.get(ancestor)
+        if known is not None:
+            inside = known
+            break
+        walked.append(ancestor)
+        if _COMMENTS.search(f"{ancestor.get('class', '')} {ancestor.get('id', '')}"):
+            inside = True
+            break
+    for ancestor in walked:  # each is inside if it or one of its own ancestors is marked
+        zones[ancestor] = inside
+    return inside
 
 
 def _shown_date(node) -> str | None:
@@ -352,6 +364,7 @@ class _Facts:
     site_names: list = field(default_factory=list)
     tags: list = field(default_factory=list)
     body_chars: int = 0  # length of the article body the page declares (JSON-LD articleBody)
+    comment_zones: dict = field(default_factory=dict)  # _in_comments' answers on this page
 
 
 def _read_jsonld(facts: _Facts, scripts, url: str | None) -> None:
@@ -431,7 +444,7 @@ def _read_microdata(facts: _Facts, itemprops) -> list:
         prop = node.get("itemprop", "").strip().lower()
         if prop not in ("datepublished", "datecreated", "datemodified", "headline", "author"):
             continue
-        if _in_comments(node):
+        if _in_comments(node, facts.comment_zones):
             continue
         value = clean_value(node.get("content") or node.get("datetime") or
                             (node.get("title") if node.tag == "abbr" else None) or
@@ -460,7 +473,8 @@ def _read_around_headline(facts: _Facts, tree, headline, item_authors) -> None:
     near = [n for n in before + after if isinstance(n.tag, str)]
     for node in near:
         if node.tag != "time" and not (_HATOM.search(node.get("class") or "") and
-                                       node.get("title")) or _in_comments(node):
+                                       node.get("title")) or \
+                _in_comments(node, facts.comment_zones):
             continue
         classes = (node.get("class") or "").lower()
         if "updated" in classes or "modified" in classes:
@@ -472,7 +486,7 @@ def _read_around_headline(facts: _Facts, tree, headline, item_authors) -> None:
         if value:
             facts.dates.append(("time_element", value))
             break
-    shown_date = _date_line(after)
+    shown_date = _date_line(after, facts.comment_zones)
     if shown_date:
         facts.dates.append(("headline_date", shown_date))
     # microdata authors of this story (near its headline), not of the teasers around it
@@ -486,7 +500,7 @@ def _read_around_headline(facts: _Facts, tree, headline, item_authors) -> None:
         if bylines >= _MAX_BYLINES:
             break
         if node.get("rel") != "author" and not _BYLINE_HINT.search(hint) or \
-                _in_comments(node):
+                _in_comments(node, facts.comment_zones):
             continue
         if node.get("rel") != "author" and _NOT_BYLINE.search(hint) and \
                 not re.search(r"byline|author-?name|name", hint, re.IGNORECASE):
@@ -520,18 +534,19 @@ def _canonical(links, meta, url: str | None) -> str | None:
     return canonical
 
 
-def _date_line(after) -> str | None:
+def _date_line(after, comment_zones: dict) -> str | None:
     """The date line under the headline: the first date-classed element's date ("Submitted on
     Mon, 2019-01-21 13:49"), else the first element that is a date and little else."""
     for node in after:
         if isinstance(node.tag, str) and node.tag not in ("time", "meta") and \
                 _DATE_HINT.search(f"{node.get('class', '')} {node.get('id', '')}") and \
-                not _in_comments(node):
+                not _in_comments(node, comment_zones):
             shown = _shown_date(node)
             if shown:
                 return shown
     for node in after[:_DATE_LINE_ELEMENTS]:
-        if isinstance(node.tag, str) and len(node) <= 2 and not _in_comments(node):
+        if isinstance(node.tag, str) and len(node) <= 2 and \
+                not _in_comments(node, comment_zones):
             text = _element_text(node)
             if text and is_date_line(text) and not _UPDATED_HINT.search(text):
                 return text
