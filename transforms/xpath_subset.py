@@ -150,18 +150,18 @@ class _Parser:
         return branch
 
     def disjunction(self):
-        terms = [self.conjunction()]
-        while self.at_word("or"):
-            self.take("or")
-            terms.append(self.conjunction())
-        return terms[0] if len(terms) == 1 else ("or", tuple(terms))
+        return self.chain("or", self.conjunction)
 
     def conjunction(self):
-        terms = [self.primary()]
-        while self.at_word("and"):
-            self.take("and")
-            terms.append(self.primary())
-        return terms[0] if len(terms) == 1 else ("and", tuple(terms))
+        return self.chain("and", self.primary)
+
+    def chain(self, word: str, operand):
+        """``operand (word operand)*``: one node, or the operand alone."""
+        terms = [operand()]
+        while self.at_word(word):
+            self.take(word)
+            terms.append(operand())
+        return terms[0] if len(terms) == 1 else (word, tuple(terms))
 
     def primary(self):
         if self.at("("):
