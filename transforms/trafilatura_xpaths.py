@@ -38,6 +38,7 @@ _MODULES = ("xpaths", "settings", "baseline", "core", "main_extractor", "externa
 #: originals stay referenced so that no id is reused while the swap runs.
 _TWINS: dict[int, tuple] = {}
 _TUNING = threading.Lock()  # in-process extraction may run on several Beam threads
+_TUNED = threading.Event()  # set once every expression is swapped (_TWINS fills during it)
 
 
 def guard_attribute_tests(path: str) -> str:
@@ -96,7 +97,7 @@ def tuned_xpath(xpath):
 
 def tune_trafilatura() -> None:
     """Swap the tuned expressions into trafilatura's modules, once per process."""
-    if _TWINS:
+    if _TUNED.is_set():
         return
     import importlib
 
@@ -108,7 +109,7 @@ def tune_trafilatura() -> None:
         return _TWINS[id(xpath)][1]
 
     with _TUNING:
-        if _TWINS:
+        if _TUNED.is_set():
             return
         done_lists: set[int] = set()  # lists are shared between modules: rewrite each once
         for module in (importlib.import_module(f"trafilatura.{name}") for name in _MODULES):
@@ -120,6 +121,7 @@ def tune_trafilatura() -> None:
                     done_lists.add(id(value))
                     value[:] = [twin(item) if isinstance(item, XPath) else item
                                 for item in value]
+        _TUNED.set()
 
 
 def tuned_pairs() -> list[tuple]:
