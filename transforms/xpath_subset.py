@@ -250,13 +250,13 @@ def _tag_test(node) -> frozenset | None:
 def _names(node) -> set[str]:
     """The attributes a predicate or value reads."""
     kind = node[0]
-    if kind == "attrs":
+    if kind in ("attrs", "present"):
         return set(node[1])
     if kind in ("or", "and"):
         return set().union(*(_names(term) for term in node[1]))
-    if kind in ("not", "translate", "contains", "starts", "regex", "equals", "present"):
-        return _names(node[1]) if kind != "present" else set(node[1])
-    return set()
+    if kind in ("not", "translate", "contains", "starts", "regex", "equals"):
+        return _names(node[1])
+    return set()  # self, tag_in, descendant
 
 
 def _structural(node) -> bool:
@@ -359,8 +359,8 @@ class _Matcher:
         self.tags = tags
         self.names = frozenset(set().union(*(_names(node) for node in predicates)))
         self._cached = _all([node for node in predicates if not _structural(node)])
-        self.structural = [node for node in predicates if _structural(node)]
-        self._structural = _all(self.structural)
+        below = [node for node in predicates if _structural(node)]
+        self._below_tests = _all(below) if below else None
         self.decisions: dict = {}
 
     def _decide(self, key, element) -> bool:
@@ -372,7 +372,7 @@ class _Matcher:
 
     def _below(self, element) -> bool:
         pairs = tuple([item for item in element.items() if item[0] in self.names])
-        return self._structural(element.tag, dict(pairs), pairs, element)
+        return self._below_tests(element.tag, dict(pairs), pairs, element)
 
     def __call__(self, element) -> bool:
         """Whether one element passes (the same decision as :meth:`filter`)."""
@@ -384,7 +384,7 @@ class _Matcher:
         decision = self.decisions.get(key)
         if decision is None:
             decision = self._decide(key, element)
-        return decision and (not self.structural or self._below(element))
+        return decision and (self._below_tests is None or self._below(element))
 
     def filter(self, elements) -> list:
         """The elements that pass, in their order: :meth:`__call__` as one flat loop (the
@@ -402,7 +402,7 @@ class _Matcher:
                 decision = self._decide(key, element)
             if decision:
                 passed.append(element)
-        if self.structural:
+        if self._below_tests is not None:
             passed = [element for element in passed if self._below(element)]
         return passed
 
@@ -414,9 +414,10 @@ def parse(path: str) -> list[_Branch]:
     plain = [branch for branch in branches if not (branch.first_only or branch.first_per_parent)]
     if len(plain) < 2:
         return branches
-    merged = ("or", tuple(("and", (("tag_in", branch.tags) if branch.tags is not None
-                                   else ("and", ()), *branch.predicates))
-                          for branch in plain))
+    merged = ("or", tuple(
+        ("and", (*([("tag_in", branch.tags)] if branch.tags is not None else []),
+                 *branch.predicates))
+        for branch in plain))
     tags = None if any(branch.tags is None for branch in plain) \
         else frozenset().union(*(branch.tags for branch in plain))
     return [_Branch(tags, [merged])] + [branch for branch in branches if branch not in plain]
