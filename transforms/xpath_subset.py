@@ -8,8 +8,8 @@ values of the attributes they name. A page repeats its combinations (three quart
 elements share one with an earlier element), and so do the pages of one site, so
 :class:`Selector` decides each combination once per process and looks it up afterwards (each
 ``re:test`` also remembers its answer per string). On the benchmark's real pages trafilatura's
-extraction costs about 29 % less with it; forgetting every decision between pages (no two
-pages of one site) still saves about 22 %.
+extraction costs about 28 % less with it; forgetting every decision between pages (no two
+pages of one site) still saves about 21 %.
 
 The subset (:func:`parse` refuses anything else with :class:`Unsupported`)::
 
