@@ -13,7 +13,9 @@ under ``--cache-dir``). On the same pages, in the same run:
   already in memory: no WARC reading);
 * backfill: the ``newsflow backfill`` pipeline over the WARC files on the FnApiRunner with
   ``--direct_running_mode=multi_processing --direct_num_workers=N``: reading, extraction
-  (time-limited), cleaning, page type, dates, language, topics, dedup, Parquet and commit;
+  (time-limited), cleaning, page type, dates, language, topics, dedup, Parquet and commit, in a
+  process of its own that starts as the command does (``bench/backfill_run.py``: warm worker
+  processes, Beam's import, building the pipeline are timed, as datatrove's start-up is);
 * datatrove (when installed: ``pip install -e '.[bench]'``): datatrove's WarcReader ->
   Trafilatura -> ParquetWriter on the same WARC files with N worker processes.
 
@@ -80,7 +82,10 @@ def own_cpu_seconds() -> float:
 
 #: Kinds of descendant processes, by a word of their command line.
 PROCESS_KINDS = (("newsflow.transforms.extractor", "extraction child"),
-                 ("sdk_worker_main", "Beam SDK worker"))
+                 ("sdk_worker_main", "Beam SDK worker"),
+                 ("warm_workers serve", "Beam SDK worker"),
+                 ("warm_workers attach", "Beam SDK worker"),
+                 ("bench.backfill_run", "driver (runner)"))
 
 
 class ProcessTreeCpu:
@@ -152,7 +157,7 @@ class ProcessTreeCpu:
             self._seen[pid] = ((known[0] if known and known[0] else command), seconds)
 
     def by_kind(self) -> dict[str, float]:
-        kinds = {"this process (driver, runner)": self.own}
+        kinds = {"this process": self.own}
         for pid, (command, seconds) in self._seen.items():
             before = self._before.get(pid, (command, 0.0))[1]
             kind = next((name for word, name in PROCESS_KINDS if word in command), "other")
@@ -206,41 +211,29 @@ def run_script(corpus: Corpus) -> Run:
 # The backfill pipeline
 
 
-def stage_cpu_seconds(result) -> dict[str, float]:
-    """Sum of every ``<stage>/cpu_us`` distribution of a finished pipeline, in seconds."""
-    from apache_beam.metrics.metric import MetricsFilter
-
-    totals: dict[str, float] = {}
-    query = result.metrics().query(MetricsFilter().with_name("cpu_us"))
-    for metric in query["distributions"]:
-        namespace = metric.key.metric.namespace
-        totals[namespace] = totals.get(namespace, 0.0) + metric.committed.sum / 1e6
-    return totals
-
-
 def run_backfill(corpus: Corpus, output: Path, workers: int, extra_args: list[str]) -> Run:
-    """The backfill pipeline over the corpus, as ``newsflow backfill`` builds it."""
-    import apache_beam as beam
-    from apache_beam.options.pipeline_options import PipelineOptions
-
-    from newsflow.pipelines import backfill
-
+    """The backfill pipeline over the corpus, as ``newsflow backfill`` runs it: in a process of
+    its own that starts its workers, imports Beam and builds the pipeline (``backfill_run``)."""
     args = ["--runner=FnApiRunner", "--direct_running_mode=multi_processing",
             f"--direct_num_workers={workers}", f"--input={corpus.glob}", f"--output={output}",
             f"--ingested_at={INGESTED_AT}", *extra_args]
-    options = PipelineOptions(args)
+    metrics = output.parent / "backfill-metrics.json"
     with ProcessTreeCpu() as cpu:
         started = time.perf_counter()
-        pipeline = beam.Pipeline(options=options)
-        outputs = backfill.build(pipeline, options)
-        result = pipeline.run()
-        result.wait_until_finish()
+        done = subprocess.run([sys.executable, "-m", "bench.backfill_run", "--metrics",
+                               str(metrics), "--", *args],
+                              cwd=REPO, capture_output=True, text=True, check=False)
         elapsed = time.perf_counter() - started
-    summary = backfill.load_summary(str(output), outputs["commit_id"])
+    if done.returncode != 0:
+        raise RuntimeError(f"backfill failed:\n{done.stderr[-3000:]}")
+    measured = json.loads(metrics.read_text())
+    from newsflow.pipelines import backfill
+
+    summary = backfill.load_summary(str(output), measured["commit_id"])
     note = (f"{summary['written']} articles + {summary['duplicates']} duplicates, "
             f"{summary['skipped']} skipped, {summary['dead_letters']} dead, "
             f"{'balanced' if summary['balanced'] else 'NOT BALANCED'}")
-    return Run("backfill", elapsed, cpu.total, corpus.docs, note, stage_cpu_seconds(result),
+    return Run("backfill", elapsed, cpu.total, corpus.docs, note, measured["stage_cpu"],
                cpu.by_kind())
 
 

@@ -17,7 +17,9 @@ from datetime import UTC, datetime
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.portability import python_urns
+from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
 from newsflow.pipelines.console import (
     describe_dry_run,
@@ -38,6 +40,7 @@ from newsflow.pipelines.options import (
     is_local_runner,
     parse_strict,
 )
+from newsflow.pipelines.warm_workers import WarmWorkers
 from newsflow.transforms.accounting import SummarizeRun, WriteRunSummary, format_summary
 from newsflow.transforms.archives import FORMATS, RECORDS, ReadArchives, read_progress
 from newsflow.transforms.dates import parse_iso_datetime
@@ -180,7 +183,31 @@ def interrupted(output: str, commit_id: str, attempt: int) -> str:
             f"deletes them), and the same command runs it again")
 
 
-def run(argv: list[str] | None = None) -> int:
+class _WarmWorkersRunner(FnApiRunner):
+    """The local runner, its worker processes taken from :mod:`warm_workers` slots."""
+
+    def __init__(self, warm: WarmWorkers):
+        super().__init__()
+        self._command = warm.command.encode("utf-8")
+
+    def run_via_runner_api(self, pipeline_proto, options):
+        for environment in pipeline_proto.components.environments.values():
+            if environment.urn == python_urns.SUBPROCESS_SDK:
+                environment.payload = self._command
+        return super().run_via_runner_api(pipeline_proto, options)
+
+
+def new_pipeline(options: PipelineOptions, warm: WarmWorkers | None = None) -> beam.Pipeline:
+    """The pipeline to build on: on the local runner with worker processes, started from
+    ``warm`` workers when the command started some."""
+    if warm is not None and local_worker_processes(options) and \
+            options.view_as(StandardOptions).runner in (None, "DirectRunner", "FnApiRunner"):
+        return beam.Pipeline(runner=_WarmWorkersRunner(warm), options=options)
+    return beam.Pipeline(options=options)
+
+
+def run(argv: list[str] | None = None, warm: WarmWorkers | None = None) -> int:
+    """``newsflow backfill``; ``warm``: worker processes the command already started."""
     options = parse_strict(list(sys.argv[1:] if argv is None else argv), OPTION_CLASSES,
                            "newsflow backfill", DESCRIPTION)
     opts = options.view_as(BackfillOptions)
@@ -196,7 +223,7 @@ def run(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="newsflow-progress-") as progress_dir:
         local = is_local_runner(options)
         try:
-            pipeline = beam.Pipeline(options=options)
+            pipeline = new_pipeline(options, warm)
             outputs = build(pipeline, options, progress_dir if local else None)
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)

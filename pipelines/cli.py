@@ -138,9 +138,18 @@ def feeds_command(argv: list[str]) -> int:
 
 def dispatch(command: str, rest: list[str]) -> int:
     if command == "backfill":
-        from newsflow.pipelines import backfill
+        from newsflow.pipelines import warm_workers
 
-        return backfill.run(rest)
+        # the local workers import Beam while this process does the same and builds the job
+        workers = warm_workers.workers_wanted(rest)
+        warm = warm_workers.start(workers) if workers else None
+        try:
+            from newsflow.pipelines import backfill
+
+            return backfill.run(rest, warm)
+        finally:
+            if warm is not None:
+                warm.close()
     if command == "stream":
         from newsflow.pipelines import stream
 

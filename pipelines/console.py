@@ -178,7 +178,8 @@ def _descendants() -> list[int]:
 
 
 def _sdk_workers_started() -> int:
-    """How many of this process's descendants are Beam SDK worker processes."""
+    """How many of this process's descendants are Beam SDK worker processes (or the
+    ``warm_workers attach`` processes the runner starts instead)."""
     count = 0
     for pid in _descendants():
         try:
@@ -186,7 +187,8 @@ def _sdk_workers_started() -> int:
                 argv = handle.read().split(b"\0")
         except OSError:
             continue
-        if b"-m" in argv and b"apache_beam.runners.worker.sdk_worker_main" in argv:
+        if b"-m" in argv and (b"apache_beam.runners.worker.sdk_worker_main" in argv
+                              or argv[-2:] == [b"attach", b""]):  # warm_workers' attach
             count += 1
     return count
 

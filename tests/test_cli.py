@@ -106,7 +106,8 @@ def corpus(tmp_path_factory):
 def test_ctrl_c_stops_a_backfill_with_one_line(corpus, tmp_path):
     """SIGINT to the whole process group, as a terminal sends it: exit 130, one line saying
     what was and was not committed, no traceback from any worker, no process left over. The
-    progress lines before it come without a terminal too (stderr is a pipe here)."""
+    progress lines before it come without a terminal too (stderr is a pipe here). The default
+    local run has worker processes, started with the command (``warm_workers``)."""
     process = subprocess.Popen(
         [*NEWSFLOW, "backfill", f"--input={','.join(corpus.input_globs)}",
          f"--output={tmp_path / 'out'}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,

@@ -1,0 +1,92 @@
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from newsflow.pipelines import warm_workers
+from newsflow.pipelines.warm_workers import SLOTS_ENV, workers_wanted
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    (["--input=x", "--direct_running_mode=multi_processing", "--direct_num_workers=2"], 2),
+    (["--direct_running_mode", "multi_processing", "--direct_num_workers", "3"], 3),
+    (["--direct_running_mode=multi_processing"], 1),  # Beam's default: one worker
+    (["--direct_running_mode=multi_processing", "--runner=FnApiRunner"], 1),
+    (["--direct_running_mode=multi_threading", "--direct_num_workers=2"], 0),
+    (["--input=x", "--runner=DirectRunner"], 0),  # Beam's default mode: in one process
+    (["--input=x", "--direct_running_mode=in_memory"], 0),
+    (["--direct_running_mode=multi_processing", "--runner=DataflowRunner"], 0),
+    (["--direct_running_mode=multi_processing", "--dry_run"], 0),
+    (["--direct_running_mode=multi_processing", "--help"], 0),
+    (["--direct_running_mode=multi_processing", "--direct_num_workers=two"], 0),
+])
+def test_workers_wanted_reads_the_command_line(argv, expected):
+    assert workers_wanted(argv) == expected
+
+
+def test_zero_workers_and_the_commands_default_mean_one_per_cpu():
+    argv = ["--direct_running_mode=multi_processing", "--direct_num_workers=0"]
+    assert workers_wanted(argv) == os.cpu_count()
+    assert workers_wanted(["--input=x", "--output=y"]) == os.cpu_count()
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    from newsflow.pipelines.demo.sample_corpus import write_corpus
+
+    return write_corpus(tmp_path_factory.mktemp("corpus"), n_articles=20, seed=5)
+
+
+@pytest.mark.slow
+def test_a_backfill_runs_on_the_warm_workers(corpus, tmp_path):
+    """Both worker processes the runner asks for attach to the slots started beforehand, the
+    run balances, and closing leaves no slot process or directory behind."""
+    from newsflow.pipelines import backfill
+
+    warm = warm_workers.start(2)
+    try:
+        status = backfill.run([f"--input={','.join(corpus.input_globs)}",
+                               f"--output={tmp_path / 'out'}",
+                               "--direct_running_mode=multi_processing",
+                               "--direct_num_workers=2"], warm)
+        claimed = sorted(name for name in os.listdir(warm.directory) if name.endswith(".claim"))
+    finally:
+        warm.close()
+    assert status == 0
+    assert claimed == ["slot-0.claim", "slot-1.claim"]
+    assert not os.path.exists(warm.directory)
+    summary = backfill.load_summary(str(tmp_path / "out"), _commit_id(tmp_path / "out"))
+    assert summary["balanced"] and summary["written"] > 0
+
+
+def _commit_id(output) -> str:
+    (name,) = os.listdir(output / "runs")
+    return name.removesuffix(".json")
+
+
+def test_attach_without_a_free_slot_becomes_beams_own_worker(tmp_path):
+    """No warm worker to take: the process the runner started runs Beam's worker itself (here
+    without a runner to talk to, so Beam's worker fails as it would: its own error)."""
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("CONTROL_API_SERVICE_DESCRIPTOR", "PIPELINE_OPTIONS")}
+    done = subprocess.run([sys.executable, "-m", "newsflow.pipelines.warm_workers", "attach"],
+                          env={**env, SLOTS_ENV: str(tmp_path)}, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode != 0
+    assert "apache_beam/runners/worker/sdk_worker_main.py" in done.stderr
+    assert done.stderr.strip().endswith("KeyError: 'CONTROL_API_SERVICE_DESCRIPTOR'")
+
+
+def test_close_ends_workers_no_job_claimed():
+    warm = warm_workers.start(1)
+    socket_path = os.path.join(warm.directory, "slot-0.sock")
+    deadline = time.monotonic() + 30
+    while not os.path.exists(socket_path) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert os.path.exists(socket_path)  # listening: a job could attach now
+    (process,) = warm._processes
+    warm.close()
+    assert process.poll() is not None
+    assert not os.path.exists(warm.directory)
