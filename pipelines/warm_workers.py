@@ -109,6 +109,11 @@ def serve(directory: str, slot: int) -> int:
     listener.listen(1)  # from now on a job can connect: it waits until the import is done
     from apache_beam.runners.worker import sdk_worker_main
 
+    from newsflow.transforms.child import start_spare
+    from newsflow.transforms.extract import EXTRACTOR
+
+    start_spare(EXTRACTOR)  # the extraction child warms up while the driver builds the job
+
     connection, _ = listener.accept()
     listener.close()
     with connection.makefile("r", encoding="utf-8") as reader:

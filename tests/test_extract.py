@@ -1,5 +1,7 @@
 """Extraction: metadata comes through; a page over the time limit is killed, not waited for."""
 
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import pytest
@@ -173,3 +175,58 @@ def test_stage_outcomes_for_oversize_and_empty_pages():
     skipped = fn.apply(empty)
     assert isinstance(skipped, Skip) and skipped.reason == "no_main_text"
     assert isinstance(fn.apply(text), Draft)
+
+
+def test_a_spare_child_is_taken_by_the_next_call_and_a_dead_one_skipped():
+    from newsflow.transforms import child as child_module
+
+    child_module.start_spare("os:getpid")
+    (spare,) = child_module._SPARES["os:getpid"]
+    first = ChildProcess("os:getpid")
+    try:
+        assert first.call((), timeout_s=60) == spare.pid  # the spare, not a new process
+    finally:
+        first.close()
+    child_module.start_spare("os:getpid")
+    (dead,) = child_module._SPARES["os:getpid"]
+    dead.kill()
+    dead.wait()
+    second = ChildProcess("os:getpid")
+    try:
+        assert second.call((), timeout_s=60) not in (dead.pid, spare.pid)
+    finally:
+        second.close()
+    assert child_module._SPARES["os:getpid"] == []
+
+
+_WARMED = []
+
+
+def warm_up():
+    """This module as a child's target: the child runs this before serving (see below)."""
+    _WARMED.append(True)
+
+
+def was_warmed() -> bool:
+    return bool(_WARMED)
+
+
+def test_a_child_runs_its_modules_warm_up_before_the_first_call():
+    child = ChildProcess("tests.test_extract:was_warmed")
+    try:
+        assert child.call((), timeout_s=60) is True
+    finally:
+        child.close()
+
+
+def test_the_extractors_warm_up_sets_up_both_cascades():
+    """justext's stop lists, built on trafilatura's first full cascade, exist after warm_up
+    (in a fresh process: this one may have extracted already)."""
+    done = subprocess.run([sys.executable, "-c", (
+        "import trafilatura.external as external\n"
+        "from newsflow.transforms.extractor import warm_up\n"
+        "assert external.JT_STOPLIST is None\n"
+        "warm_up()\n"
+        "print(len(external.JT_STOPLIST))")], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) > 10_000

@@ -7,7 +7,8 @@ as ``python -m newsflow.transforms.child module:function`` and imports only that
 module, never Beam unless that module does: ``multiprocessing``'s spawn would re-import the
 parent's main module, which in a Beam SDK worker is Beam itself. Parent and child exchange
 length-prefixed pickles over pipes; a call that runs past its limit gets the child killed, and
-the next call starts a new one.
+the next call starts a new one. A child runs its module's ``warm_up()``, when it has one,
+before the first call; :func:`start_spare` starts one ahead of need.
 """
 
 from __future__ import annotations
@@ -74,6 +75,38 @@ def serve(function, stdin=None, stdout=None) -> None:
         _write_frame(stdout, answer)
 
 
+_SPARES: dict[str, list[subprocess.Popen]] = {}  # started ahead of need, by target
+_SPARES_LOCK = threading.Lock()
+
+
+def _spawn(target: str) -> subprocess.Popen:
+    # Its own session: Ctrl-C in a terminal reaches the worker, which ends this child
+    # (closing its stdin ends it too), never the child itself mid-call with a traceback.
+    return subprocess.Popen(
+        [sys.executable, "-m", __name__, target], stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        start_new_session=True)
+
+
+def start_spare(target: str) -> None:
+    """Start a child for ``target`` now, for the next :class:`ChildProcess` of that target to
+    take: a worker that starts before its job can have its child's imports and warm-up done
+    (the target module's ``warm_up``) by the time the first record arrives."""
+    process = _spawn(target)
+    with _SPARES_LOCK:
+        _SPARES.setdefault(target, []).append(process)
+
+
+def _take_spare(target: str) -> subprocess.Popen | None:
+    with _SPARES_LOCK:
+        spares = _SPARES.get(target, [])
+        while spares:
+            process = spares.pop()
+            if process.poll() is None:
+                return process
+    return None
+
+
 class ChildProcess:
     """``call(args, kwargs, timeout_s)`` runs ``target`` (``"module:function"``) in the child.
 
@@ -88,12 +121,7 @@ class ChildProcess:
         _LIVE.add(self)
 
     def _start(self) -> None:
-        # Its own session: Ctrl-C in a terminal reaches the worker, which ends this child
-        # (closing its stdin ends it too), never the child itself mid-call with a traceback.
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", __name__, self._target], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            start_new_session=True)
+        self._process = _take_spare(self._target) or _spawn(self._target)
 
     def call(self, args: tuple, kwargs: dict | None = None, *, timeout_s: float):
         with self._lock:
@@ -142,11 +170,21 @@ class ChildProcess:
 def _close_all() -> None:
     for child in list(_LIVE):
         child.close()
+    with _SPARES_LOCK:
+        spares = [process for processes in _SPARES.values() for process in processes]
+        _SPARES.clear()
+    for process in spares:
+        process.kill()
+        process.wait(timeout=5)
 
 
 def main(argv: list[str]) -> None:
-    module, _, name = argv[1].partition(":")
-    serve(getattr(importlib.import_module(module), name))
+    module_name, _, name = argv[1].partition(":")
+    module = importlib.import_module(module_name)
+    warm_up = getattr(module, "warm_up", None)
+    if warm_up is not None:  # before the first call: a spare child does it ahead of need
+        warm_up()
+    serve(getattr(module, name))
 
 
 if __name__ == "__main__":
