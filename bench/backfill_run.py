@@ -2,8 +2,8 @@
 
     python -m bench.backfill_run --metrics OUT.json -- <newsflow backfill options>
 
-Like the command, it starts the local worker processes first (``warm_workers``), then imports
-Beam and builds and runs the pipeline, so the benchmark's time includes the driver's start-up
+Like the command, it imports Beam, forks the local worker processes (``warm_workers``), then
+builds and runs the pipeline, so the benchmark's time includes the driver's start-up
 (Python, Beam's import) as datatrove's includes its own. Writes the pipeline's per-stage CPU
 seconds (``<stage>/cpu_us`` metrics) and the commit id to ``--metrics``.
 """
@@ -33,17 +33,14 @@ def main(argv: list[str] | None = None) -> int:
     args, pipeline_args = parser.parse_known_args(argv)
     pipeline_args = [arg for arg in pipeline_args if arg != "--"]
 
-    from newsflow.pipelines import warm_workers
+    import logging
 
-    workers = warm_workers.workers_wanted(pipeline_args)
-    warm = warm_workers.start(workers) if workers else None
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from newsflow.pipelines import backfill, warm_workers
+
+    warm = warm_workers.start(warm_workers.workers_wanted(pipeline_args))
     try:
-        import logging
-
-        from apache_beam.options.pipeline_options import PipelineOptions
-
-        from newsflow.pipelines import backfill
-
         logging.getLogger("apache_beam").setLevel(logging.ERROR)
         options = PipelineOptions(pipeline_args)
         pipeline = backfill.new_pipeline(options, warm)

@@ -80,10 +80,12 @@ def own_cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime
 
 
-#: Kinds of descendant processes, by a word of their command line.
+#: Kinds of descendant processes, by a word of their command line (a forked process's is its
+#: parent's, marked ``FORKED``: the command forks its warm workers).
+FORKED = "forked from: "
 PROCESS_KINDS = (("newsflow.transforms.extractor", "extraction child"),
+                 (FORKED, "Beam SDK worker"),
                  ("sdk_worker_main", "Beam SDK worker"),
-                 ("warm_workers serve", "Beam SDK worker"),
                  ("warm_workers attach", "Beam SDK worker"),
                  ("bench.backfill_run", "driver (runner)"))
 
@@ -135,6 +137,10 @@ class ProcessTreeCpu:
             pid = int(entry)
             parents[pid] = int(fields[1])
             readings[pid] = (command, (int(fields[11]) + int(fields[12])) / self._tick)
+        for pid, (command, seconds) in list(readings.items()):
+            parent = readings.get(parents[pid])
+            if command and parent is not None and parent[0] == command:
+                readings[pid] = (FORKED + command, seconds)
         found, me = {}, os.getpid()
         for pid, reading in readings.items():
             ancestor, hops = parents.get(pid), 0

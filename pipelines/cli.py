@@ -138,14 +138,11 @@ def feeds_command(argv: list[str]) -> int:
 
 def dispatch(command: str, rest: list[str]) -> int:
     if command == "backfill":
-        from newsflow.pipelines import warm_workers
+        from newsflow.pipelines import backfill, warm_workers
 
-        # the local workers import Beam while this process does the same and builds the job
-        workers = warm_workers.workers_wanted(rest)
-        warm = warm_workers.start(workers) if workers else None
+        # the local workers, forked with Beam imported, get ready while this process builds
+        warm = warm_workers.start(warm_workers.workers_wanted(rest))
         try:
-            from newsflow.pipelines import backfill
-
             return backfill.run(rest, warm)
         finally:
             if warm is not None:

@@ -1,18 +1,23 @@
-"""Local SDK workers that start with the command, not after the pipeline is built.
+"""Local SDK workers forked from the command once it has imported Beam, before it builds the job.
 
 With ``--direct_running_mode=multi_processing`` the local runner starts each SDK worker only
 when the job starts: a new Python that imports Beam (1.5 to 2 s of CPU) while the driver,
 which spent the same importing Beam and building the pipeline, waits. On a laptop-sized
 backfill (a thousand pages) that start-up is a tenth of the run. So ``newsflow backfill``
-starts the workers' Python first (:func:`start`, before the driver imports Beam): each waits,
-Beam imported, in a *slot* for the settings of a job. The runner then launches
-``python -m newsflow.pipelines.warm_workers attach`` instead of Beam's worker: it claims a free
-slot, hands the waiting worker its environment (the runner's addresses, the options) and lives
-as long as it does, passing on its exit status, so the runner sees an ordinary worker. When no
-slot is free (more workers than slots, a slot that failed), ``attach`` becomes Beam's own worker
+imports Beam, then forks its workers (:func:`start`) before it builds the job: each starts
+with Beam already imported (the import is paid once, not once per process) and waits in a
+*slot* for the settings of a job. The runner then launches ``python -m
+newsflow.pipelines.warm_workers attach`` instead of Beam's worker: it claims a free slot, hands
+the waiting worker its environment (the runner's addresses, the options) and lives as long as
+it does, passing on its exit status, so the runner sees an ordinary worker. When no slot is
+free (more workers than slots, a slot that failed), ``attach`` becomes Beam's own worker
 (``exec``): a warm worker is only ever faster, never required.
 
-This module imports neither Beam nor anything that does: the command imports it first.
+Forking is safe here because it happens before the process holds what a fork cannot copy:
+no gRPC channel or server exists before the runner starts, and the command has started no
+thread. Workers are forked on Linux only (``attach`` waits for them by pidfd); elsewhere the
+runner starts Beam's own workers. ``attach`` itself imports neither Beam nor anything that
+does: it starts in a few milliseconds.
 """
 
 from __future__ import annotations
@@ -25,10 +30,9 @@ import shlex
 import shutil
 import signal
 import socket
-import struct
-import subprocess
 import sys
 import tempfile
+import traceback
 
 #: Where ``attach`` finds the slots (set by :func:`start` for the processes the runner starts).
 SLOTS_ENV = "NEWSFLOW_WARM_SLOTS"
@@ -39,11 +43,12 @@ _WORKER_SETTINGS = ("CONTROL_API_SERVICE_DESCRIPTOR", "LOGGING_API_SERVICE_DESCR
 
 
 class WarmWorkers:
-    """Started slots; :meth:`close` ends the workers no job claimed and removes the slots."""
+    """Forked slots; :meth:`close` ends the workers no job claimed, reaps every worker and
+    removes the slots."""
 
-    def __init__(self, directory: str, processes: list[subprocess.Popen]):
+    def __init__(self, directory: str, pids: list[int]):
         self.directory = directory
-        self._processes = processes
+        self.pids = pids
 
     @property
     def command(self) -> str:
@@ -52,20 +57,60 @@ class WarmWorkers:
                 f"-m {__name__} attach")
 
     def close(self) -> None:
-        for process in self._processes:
-            if process.poll() is None:
-                process.kill()
-            process.wait()
+        for pid in self.pids:
+            try:
+                os.kill(pid, signal.SIGKILL)  # a worker that ran its job has exited already
+            except ProcessLookupError:
+                pass
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:  # reaped already
+                pass
+        self.pids = []
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def start(count: int) -> WarmWorkers:
-    """Start ``count`` workers that import Beam now and wait for a job's settings."""
+def can_fork_workers() -> bool:
+    """Linux: ``fork`` and ``pidfd_open`` (how ``attach`` waits for a worker it did not start)."""
+    return sys.platform == "linux" and hasattr(os, "pidfd_open")
+
+
+def start(count: int) -> WarmWorkers | None:
+    """Fork ``count`` workers that wait for a job's settings; None where workers are not
+    forked (:func:`can_fork_workers`). Call it after importing Beam (the workers inherit the
+    import) and before starting a runner or any thread."""
+    if count < 1 or not can_fork_workers():
+        return None
+    from apache_beam.runners.worker import sdk_worker_main  # noqa: F401 - inherited by the fork
+
     directory = tempfile.mkdtemp(prefix="newsflow-workers-")
-    processes = [subprocess.Popen([sys.executable, "-m", __name__, "serve", directory, str(slot)],
-                                  stdin=subprocess.DEVNULL)
-                 for slot in range(count)]
-    return WarmWorkers(directory, processes)
+    pids = []
+    for slot in range(count):
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(_slot(directory, slot) + ".sock")
+        listener.listen(1)  # from now on a job can connect to this slot
+        sys.stdout.flush()  # or the worker would write this process's pending output again
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            _forked_worker(listener)
+        listener.close()
+        pids.append(pid)
+    return WarmWorkers(directory, pids)
+
+
+def _forked_worker(listener: socket.socket) -> None:
+    """The forked process: serve the slot, then leave without unwinding the command's stack or
+    running its exit handlers (they are the command's: its temporary folders, its files)."""
+    status = 1
+    try:
+        status = serve(listener)
+    except BaseException:  # noqa: BLE001 - reported, then this process ends with status 1
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
 
 
 def workers_wanted(argv: list[str]) -> int:
@@ -99,17 +144,14 @@ def _slot(directory: str, slot: int) -> str:
     return os.path.join(directory, f"slot-{slot}")
 
 
-def serve(directory: str, slot: int) -> int:
-    """A warm worker: listen, import Beam's worker, take one job's settings, run it, and send
-    back its exit status."""
+def serve(listener: socket.socket) -> int:
+    """A warm worker: take one job's settings from the slot's ``listener``, run Beam's worker
+    for it, and send back its exit status."""
     # Ctrl-C is the command's to handle: it ends its workers (console.stop_run)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(_slot(directory, slot) + ".sock")
-    listener.listen(1)  # from now on a job can connect: it waits until the import is done
     from apache_beam.runners.worker import sdk_worker_main
 
-    from newsflow.transforms.child import start_spare
+    from newsflow.transforms.child import close_children, start_spare
     from newsflow.transforms.extract import EXTRACTOR
 
     start_spare(EXTRACTOR)  # the extraction child warms up while the driver builds the job
@@ -118,6 +160,7 @@ def serve(directory: str, slot: int) -> int:
     listener.close()
     with connection.makefile("r", encoding="utf-8") as reader:
         os.environ.update(json.loads(reader.readline()))
+    connection.sendall(f"{os.getpid()}\n".encode())  # attach waits for this process to end
     status = 1
     try:
         sdk_worker_main.main([BEAM_WORKER])  # what ``python -m`` of it runs
@@ -125,7 +168,8 @@ def serve(directory: str, slot: int) -> int:
     except SystemExit as exc:
         status = exc.code if isinstance(exc.code, int) else 1
     finally:
-        connection.sendall(str(status).encode())  # attach then waits for this process to end
+        close_children()  # no exit handlers run in a forked worker: end its children here
+        connection.sendall(str(status).encode())
         connection.close()
     return status
 
@@ -152,27 +196,19 @@ def attach() -> int:
             continue
         settings = {name: os.environ[name] for name in _WORKER_SETTINGS if name in os.environ}
         connection.sendall((json.dumps(settings) + "\n").encode())
-        worker = _peer_process(connection)
         with connection.makefile("rb") as reader:
+            worker = reader.readline().strip()  # its pid: it took the settings
+            if not worker.isdigit():  # it died before: try the next slot
+                connection.close()
+                continue
             status = reader.read()  # until the worker closes the connection
-        _wait_for_exit(worker)  # the runner takes this process's end for the worker's
+        _wait_for_exit(int(worker))  # the runner takes this process's end for the worker's
         return int(status) if status.isdigit() else 1
     os.execv(sys.executable, [sys.executable, "-m", BEAM_WORKER])
 
 
-def _peer_process(connection: socket.socket) -> int | None:
-    """The pid at the other end of a Unix socket (Linux's ``SO_PEERCRED``), or None."""
-    try:
-        credentials = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
-    except (AttributeError, OSError):
-        return None
-    return struct.unpack("3i", credentials)[0]
-
-
-def _wait_for_exit(pid: int | None) -> None:
+def _wait_for_exit(pid: int) -> None:
     """Block until process ``pid`` (not a child of ours) has ended."""
-    if pid is None:
-        return
     try:
         handle = os.pidfd_open(pid)
     except (AttributeError, OSError):  # gone already, or no pidfd (not Linux)
@@ -184,11 +220,9 @@ def _wait_for_exit(pid: int | None) -> None:
 
 
 def main(argv: list[str]) -> int:
-    if argv[1:2] == ["serve"]:
-        return serve(argv[2], int(argv[3]))
     if argv[1:2] == ["attach"]:
         return attach()
-    print(f"usage: python -m {__name__} serve DIRECTORY SLOT | attach", file=sys.stderr)
+    print(f"usage: python -m {__name__} attach", file=sys.stderr)
     return 2
 
 

@@ -1,7 +1,6 @@
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -46,6 +45,7 @@ def test_a_backfill_runs_on_the_warm_workers(corpus, tmp_path):
     from newsflow.pipelines import backfill
 
     warm = warm_workers.start(2)
+    assert warm is not None and len(warm.pids) == 2
     try:
         status = backfill.run([f"--input={','.join(corpus.input_globs)}",
                                f"--output={tmp_path / 'out'}",
@@ -79,14 +79,51 @@ def test_attach_without_a_free_slot_becomes_beams_own_worker(tmp_path):
     assert done.stderr.strip().endswith("KeyError: 'CONTROL_API_SERVICE_DESCRIPTOR'")
 
 
-def test_close_ends_workers_no_job_claimed():
+def test_close_ends_and_reaps_workers_no_job_claimed():
     warm = warm_workers.start(1)
-    socket_path = os.path.join(warm.directory, "slot-0.sock")
-    deadline = time.monotonic() + 30
-    while not os.path.exists(socket_path) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert os.path.exists(socket_path)  # listening: a job could attach now
-    (process,) = warm._processes
+    (pid,) = warm.pids
+    # listening from the start: a job could attach now
+    assert os.path.exists(os.path.join(warm.directory, "slot-0.sock"))
+    assert _command_line(pid) == _command_line(os.getpid())  # forked from this process
     warm.close()
-    assert process.poll() is not None
+    with pytest.raises(ChildProcessError):  # ended and reaped: no zombie left
+        os.waitpid(pid, os.WNOHANG)
     assert not os.path.exists(warm.directory)
+    assert warm.pids == []
+
+
+def _command_line(pid: int) -> bytes:
+    with open(f"/proc/{pid}/cmdline", "rb") as handle:
+        return handle.read()
+
+
+def test_no_workers_asked_none_started():
+    assert warm_workers.start(0) is None
+
+
+def test_a_worker_gone_before_it_took_the_settings_is_skipped(tmp_path):
+    """A slot whose worker accepted the connection but died before answering: attach goes on
+    to the next slot (here none: Beam's own worker, which fails without a runner)."""
+    import socket
+    import threading
+
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(tmp_path / "slot-0.sock"))
+    listener.listen(1)
+
+    def accept_and_die():
+        connection, _ = listener.accept()
+        connection.recv(65536)
+        connection.close()
+
+    thread = threading.Thread(target=accept_and_die)
+    thread.start()
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("CONTROL_API_SERVICE_DESCRIPTOR", "PIPELINE_OPTIONS")}
+    done = subprocess.run([sys.executable, "-m", "newsflow.pipelines.warm_workers", "attach"],
+                          env={**env, SLOTS_ENV: str(tmp_path)}, capture_output=True,
+                          text=True, timeout=60)
+    thread.join(10)
+    listener.close()
+    assert (tmp_path / "slot-0.claim").exists()  # it claimed the slot and talked to it
+    assert done.stderr.strip().endswith("KeyError: 'CONTROL_API_SERVICE_DESCRIPTOR'")

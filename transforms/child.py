@@ -167,7 +167,9 @@ class ChildProcess:
 
 
 @atexit.register
-def _close_all() -> None:
+def close_children() -> None:
+    """End every child this process started, spares included (at exit, or by a process that
+    leaves without exit handlers)."""
     for child in list(_LIVE):
         child.close()
     with _SPARES_LOCK:
