@@ -84,7 +84,9 @@ class StageClock:
         if self._cpu is None:  # created on the worker: Beam metrics are not picklable state
             self._cpu = Metrics.distribution(self._namespace, "cpu_us")
             self._wall = Metrics.distribution(self._namespace, "wall_us")
-        self._cpu.update(cpu_ns // 1000)
+        # a thread's CPU time cannot exceed the wall time it spans; the two clocks can
+        # disagree by a few microseconds
+        self._cpu.update(min(cpu_ns, wall_ns) // 1000)
         self._wall.update(wall_ns // 1000)
 
     @contextlib.contextmanager
