@@ -14,10 +14,10 @@ free (more workers than slots, a slot that failed), ``attach`` becomes Beam's ow
 (``exec``): a warm worker is only ever faster, never required.
 
 Forking is safe here because it happens before the process holds what a fork cannot copy:
-no gRPC channel or server exists before the runner starts, and the command has started no
-thread. Workers are forked on Linux only (``attach`` waits for them by pidfd); elsewhere the
-runner starts Beam's own workers. ``attach`` itself imports neither Beam nor anything that
-does: it starts in a few milliseconds.
+no gRPC channel or server exists before the runner starts, and workers are forked only while
+the process runs a single thread (:func:`can_fork_workers`), on Linux (``attach`` waits for
+them by pidfd); otherwise the runner starts Beam's own workers. ``attach`` itself imports
+neither Beam nor anything that does: it starts in a few milliseconds.
 """
 
 from __future__ import annotations
@@ -70,15 +70,39 @@ class WarmWorkers:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
+#: Native threads that survive a fork: jemalloc's (pyarrow's allocator) re-arm themselves.
+_FORK_SAFE_THREADS = ("jemalloc_bg_thd",)
+
+
 def can_fork_workers() -> bool:
-    """Linux: ``fork`` and ``pidfd_open`` (how ``attach`` waits for a worker it did not start)."""
-    return sys.platform == "linux" and hasattr(os, "pidfd_open")
+    """Linux (``attach`` waits for a worker it did not start by pidfd), and no thread runs
+    here that a fork would break. A fork copies only the calling thread, so no other Python
+    thread may run, nor a named native runtime (a gRPC server's, deltalake's tokio runtime
+    once a table was opened); the thread pools that handle a fork are allowed: numpy's BLAS
+    (its threads carry the process's own name) and jemalloc's."""
+    import threading
+
+    if sys.platform != "linux" or not hasattr(os, "pidfd_open"):
+        return False
+    if threading.active_count() != 1:
+        return False
+    with open("/proc/self/comm", encoding="utf-8") as handle:
+        allowed = (handle.read().strip(),) + _FORK_SAFE_THREADS
+    for thread in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{thread}/comm", encoding="utf-8") as handle:
+                name = handle.read().strip()
+        except OSError:  # ended meanwhile
+            continue
+        if name not in allowed:
+            return False
+    return True
 
 
 def start(count: int) -> WarmWorkers | None:
-    """Fork ``count`` workers that wait for a job's settings; None where workers are not
-    forked (:func:`can_fork_workers`). Call it after importing Beam (the workers inherit the
-    import) and before starting a runner or any thread."""
+    """Fork ``count`` workers that wait for a job's settings; None where workers cannot be
+    forked (:func:`can_fork_workers`: the runner then starts Beam's own). Call it after
+    importing Beam (the workers inherit the import) and before anything starts a thread."""
     if count < 1 or not can_fork_workers():
         return None
     from apache_beam.runners.worker import sdk_worker_main  # noqa: F401 - inherited by the fork

@@ -1,3 +1,4 @@
+import json
 import os
 import subprocess
 import sys
@@ -38,26 +39,40 @@ def corpus(tmp_path_factory):
     return write_corpus(tmp_path_factory.mktemp("corpus"), n_articles=20, seed=5)
 
 
+def _in_a_new_process(code: str) -> str:
+    """Run ``code`` in a new Python, as the command runs: a process with one thread (this
+    test process may run others, with which :func:`warm_workers.start` refuses to fork)."""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
 @pytest.mark.slow
 def test_a_backfill_runs_on_the_warm_workers(corpus, tmp_path):
-    """Both worker processes the runner asks for attach to the slots started beforehand, the
+    """Both worker processes the runner asks for attach to the slots forked beforehand, the
     run balances, and closing leaves no slot process or directory behind."""
+    output = tmp_path / "out"
+    printed = _in_a_new_process(f"""
+import json, os
+from newsflow.pipelines import backfill, warm_workers
+warm = warm_workers.start(2)
+try:
+    status = backfill.run({[f"--input={','.join(corpus.input_globs)}", f"--output={output}",
+                            "--direct_running_mode=multi_processing",
+                            "--direct_num_workers=2"]!r}, warm)
+    claimed = sorted(name for name in os.listdir(warm.directory) if name.endswith(".claim"))
+finally:
+    warm.close()
+print(json.dumps({{"status": status, "claimed": claimed, "left": os.path.exists(warm.directory),
+                  "pids": warm.pids}}))
+""")
+    outcome = json.loads(printed.splitlines()[-1])
+    assert outcome == {"status": 0, "claimed": ["slot-0.claim", "slot-1.claim"],
+                       "left": False, "pids": []}
     from newsflow.pipelines import backfill
 
-    warm = warm_workers.start(2)
-    assert warm is not None and len(warm.pids) == 2
-    try:
-        status = backfill.run([f"--input={','.join(corpus.input_globs)}",
-                               f"--output={tmp_path / 'out'}",
-                               "--direct_running_mode=multi_processing",
-                               "--direct_num_workers=2"], warm)
-        claimed = sorted(name for name in os.listdir(warm.directory) if name.endswith(".claim"))
-    finally:
-        warm.close()
-    assert status == 0
-    assert claimed == ["slot-0.claim", "slot-1.claim"]
-    assert not os.path.exists(warm.directory)
-    summary = backfill.load_summary(str(tmp_path / "out"), _commit_id(tmp_path / "out"))
+    summary = backfill.load_summary(str(output), _commit_id(output))
     assert summary["balanced"] and summary["written"] > 0
 
 
@@ -80,21 +95,53 @@ def test_attach_without_a_free_slot_becomes_beams_own_worker(tmp_path):
 
 
 def test_close_ends_and_reaps_workers_no_job_claimed():
-    warm = warm_workers.start(1)
-    (pid,) = warm.pids
-    # listening from the start: a job could attach now
-    assert os.path.exists(os.path.join(warm.directory, "slot-0.sock"))
-    assert _command_line(pid) == _command_line(os.getpid())  # forked from this process
-    warm.close()
-    with pytest.raises(ChildProcessError):  # ended and reaped: no zombie left
-        os.waitpid(pid, os.WNOHANG)
-    assert not os.path.exists(warm.directory)
-    assert warm.pids == []
+    printed = _in_a_new_process("""
+import json, os
+from newsflow.pipelines import warm_workers
+warm = warm_workers.start(1)
+(pid,) = warm.pids
+listening = os.path.exists(os.path.join(warm.directory, "slot-0.sock"))
+with open(f"/proc/{pid}/cmdline", "rb") as worker, open("/proc/self/cmdline", "rb") as me:
+    forked = worker.read() == me.read()
+warm.close()
+try:
+    os.waitpid(pid, os.WNOHANG)
+    reaped = False
+except ChildProcessError:
+    reaped = True
+print(json.dumps([listening, forked, reaped, os.path.exists(warm.directory)]))
+""")
+    # listening from the start (a job could attach now), forked from the command, ended and
+    # reaped by close (no zombie), its slots removed
+    assert json.loads(printed.splitlines()[-1]) == [True, True, True, False]
 
 
-def _command_line(pid: int) -> bytes:
-    with open(f"/proc/{pid}/cmdline", "rb") as handle:
-        return handle.read()
+def test_no_worker_is_forked_beside_a_native_runtime(tmp_path):
+    """deltalake's tokio runtime panics in a forked copy of the process that started it."""
+    printed = _in_a_new_process(f"""
+import deltalake, pyarrow
+from newsflow.pipelines import backfill, warm_workers
+assert warm_workers.can_fork_workers()  # Beam, numpy and pyarrow imported: still one
+deltalake.write_deltalake({str(tmp_path)!r}, pyarrow.table({{"a": [1]}}))
+print(warm_workers.start(1), warm_workers.can_fork_workers())
+""")
+    assert printed.split() == ["None", "False"]
+
+
+def test_no_worker_is_forked_beside_a_running_thread():
+    """A fork copies only the calling thread: with another thread running (a library's, a
+    server's), the runner starts Beam's own workers instead."""
+    printed = _in_a_new_process("""
+import threading
+from newsflow.pipelines import warm_workers
+assert warm_workers.can_fork_workers()
+stop = threading.Event()
+thread = threading.Thread(target=stop.wait)
+thread.start()
+print(warm_workers.start(1), warm_workers.can_fork_workers())
+stop.set()
+""")
+    assert printed.split() == ["None", "False"]
 
 
 def test_no_workers_asked_none_started():
