@@ -156,3 +156,24 @@ def test_demo_hints_work_in_a_new_shell(tmp_path):
                                timeout=120, cwd=REPO, env={"PATH": "/usr/bin:/bin"})
         assert shell.returncode == 0, (hint, shell.stderr)
         assert shell.stdout.strip(), hint
+
+
+def test_parsed_options_make_each_view_once_and_share_its_values():
+    import pickle
+
+    from apache_beam.options.pipeline_options import StandardOptions, TypeOptions
+
+    from newsflow.pipelines.backfill import OPTION_CLASSES, BackfillOptions
+    from newsflow.pipelines.options import parse_strict
+
+    options = parse_strict(["--input=a", "--output=b"], OPTION_CLASSES, "newsflow backfill", "")
+    view = options.view_as(BackfillOptions)
+    assert options.view_as(BackfillOptions) is view  # not parsed again
+    assert options.view_as(TypeOptions) is options.view_as(TypeOptions)
+    options.view_as(StandardOptions).runner = "DirectRunner"  # views share the values
+    assert options.view_as(StandardOptions).runner == "DirectRunner"
+    assert options.get_all_options()["runner"] == "DirectRunner"
+    copy = pickle.loads(pickle.dumps(options))
+    assert "_newsflow_views" not in vars(copy)
+    assert copy.view_as(BackfillOptions).input == ["a"]
+    assert copy.view_as(StandardOptions).runner == "DirectRunner"

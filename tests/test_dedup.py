@@ -58,6 +58,7 @@ from newsflow.transforms.dedup import (
     shingles,
     verify_copy,
 )
+from newsflow.transforms.dedup.config import LOCAL_CC_ROUNDS
 from newsflow.transforms.urls import site_of
 from tests.conftest import BEAM_TEST_ARGS
 
@@ -499,7 +500,10 @@ def _metrics(result) -> dict:
     return values
 
 
-def test_batch_transform_matches_in_memory_twin_with_counters(eval_set, seeds_dir, shared_dir):
+@pytest.mark.parametrize("cc_rounds", [DedupConfig().cc_rounds, LOCAL_CC_ROUNDS])
+def test_batch_transform_matches_in_memory_twin_with_counters(eval_set, seeds_dir, shared_dir,
+                                                              cc_rounds):
+    """Label propagation over shuffles, and the local runner's one-step components."""
     docs = eval_set[:150]
     seeds = read_seeds(seeds_dir)
     articles = [as_article(d) for d in docs]
@@ -518,7 +522,8 @@ def test_batch_transform_matches_in_memory_twin_with_counters(eval_set, seeds_di
     assert all(expected[copy_id][0] != copy_id for copy_id, _, _, _ in heavy)
 
     pipeline = BeamTestPipeline(options=PipelineOptions(BEAM_TEST_ARGS))
-    out = (pipeline | beam.Create(articles) | "Deduplicate" >> DeduplicateArticles()
+    out = (pipeline | beam.Create(articles)
+           | "Deduplicate" >> DeduplicateArticles(DedupConfig(cc_rounds=cc_rounds))
            | beam.Map(lambda a: (a.article_id, a.cluster_id, a.duplicate_of, a.is_duplicate,
                                  a.similarity)))
     assert_that(out, equal_to([

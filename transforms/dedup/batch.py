@@ -7,7 +7,12 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from newsflow.transforms.dedup._shared import _FingerprintFn, _outputs, _record_cluster_sizes
-from newsflow.transforms.dedup.clusters import assign_canonicals, bucket_pairs, label_article
+from newsflow.transforms.dedup.clusters import (
+    assign_canonicals,
+    bucket_pairs,
+    connected_components,
+    label_article,
+)
 from newsflow.transforms.dedup.config import DEFAULT_CONFIG, NAMESPACE, DedupConfig
 from newsflow.transforms.dedup.signatures import Evidence, verify_copy
 
@@ -178,6 +183,22 @@ class _ChooseCanonicalsFn(beam.DoFn):
         yield from assign_canonicals(nodes, edges).items()
 
 
+def _choose_canonicals_in_memory(element):
+    """All verified edges -> (duplicate id, (canonical id, similarity)): the components by
+    union-find, then :func:`assign_canonicals` per component, as the distributed path does."""
+    _, edges = element
+    edges = sorted(set(edges))
+    root_of = connected_components(edges)
+    members: dict = {}
+    for node, root in root_of.items():
+        members.setdefault(root, []).append(node)
+    component_edges: dict = {}
+    for edge in edges:
+        component_edges.setdefault(root_of[edge[0]], []).append(edge)
+    for root in sorted(members):
+        yield from assign_canonicals(members[root], component_edges.get(root, ())).items()
+
+
 def _resolve_exact_copies(element):
     """Copies of a representative follow it: same cluster, same similarity (same text)."""
     representative, joined = element
@@ -234,13 +255,19 @@ class _VerifyPairs(beam.PTransform):
 
 
 class _ChooseCanonicals(beam.PTransform):
-    """Verified edges -> (duplicate id, (canonical id, similarity)), per connected component."""
+    """Verified edges -> (duplicate id, (canonical id, similarity)), per connected component;
+    with ``cc_rounds`` 0 all in one step (``DedupConfig.cc_rounds``)."""
 
     def __init__(self, cc_rounds: int):
         super().__init__()
         self._cc_rounds = cc_rounds
 
     def expand(self, edges):
+        if self._cc_rounds == 0:
+            return (edges
+                    | "KeyAllEdges" >> beam.Map(lambda edge: (None, edge))
+                    | "GroupAllEdges" >> beam.GroupByKey()
+                    | "GreedyInMemory" >> beam.FlatMap(_choose_canonicals_in_memory))
         return (edges
                 | "ConnectedComponents" >> _ConnectedComponents(self._cc_rounds)
                 | "GroupComponents" >> beam.GroupByKey()
