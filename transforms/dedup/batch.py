@@ -10,7 +10,7 @@ from newsflow.transforms.dedup._shared import _FingerprintFn, _outputs, _record_
 from newsflow.transforms.dedup.clusters import (
     assign_canonicals,
     bucket_pairs,
-    connected_components,
+    canonicals_by_component,
     label_article,
 )
 from newsflow.transforms.dedup.config import DEFAULT_CONFIG, NAMESPACE, DedupConfig
@@ -184,19 +184,10 @@ class _ChooseCanonicalsFn(beam.DoFn):
 
 
 def _choose_canonicals_in_memory(element):
-    """All verified edges -> (duplicate id, (canonical id, similarity)): the components by
-    union-find, then :func:`assign_canonicals` per component, as the distributed path does."""
+    """All verified edges -> (duplicate id, (canonical id, similarity)), by the in-memory
+    :func:`canonicals_by_component`."""
     _, edges = element
-    edges = sorted(set(edges))
-    root_of = connected_components(edges)
-    members: dict = {}
-    for node, root in root_of.items():
-        members.setdefault(root, []).append(node)
-    component_edges: dict = {}
-    for edge in edges:
-        component_edges.setdefault(root_of[edge[0]], []).append(edge)
-    for root in sorted(members):
-        yield from assign_canonicals(members[root], component_edges.get(root, ())).items()
+    yield from sorted(canonicals_by_component(sorted(set(edges))).items())
 
 
 def _resolve_exact_copies(element):

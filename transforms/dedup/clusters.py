@@ -96,6 +96,24 @@ def connected_components(edges: Iterable[tuple[OrderKey, OrderKey, float]]
     return {node: find(node) for node in list(parent)}
 
 
+def canonicals_by_component(edges: Iterable[tuple[OrderKey, OrderKey, float]]
+                            ) -> dict[str, tuple[str, float]]:
+    """Verified edges -> duplicate id -> (canonical id, similarity): the connected components,
+    then :func:`assign_canonicals` in each."""
+    edges = list(edges)
+    roots = connected_components(edges)
+    components: dict[OrderKey, list[OrderKey]] = defaultdict(list)
+    for node, root in roots.items():
+        components[root].append(node)
+    edges_by_root: dict[OrderKey, list] = defaultdict(list)
+    for edge in edges:
+        edges_by_root[roots[edge[0]]].append(edge)
+    duplicates: dict[str, tuple[str, float]] = {}
+    for root, nodes in components.items():
+        duplicates.update(assign_canonicals(nodes, edges_by_root[root]))
+    return duplicates
+
+
 @dataclass(frozen=True)
 class DedupStats:
     """What a run did, under the same names as the Beam counters."""
@@ -167,15 +185,7 @@ def deduplicate_records(records: Iterable[tuple[str, OrderKey, str]],
         ok, similarity = verify_copy(by_key[a].evidence, by_key[b].evidence, config)
         if ok:
             edges.append((a, b, similarity))
-    roots = connected_components(edges)
-    components: dict[OrderKey, list[OrderKey]] = defaultdict(list)
-    for node, root in roots.items():
-        components[root].append(node)
-    edges_by_root: dict[OrderKey, list] = defaultdict(list)
-    for edge in edges:
-        edges_by_root[roots[edge[0]]].append(edge)
-    for root, nodes in components.items():
-        resolutions.update(assign_canonicals(nodes, edges_by_root[root]))
+    resolutions.update(canonicals_by_component(edges))
     exact_duplicates = 0
     for representative, members in copies.items():
         exact_duplicates += len(members)
