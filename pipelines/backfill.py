@@ -42,6 +42,7 @@ from newsflow.pipelines.options import (
 )
 from newsflow.pipelines.warm_workers import WarmWorkers
 from newsflow.transforms.accounting import SummarizeRun, WriteRunSummary, format_summary
+from newsflow.transforms.archive_spans import span_bytes_for
 from newsflow.transforms.archives import FORMATS, RECORDS, ReadArchives, read_progress
 from newsflow.transforms.dates import parse_iso_datetime
 from newsflow.transforms.extract import ExtractSettings
@@ -93,13 +94,14 @@ def input_patterns(values: list[str]) -> list[str]:
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
-def matched_files(patterns: list[str]) -> list[str]:
-    """All files the patterns match; a pattern that matches nothing is an error."""
+def matched_files(patterns: list[str]) -> list[tuple[str, int]]:
+    """``(path, size)`` of every file the patterns match; a pattern that matches nothing is an
+    error."""
     files = []
     for pattern, result in zip(patterns, FileSystems.match(patterns), strict=True):
         if not result.metadata_list:
             raise ValueError(f"--input {pattern!r} matches no files")
-        files.extend(f"{m.path}|{m.size_in_bytes}" for m in result.metadata_list)
+        files.extend((m.path, m.size_in_bytes) for m in result.metadata_list)
     return sorted(set(files))
 
 
@@ -116,7 +118,8 @@ def build(p: beam.Pipeline, options: PipelineOptions, progress_dir: str | None =
         raise ValueError("--input and --output are required")
     fmt = None if opts.format == "auto" else opts.format
     files = matched_files(patterns)
-    commit_id = commit_id_for_inputs("backfill", files, settings=opts.format)
+    commit_id = commit_id_for_inputs("backfill", [f"{path}|{size}" for path, size in files],
+                                     settings=opts.format)
     ingested_at = parse_iso_datetime(opts.ingested_at, strict=True) or datetime.now(UTC)
     run_info = {"inputs": patterns, "format": opts.format}
     settings = ProcessSettings(
@@ -127,7 +130,9 @@ def build(p: beam.Pipeline, options: PipelineOptions, progress_dir: str | None =
 
     reshuffle = opts.reshuffle_records == "yes" or (
         opts.reshuffle_records == "auto" and not is_local_runner(options))
-    read = p | "ReadArchives" >> ReadArchives(patterns, fmt, progress_dir, reshuffle)
+    sizes = [size for _, size in files]
+    span_bytes = None if reshuffle else span_bytes_for(sizes, local_worker_processes(options))
+    read = p | "ReadArchives" >> ReadArchives(patterns, fmt, progress_dir, reshuffle, span_bytes)
     processed = read[RECORDS] | "ProcessArticles" >> ProcessArticles(settings)
     articles, dedup_skipped = deduplicate(processed[ARTICLES], options, streaming=False)
     skipped = ((read[SKIPPED], processed[SKIPPED]) + ((dedup_skipped,) if dedup_skipped else ())
@@ -145,19 +150,20 @@ def build(p: beam.Pipeline, options: PipelineOptions, progress_dir: str | None =
                | "WriteRunSummary" >> WriteRunSummary(output, commit_id, run_info))
     return {"articles": articles, "skipped": skipped, "dead_letters": dead,
             "commits": commits, "summary": summary, "commit_id": commit_id, "attempt": attempt,
-            "files": len(files)}
+            "sizes": sizes}
 
 
-def run_with_progress(pipeline: beam.Pipeline, progress_dir: str | None, total_files: int,
+def run_with_progress(pipeline: beam.Pipeline, progress_dir: str | None, sizes: list[int],
                       every_s: float | None = None) -> None:
-    """Run to completion, printing files done, records/s and an ETA every ``every_s`` seconds
-    (on a terminal or not: long runs in CI or cron show progress too). Ctrl-C raises
-    ``KeyboardInterrupt`` here, in this process only (see ``run_in_background``)."""
+    """Run to completion, printing the bytes read of the input files (``sizes``), records/s
+    and an ETA every ``every_s`` seconds (on a terminal or not: long runs in CI or cron show
+    progress too). Ctrl-C raises ``KeyboardInterrupt`` here, in this process only (see
+    ``run_in_background``)."""
     def report(elapsed: float) -> None:
         if progress_dir:
-            files, records = read_progress(progress_dir)
-            print(progress_line(files, total_files, records, elapsed), file=sys.stderr,
-                  flush=True)
+            done, records = read_progress(progress_dir)
+            print(progress_line(done, sum(sizes), len(sizes), records, elapsed),
+                  file=sys.stderr, flush=True)
 
     settle()  # the driver holds Beam and the built pipeline until it exits
     run_in_background(lambda: pipeline.run().wait_until_finish(), report,
@@ -235,7 +241,7 @@ def run(argv: list[str] | None = None, warm: WarmWorkers | None = None) -> int:
             print(describe_dry_run(pipeline, "backfill"))
             return 0
         try:
-            run_with_progress(pipeline, progress_dir if local else None, outputs["files"])
+            run_with_progress(pipeline, progress_dir if local else None, outputs["sizes"])
         except KeyboardInterrupt:
             stop_run()
             print(interrupted(output, outputs["commit_id"], outputs["attempt"]),

@@ -86,14 +86,18 @@ def format_eta(seconds: float | None) -> str:
     return f"ETA {hours}h{minutes:02d}m" if hours else f"ETA {minutes}m{secs:02d}s"
 
 
-def progress_line(files: int, total_files: int, records: int, elapsed: float) -> str:
-    """``progress: 3/16 files, 1200 records read, 95 records/s, ETA 2m10s`` (the ETA of
-    reading, which is fused with processing; deduplication and the commit follow it)."""
+def progress_line(done_bytes: int, total_bytes: int, files: int, records: int,
+                  elapsed: float) -> str:
+    """``progress: 12.5/74.0 MB of 8 files, 1200 records read, 95 records/s, ETA 2m10s``
+    (the ETA of reading, which is fused with processing; deduplication and the commit follow
+    it). Measured in stored bytes: files differ in size, and a large one is read in spans."""
     rate = records / elapsed if elapsed > 0 else 0.0
-    line = f"progress: {files}/{total_files} files, {records} records read, {rate:.0f} records/s"
-    if files >= total_files:
+    line = (f"progress: {done_bytes / 1e6:.1f}/{total_bytes / 1e6:.1f} MB of {files} files, "
+            f"{records} records read, {rate:.0f} records/s")
+    if done_bytes >= total_bytes:
         return f"{line}, all read: deduplicating and committing"
-    eta = elapsed * (total_files - files) / files if files and elapsed > 0 else None
+    eta = elapsed * (total_bytes - done_bytes) / done_bytes if done_bytes and elapsed > 0 \
+        else None
     return f"{line}, {format_eta(eta)} for reading"
 
 

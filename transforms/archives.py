@@ -34,6 +34,7 @@ from apache_beam.metrics import Metrics
 
 from newsflow.schemas import DeadLetter, RawRecord, ReplayPointer, Skip, dead_letter
 from newsflow.schemas.records import MAX_DEAD_LETTER_RAW
+from newsflow.transforms.archive_spans import ArchiveSpan, split_archive
 from newsflow.transforms.charset import decode_document
 from newsflow.transforms.dates import parse_iso_datetime
 from newsflow.transforms.exchanges import ENTRY_HEADER, record_fields_from_entry
@@ -392,10 +393,11 @@ class _ArchiveReader:
     """
 
     def __init__(self, path: str, opener: Opener, source_format: str, is_gzip: bool,
-                 position: _Position, strict: bool):
+                 position: _Position, strict: bool, end: int | None = None):
         self._path, self._opener, self._format = path, opener, source_format
         self._member_gzip = is_gzip and position.gunzip is None
         self._position, self._strict = position, strict
+        self._end = end  # a span's end: the next span's first record is not this reader's
 
     def outcomes(self, stream) -> Iterator[Outcome]:
         from warcio.archiveiterator import ArchiveIterator
@@ -414,6 +416,8 @@ class _ArchiveReader:
                 raise
             position.offset = iterator.offset  # not get_record_offset(): that one reads the
             offset_ref = f"{self._path}@{prefix}{iterator.offset}"  # record to its end
+            if self._end is not None and iterator.offset >= self._end:
+                return
             try:
                 yield _record_outcome(record, offset_ref, self._format)
                 continue
@@ -465,17 +469,21 @@ class _TrailingBytes(Exception):
 _STREAM_ERRORS = (OSError, EOFError, zlib.error, _TrailingBytes)
 
 
-def iter_archive_records(path: str, opener: Opener, source_format: str,
-                         is_gzip: bool) -> Iterator[Outcome]:
-    """All outcomes of one WARC or ARC file; ``is_gzip`` from the file's first bytes."""
+def iter_archive_records(path: str, opener: Opener, source_format: str, is_gzip: bool,
+                         span: ArchiveSpan | None = None) -> Iterator[Outcome]:
+    """All outcomes of one WARC or ARC file, or of one span of its records (``span``, cut by
+    ``archive_spans``); ``is_gzip`` from the file's first bytes."""
     from warcio.exceptions import ArchiveLoadFailed
 
+    span = span or ArchiveSpan(path)
     errors = (ArchiveLoadFailed, ValueError) + _STREAM_ERRORS
-    position = _Position(path)
+    position = _Position(path, offset=span.start)
     emitted = 0
     try:
         with opener(path) as raw:
-            reader = _ArchiveReader(path, opener, source_format, is_gzip, position, is_gzip)
+            raw.seek(span.start)
+            reader = _ArchiveReader(path, opener, source_format, is_gzip, position, is_gzip,
+                                    span.end)
             for outcome in reader.outcomes(raw):
                 emitted += 1
                 yield outcome
@@ -489,16 +497,20 @@ def iter_archive_records(path: str, opener: Opener, source_format: str,
             return
         mismatch = exc
     LOG.warning("%s: gzip members do not match records (%s); re-reading as one stream",
-                path, type(mismatch).__name__)
-    position, seen = _Position(path), 0
+                span.ref, type(mismatch).__name__)
+    # the records before the span, and those it gave already, are counted but not given again
+    position, seen, done = _Position(path), 0, span.first_record + emitted
+    last = None if span.records is None else span.first_record + span.records
     try:
         with opener(path) as raw, gunzip(raw) as whole:
             position.gunzip = whole.raw
             reader = _ArchiveReader(path, opener, source_format, is_gzip, position, False)
             for outcome in reader.outcomes(whole):
                 seen += 1
-                if seen > emitted:
+                if seen > done:
                     yield outcome
+                if seen == last:
+                    return  # the rest is the next spans'
             while whole.read(_CHUNK):  # to the end, where a cut-off last member shows
                 pass
         yield from _stream_loss(position, opener)
@@ -679,9 +691,10 @@ def _iter_document(path: str, opener: Opener, fmt: str) -> Iterator[Outcome]:
     yield outcome
 
 
-def iter_file_records(path: str, fmt: str | None = None,
-                      opener: Opener | None = None) -> Iterator[Outcome]:
-    """Every outcome of one input file; ``fmt`` None means detect it.
+def iter_file_records(path: str, fmt: str | None = None, opener: Opener | None = None,
+                      span: ArchiveSpan | None = None) -> Iterator[Outcome]:
+    """Every outcome of one input file, or of one span of a WARC file's records (``span``);
+    ``fmt`` None means detect it.
 
     Each record is isolated (any failure decoding, parsing or validating it makes it a dead
     letter and reading goes on); a file that cannot be read further ends with one file-level
@@ -703,7 +716,7 @@ def iter_file_records(path: str, fmt: str | None = None,
             yield _file_loss("corrupt_archive", "does not start with a WARC or ARC record "
                              "header", position, opener)
         elif fmt in ("warc", "arc"):
-            yield from iter_archive_records(path, opener, fmt, head[:2] == _GZIP_MAGIC)
+            yield from iter_archive_records(path, opener, fmt, head[:2] == _GZIP_MAGIC, span)
         elif fmt == "jsonl":
             yield from _iter_jsonl(path, opener)
         else:
@@ -713,6 +726,21 @@ def iter_file_records(path: str, fmt: str | None = None,
     except Exception as exc:  # noqa: BLE001 - a reader's own bug must not lose the file silently
         LOG.warning("reading %s failed: %r", path, exc)
         yield _file_loss(UNEXPECTED_ERROR, exc, position, opener)
+
+
+def file_spans(path: str, fmt: str | None, span_bytes: int,
+               opener: Opener | None = None) -> list[ArchiveSpan]:
+    """The spans to read a file in (``archive_spans``): a gzip-per-record WARC file of at
+    least two spans' size is cut; any other file is one span, the whole file."""
+    opener = opener or open_raw
+    with opener(path) as raw:
+        head = raw.read(4096)
+        size = raw.seek(0, io.SEEK_END)
+        if (size < 2 * span_bytes or head[:2] != _GZIP_MAGIC
+                or (fmt or detect_format(path, head)) != "warc"):
+            return [ArchiveSpan(path)]
+        raw.seek(0)
+        return split_archive(path, raw, span_bytes)
 
 
 def open_raw(path: str) -> io.BufferedReader:
@@ -725,37 +753,62 @@ def open_raw(path: str) -> io.BufferedReader:
 # Beam
 
 
-def note_progress(progress_dir: str, path: str, records: int) -> None:
-    """One small file per input file done: a local run's driver sums them to show progress."""
+def note_progress(progress_dir: str, span: ArchiveSpan, records: int, size: int) -> None:
+    """One small file per file or span read: a local run's driver sums them to show progress
+    (records, and the stored bytes the span covered)."""
     import hashlib
     import os
 
-    name = hashlib.sha1(path.encode()).hexdigest()
+    name = hashlib.sha1(f"{span.path}@{span.start}".encode()).hexdigest()
     temp = os.path.join(progress_dir, f".{name}.tmp")
     with open(temp, "w") as handle:
-        handle.write(str(records))
+        handle.write(f"{records} {size}")
     os.replace(temp, os.path.join(progress_dir, name))
 
 
 def read_progress(progress_dir: str) -> tuple[int, int]:
-    """``(files done, records read)`` noted so far under ``progress_dir``."""
+    """``(stored bytes read, records read)`` noted so far under ``progress_dir``."""
     import os
 
-    files = records = 0
+    done = records = 0
     for name in os.listdir(progress_dir):
         if name.startswith("."):
             continue
         try:
             with open(os.path.join(progress_dir, name)) as handle:
-                records += int(handle.read() or 0)
-            files += 1
+                count, size = handle.read().split()
+            records += int(count)
+            done += int(size)
         except (OSError, ValueError):
             continue
-    return files, records
+    return done, records
+
+
+class _SplitArchiveFn(beam.DoFn):
+    """A file -> the spans to read it in (``file_spans``); the whole file when finding them
+    fails: the reader then meets the problem and reports it as for any file."""
+
+    def __init__(self, fmt: str | None, span_bytes: int):
+        self._fmt, self._span_bytes = fmt, span_bytes
+        self._spans = Metrics.counter("archives", "spans")
+        self._split = Metrics.counter("archives", "files_split")
+        self._clock = StageClock("split")
+
+    def process(self, path: str):
+        with self._clock.timing():
+            try:
+                spans = file_spans(path, self._fmt, self._span_bytes)
+            except Exception as exc:  # noqa: BLE001 - the reader reports what is wrong
+                LOG.info("not splitting %s: %r", path, exc)
+                spans = [ArchiveSpan(path)]
+        self._spans.inc(len(spans))
+        if len(spans) > 1:
+            self._split.inc()
+        yield from spans
 
 
 class _ReadArchiveFileFn(beam.DoFn):
-    """Reads one matched file; outcomes go to the records, skipped or dead-letter output."""
+    """Reads one file or span; outcomes go to the records, skipped or dead-letter output."""
 
     def __init__(self, fmt: str | None, progress_dir: str | None = None):
         self._fmt = fmt
@@ -765,20 +818,24 @@ class _ReadArchiveFileFn(beam.DoFn):
         self._counters = OutcomeCounters("archives")
         self._clock = StageClock("read")
 
-    def process(self, path: str):
-        yield from guarded("read", path, self._read_file(path), self._counters)
+    def process(self, span: ArchiveSpan | str):
+        span = ArchiveSpan(span) if isinstance(span, str) else span
+        yield from guarded("read", span.ref, self._read_span(span), self._counters)
 
-    def _read_file(self, path: str):
+    def _read_span(self, span: ArchiveSpan):
         started, count = time.monotonic(), 0
-        for outcome in self._clock.timed(iter_file_records(path, self._fmt)):
+        outcomes = iter_file_records(span.path, self._fmt, span=span)
+        for outcome in self._clock.timed(outcomes):
             count += 1
             self._read.inc()
             yield route(outcome, self._counters)
-        self._files.inc()
+        if span.end is None:
+            self._files.inc()
         if self._progress_dir:
-            note_progress(self._progress_dir, path, count)
+            end = span.end if span.end is not None else _file_size(open_raw, span.path) or 0
+            note_progress(self._progress_dir, span, count, max(0, end - span.start))
         elapsed = time.monotonic() - started
-        LOG.info("read %s: %d records in %.1fs (%.0f/s)", path, count, elapsed,
+        LOG.info("read %s: %d records in %.1fs (%.0f/s)", span.ref, count, elapsed,
                  count / elapsed if elapsed else 0.0)
 
 
@@ -786,13 +843,17 @@ class ReadArchives(beam.PTransform):
     """Match globs (local or ``gs://``), spread files over workers, read every record.
 
     Returns a dict of PCollections: ``records`` (RawRecord), ``skipped`` (Skip) and
-    ``dead_letters`` (DeadLetter). Files are always spread over workers; ``reshuffle_records``
-    also spreads the records of each file, which pays on a cluster with few, large files but
-    costs more than it gains on a local runner, where every shuffle passes through one process.
+    ``dead_letters`` (DeadLetter). Files are always spread over workers. ``span_bytes`` also
+    cuts large WARC files into spans of about that many bytes, each read by any worker
+    (``archive_spans``): what spreads a few large files over a local runner's workers.
+    ``reshuffle_records`` spreads the records of each file instead, which pays on a cluster
+    but costs more than it gains on a local runner, where every shuffle passes through one
+    process.
     """
 
     def __init__(self, patterns: list[str], fmt: str | None = None,
-                 progress_dir: str | None = None, reshuffle_records: bool = True):
+                 progress_dir: str | None = None, reshuffle_records: bool = True,
+                 span_bytes: int | None = None):
         super().__init__()
         if fmt is not None and fmt not in FORMATS:
             raise ValueError(f"unknown format {fmt!r}; expected one of {FORMATS}")
@@ -800,16 +861,21 @@ class ReadArchives(beam.PTransform):
         self._fmt = fmt
         self._progress_dir = progress_dir
         self._reshuffle_records = reshuffle_records
+        self._span_bytes = span_bytes
 
     def expand(self, pbegin):
-        outputs = (pbegin
-                   | "InputPatterns" >> beam.Create(self._patterns)
-                   | "MatchFiles" >> fileio.MatchAll(fileio.EmptyMatchTreatment.ALLOW)
-                   | "FilePaths" >> beam.Map(lambda metadata: metadata.path)
-                   | "DistinctFiles" >> beam.Distinct()  # overlapping globs read a file once
-                   | "ReadFiles" >> beam.ParDo(
-                       _ReadArchiveFileFn(self._fmt, self._progress_dir)).with_outputs(
-                       SKIPPED, DEAD, main=RECORDS))
+        files = (pbegin
+                 | "InputPatterns" >> beam.Create(self._patterns)
+                 | "MatchFiles" >> fileio.MatchAll(fileio.EmptyMatchTreatment.ALLOW)
+                 | "FilePaths" >> beam.Map(lambda metadata: metadata.path)
+                 | "DistinctFiles" >> beam.Distinct())  # overlapping globs read a file once
+        if self._span_bytes:
+            files = (files
+                     | "SplitArchives" >> beam.ParDo(_SplitArchiveFn(self._fmt, self._span_bytes))
+                     | "SpreadSpans" >> beam.Reshuffle())
+        outputs = files | "ReadFiles" >> beam.ParDo(
+            _ReadArchiveFileFn(self._fmt, self._progress_dir)).with_outputs(
+            SKIPPED, DEAD, main=RECORDS)
         records = outputs[RECORDS]
         if self._reshuffle_records:  # one large WARC file's records spread over workers
             records = records | "ReshuffleRecords" >> beam.Reshuffle()
