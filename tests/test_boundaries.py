@@ -112,8 +112,8 @@ def test_the_reading_dofn_turns_a_failure_into_a_dead_letter_and_reads_on(tmp_pa
     _write_lines(bad, [_line(3)])
     real = archives.iter_file_records
 
-    def failing_midway(path, fmt=None, opener=None):
-        yield from real(path, fmt, opener)
+    def failing_midway(path, fmt=None, opener=None, span=None):
+        yield from real(path, fmt, opener, span)
         if path.endswith("bad.jsonl"):
             raise RuntimeError("injected after the file's records")
 
