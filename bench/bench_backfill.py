@@ -335,7 +335,9 @@ def main(argv: list[str] | None = None) -> int:
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--docs", type=int, default=920,
                         help="Pages in the compared runs (46 real pages, then distinct copies).")
-    parser.add_argument("--files", type=int, default=8, help="WARC files to spread them over.")
+    parser.add_argument("--files", type=int, default=8,
+                        help="WARC files to spread them over (1: one crawl-dump file, which "
+                             "datatrove reads on one worker and the backfill in spans).")
     parser.add_argument("--workers", type=int, default=2,
                         help="--direct_num_workers of the backfill, datatrove's workers.")
     parser.add_argument("--repeat", type=int, default=1,
