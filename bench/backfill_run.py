@@ -2,9 +2,9 @@
 
     python -m bench.backfill_run --metrics OUT.json -- <newsflow backfill options>
 
-Like the command, it imports Beam, forks the local worker processes (``warm_workers``), then
-builds and runs the pipeline, so the benchmark's time includes the driver's start-up
-(Python, Beam's import) as datatrove's includes its own. Writes the pipeline's per-stage CPU
+Like the command, it imports Beam, forks the local worker processes (``warm_workers``), parses
+the flags as the command does, then builds and runs the pipeline, so the benchmark's time
+includes the driver's start-up (Python, Beam's import) as datatrove's includes its own. Writes the pipeline's per-stage CPU
 seconds (``<stage>/cpu_us`` metrics) and the commit id to ``--metrics``.
 """
 
@@ -35,14 +35,14 @@ def main(argv: list[str] | None = None) -> int:
 
     import logging
 
-    from apache_beam.options.pipeline_options import PipelineOptions
-
     from newsflow.pipelines import backfill, warm_workers
+    from newsflow.pipelines.options import parse_strict
 
     warm = warm_workers.start(warm_workers.workers_wanted(pipeline_args))
     try:
         logging.getLogger("apache_beam").setLevel(logging.ERROR)
-        options = PipelineOptions(pipeline_args)
+        options = parse_strict(pipeline_args, backfill.OPTION_CLASSES, "newsflow backfill",
+                               backfill.DESCRIPTION)  # as the command parses its flags
         pipeline = backfill.new_pipeline(options, warm)
         outputs = backfill.build(pipeline, options)
         result = pipeline.run()

@@ -80,7 +80,8 @@ class BackfillOptions(PipelineOptions):
         parser.add_argument("--reshuffle_records", "--reshuffle-records", default="auto",
                             choices=("auto", "yes", "no"), dest="reshuffle_records",
                             help="Spread each file's records over workers after reading; "
-                                 "'auto': yes on distributed runners, no on local ones.")
+                                 "'auto': yes on distributed runners, no on local ones (which "
+                                 "cut large WARC files into spans of records instead).")
         parser.add_argument("--ingested_at", "--ingested-at", default=None, dest="ingested_at",
                             help="ISO timestamp stamped as ingested_at (default: run start).")
 

@@ -8,7 +8,7 @@ import pytest
 from warcio.warcwriter import WARCWriter
 
 from newsflow.pipelines import backfill
-from newsflow.transforms import archives
+from newsflow.transforms import archive_spans, archives
 from newsflow.transforms.archive_spans import (
     MIN_SPAN_BYTES,
     ArchiveSpan,
@@ -145,3 +145,15 @@ def test_backfill_in_spans_conserves_every_record(tmp_path, samples_dir, monkeyp
             "skipped_by_reason", "dead_letters_by_reason")
     assert {k: spans[k] for k in keys} == {k: whole[k] for k in keys}
     assert spans["read"] > 20
+
+
+def test_cutting_stops_before_a_member_too_large_to_inflate_twice(tmp_path, monkeypatch):
+    members = [_warc_member(f"https://news.test/{i}", ARTICLE_HTML.encode()) for i in range(4)]
+    large = _warc_member("https://news.test/large", ARTICLE_HTML.encode() * 20)
+    path = tmp_path / "large.warc.gz"
+    path.write_bytes(b"".join(members[:2]) + large + b"".join(members[2:]))
+    monkeypatch.setattr(archive_spans, "MAX_MEMBER_BYTES", len(ARTICLE_HTML) * 10)
+    spans, outcomes = _read_in_spans(path)
+    assert [s.start for s in spans] == [0, len(members[0])]  # the second record on: one span
+    assert [o.url for o in outcomes][-3:] == [
+        "https://news.test/large", "https://news.test/2", "https://news.test/3"]

@@ -26,6 +26,8 @@ from typing import NamedTuple
 SPANS_PER_WORKER = 4
 #: Smaller spans gain nothing: finding the boundaries costs more than the work they spread.
 MIN_SPAN_BYTES = 4 * 1024 * 1024
+#: Past a member this large (declared), cutting stops: the reader handles the rest of the file.
+MAX_MEMBER_BYTES = 64 * 1024 * 1024
 _PIECE = 1 << 20  # compressed bytes read at a time, and the most output one call makes
 _HEAD_BYTES = 64 * 1024  # enough of a record to hold its WARC headers
 _WARC_HEADERS_END = b"\r\n\r\n"
@@ -92,8 +94,12 @@ def record_member_starts(raw):
                 if len(head) < _HEAD_BYTES:
                     head += out[:_HEAD_BYTES - len(head)]
                     expected = _one_record_length(head)
-                if expected is not None and produced > expected:
-                    return  # several records in one member (a whole-file gzip stream)
+                if expected is None and len(head) >= _HEAD_BYTES:
+                    return  # no record header in sight
+                if expected is not None and (produced > expected
+                                             or expected > MAX_MEMBER_BYTES):
+                    return  # several records in one member (a whole-file gzip stream), or
+                    # one too large to be worth inflating twice: the reader takes it from here
         except zlib.error:
             return
         if produced != expected:
