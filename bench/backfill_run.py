@@ -4,8 +4,9 @@
 
 Like the command, it imports Beam, forks the local worker processes (``warm_workers``), parses
 the flags as the command does, then builds and runs the pipeline, so the benchmark's time
-includes the driver's start-up (Python, Beam's import) as datatrove's includes its own. Writes the pipeline's per-stage CPU
-seconds (``<stage>/cpu_us`` metrics) and the commit id to ``--metrics``.
+includes the driver's start-up (Python, Beam's import) as datatrove's includes its own.
+Writes the pipeline's per-stage CPU seconds (``<stage>/cpu_us`` metrics) and the commit id to
+``--metrics``.
 """
 
 from __future__ import annotations
