@@ -51,9 +51,10 @@ def test_every_sample_archive_reads_the_same_in_spans(samples_dir):
             assert before.first_record + before.records == after.first_record
         if len(spans) > 1:
             split.append(path.name)
-    # the gzip-per-record WARC files are cut; ARC, plain WARC and odd gzip files are not
-    assert {"warcfile.warc.gz", "example.warc.gz"} <= set(split)  # clipped: one cut-off record
-    assert not any(name.endswith((".arc", ".arc.gz", ".warc")) for name in split)
+    # WARC files are cut, gzipped per record or plain; ARC and odd gzip files are not
+    assert {"warcfile.warc.gz", "example.warc.gz", "example.warc"} <= set(split)
+    assert "clipped.warc.gz" not in split  # one cut-off record
+    assert not any(name.endswith((".arc", ".arc.gz")) for name in split)
 
 
 def test_spans_cut_at_records_and_hold_the_size_asked(tmp_path):
@@ -133,14 +134,15 @@ def test_backfill_in_spans_conserves_every_record(tmp_path, samples_dir, monkeyp
     monkeypatch.setattr(backfill, "span_bytes_for", lambda sizes, workers: 1)
     cut = []
 
-    def split_and_note(path, raw, span_bytes):
-        spans = split_archive(path, raw, span_bytes)
+    def split_and_note(path, raw, span_bytes, is_gzip):
+        spans = split_archive(path, raw, span_bytes, is_gzip)
         cut.extend(span for span in spans if span.start)
         return spans
 
     monkeypatch.setattr(archives, "split_archive", split_and_note)
     spans = run_backfill(inputs, tmp_path / "spans", "--max_dead_letter_ratio=1")
-    assert {Path(span.path).name for span in cut} >= {"warcfile.warc.gz", "example.warc.gz"}
+    assert {Path(span.path).name for span in cut} >= {
+        "warcfile.warc.gz", "example.warc.gz", "example.warc"}
     keys = ("read", "written", "duplicates", "dead_letters", "skipped", "balanced",
             "skipped_by_reason", "dead_letters_by_reason")
     assert {k: spans[k] for k in keys} == {k: whole[k] for k in keys}
@@ -157,3 +159,26 @@ def test_cutting_stops_before_a_member_too_large_to_inflate_twice(tmp_path, monk
     assert [s.start for s in spans] == [0, len(members[0])]  # the second record on: one span
     assert [o.url for o in outcomes][-3:] == [
         "https://news.test/large", "https://news.test/2", "https://news.test/3"]
+
+
+def test_plain_warc_is_cut_by_its_record_lengths_up_to_a_wrong_one(tmp_path):
+    plain = io.BytesIO()
+    writer = WARCWriter(plain, gzip=False)
+    for i in range(6):
+        _response(writer, f"https://news.test/{i}", ARTICLE_HTML.encode())
+    data = plain.getvalue()
+    record = len(data) // 6  # the same page, same-length headers: records of one length
+    path = tmp_path / "plain.warc"
+    path.write_bytes(data)
+    spans, outcomes = _read_in_spans(path, 2 * record - 10)
+    assert [(s.start, s.first_record, s.records) for s in spans] == [
+        (0, 0, 2), (2 * record, 2, 2), (4 * record, 4, None)]
+    assert outcomes == list(iter_file_records(str(path)))
+    # the fourth record declares a byte more than it holds: cutting stops before it
+    third = data.index(b"Content-Length: ", data.index(b"https://news.test/3"))
+    digits = data[third + 16:data.index(b"\r\n", third)]
+    wrong = data[:third + 16] + str(int(digits) + 1).encode() + data[third + 16 + len(digits):]
+    path.write_bytes(wrong)
+    spans, outcomes = _read_in_spans(path, 1)
+    assert [s.start for s in spans] == [0, record, 2 * record]
+    assert outcomes == list(iter_file_records(str(path)))

@@ -6,14 +6,16 @@ themselves costs more than it saves (every record body would pass through the ru
 process). Instead one quick pass finds record boundaries, and each span of records goes to
 its own worker, which seeks there and reads only that span.
 
-Only a gzip-per-record WARC file is cut (the form Common Crawl and most crawlers write): the
-pass inflates each gzip member in C, without parsing records, and checks that it holds exactly
-one whole WARC record (it starts ``WARC/``, and its length is what its ``Content-Length``
-says). Cuts are made only at such members' starts; from the first member that is anything
-else (several records per member, a record across members, a cut-off or corrupt member,
-padding) the rest of the file is one span, read exactly as a whole file is, with every
-anomaly handled and reported as it is now. So a file gives the same outcomes, in the same
-order, whether it is read whole or span by span.
+WARC files are cut, gzipped per record (the form Common Crawl and most crawlers write) or not
+gzipped; ARC files and files gzipped otherwise are read whole. In a gzipped file the pass
+inflates each gzip member in C, without parsing records, and checks that it holds exactly one
+whole WARC record (it starts ``WARC/``, and its length is what its ``Content-Length`` says);
+in a plain file it reads each record's headers and seeks past its block. Cuts are made only
+at such records' starts; from the first place that is anything else (several records per
+member, a record across members, a cut-off or corrupt member, padding, a wrong length) the
+rest of the file is one span, read exactly as a whole file is, with every anomaly handled
+and reported as it is now. So a file gives the same outcomes, in the same order, whether it
+is read whole or span by span.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ MIN_SPAN_BYTES = 4 * 1024 * 1024
 MAX_MEMBER_BYTES = 64 * 1024 * 1024
 _PIECE = 1 << 20  # compressed bytes read at a time, and the most output one call makes
 _HEAD_BYTES = 64 * 1024  # enough of a record to hold its WARC headers
+_PLAIN_HEAD_BYTES = 8 * 1024  # what holds them nearly always
 _WARC_HEADERS_END = b"\r\n\r\n"
 _CONTENT_LENGTH = re.compile(rb"\r\ncontent-length:[ \t]*(\d+)[ \t]*\r\n", re.IGNORECASE)
 
@@ -108,12 +111,37 @@ def record_member_starts(raw):
         offset += consumed
 
 
-def split_archive(path: str, raw, span_bytes: int) -> list[ArchiveSpan]:
-    """Spans of about ``span_bytes`` stored bytes covering the file ``raw`` (open at offset
-    0), cut at the starts of members that each hold one whole record (the module's
-    docstring): one span for the whole file when there is nothing to cut."""
+def plain_record_starts(raw):
+    """Yield the start offset of each record of ``raw`` (an uncompressed WARC file, seekable),
+    in order, and stop at the first place that holds no whole record: a record is found by its
+    headers and skipped by its ``Content-Length``, without reading its block."""
+    offset = 0
+    while True:
+        raw.seek(offset)
+        head = raw.read(_PLAIN_HEAD_BYTES)
+        if not head:
+            return
+        length = _one_record_length(head)
+        if length is None and _WARC_HEADERS_END not in head:
+            head += raw.read(_HEAD_BYTES - len(head))
+            length = _one_record_length(head)
+        if length is None:
+            return
+        raw.seek(offset + length - len(_WARC_HEADERS_END))
+        if raw.read(len(_WARC_HEADERS_END)) != _WARC_HEADERS_END:
+            return  # a record shorter than it declares (cut off, or a wrong length)
+        yield offset
+        offset += length
+
+
+def split_archive(path: str, raw, span_bytes: int, is_gzip: bool = True) -> list[ArchiveSpan]:
+    """Spans of about ``span_bytes`` stored bytes covering the WARC file ``raw`` (open at
+    offset 0), cut at the starts of records that are whole (in a gzip file, of members that
+    each hold one whole record: the module's docstring): one span for the whole file when
+    there is nothing to cut."""
+    starts = record_member_starts(raw) if is_gzip else plain_record_starts(raw)
     spans, start, first = [], 0, 0
-    for index, offset in enumerate(record_member_starts(raw)):
+    for index, offset in enumerate(starts):
         if offset >= start + span_bytes:
             spans.append(ArchiveSpan(path, start, offset, first, index - first))
             start, first = offset, index

@@ -730,17 +730,16 @@ def iter_file_records(path: str, fmt: str | None = None, opener: Opener | None =
 
 def file_spans(path: str, fmt: str | None, span_bytes: int,
                opener: Opener | None = None) -> list[ArchiveSpan]:
-    """The spans to read a file in (``archive_spans``): a gzip-per-record WARC file of at
-    least two spans' size is cut; any other file is one span, the whole file."""
+    """The spans to read a file in (``archive_spans``): a WARC file (gzipped per record or
+    not) of at least two spans' size is cut; any other file is one span, the whole file."""
     opener = opener or open_raw
     with opener(path) as raw:
         head = raw.read(4096)
         size = raw.seek(0, io.SEEK_END)
-        if (size < 2 * span_bytes or head[:2] != _GZIP_MAGIC
-                or (fmt or detect_format(path, head)) != "warc"):
+        if size < 2 * span_bytes or (fmt or detect_format(path, head)) != "warc":
             return [ArchiveSpan(path)]
         raw.seek(0)
-        return split_archive(path, raw, span_bytes)
+        return split_archive(path, raw, span_bytes, head[:2] == _GZIP_MAGIC)
 
 
 def open_raw(path: str) -> io.BufferedReader:
