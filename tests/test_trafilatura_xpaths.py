@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import trafilatura.core
 import trafilatura.xpaths
 from lxml.etree import XPath
 
@@ -125,6 +126,7 @@ def test_tuned_trafilatura_extracts_the_same_text_from_real_pages(shared_dir):
                              capture_output=True, text=True, cwd=Path(__file__).parents[1])
     tune_trafilatura()
     assert tuned_pairs()
+    assert trafilatura.core._prepare_tree.original  # the fast cascade's tree without backup
     texts = cascade_texts(shared_dir)
     assert texts == json.loads(untuned.stdout)
     assert sum(bool(text) for text in texts) >= 80
