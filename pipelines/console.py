@@ -92,8 +92,8 @@ def progress_line(done_bytes: int, total_bytes: int, files: int, records: int,
     (the ETA of reading, which is fused with processing; deduplication and the commit follow
     it). Measured in stored bytes: files differ in size, and a large one is read in spans."""
     rate = records / elapsed if elapsed > 0 else 0.0
-    line = (f"progress: {done_bytes / 1e6:.1f}/{total_bytes / 1e6:.1f} MB of {files} files, "
-            f"{records} records read, {rate:.0f} records/s")
+    line = (f"progress: {done_bytes / 1e6:.1f}/{total_bytes / 1e6:.1f} MB of {files} "
+            f"file{'' if files == 1 else 's'}, {records} records read, {rate:.0f} records/s")
     if done_bytes >= total_bytes:
         return f"{line}, all read: deduplicating and committing"
     eta = elapsed * (total_bytes - done_bytes) / done_bytes if done_bytes and elapsed > 0 \

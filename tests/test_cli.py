@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from newsflow.pipelines.console import progress_line
 from tests.conftest import REPO
 
 NEWSFLOW = [sys.executable, "-m", "newsflow.pipelines.cli"]
@@ -128,7 +129,7 @@ def test_ctrl_c_stops_a_backfill_with_one_line(corpus, tmp_path):
     assert process.returncode == 130, stderr
     assert "Traceback" not in stderr and "Error" not in stderr, stderr
     assert stderr.strip().splitlines()[-1].startswith("interrupted: ")
-    assert re.search(r"progress: [\d.]+/[\d.]+ MB of \d+ files, \d+ records read, \d+ "
+    assert re.search(r"progress: [\d.]+/[\d.]+ MB of \d+ files?, \d+ records read, \d+ "
                      r"records/s", stderr)
     deadline = time.monotonic() + 15  # nothing of the run is left (zombies wait for init)
     while time.monotonic() < deadline:
@@ -178,3 +179,15 @@ def test_parsed_options_make_each_view_once_and_share_its_values():
     assert "_newsflow_views" not in vars(copy)
     assert copy.view_as(BackfillOptions).input == ["a"]
     assert copy.view_as(StandardOptions).runner == "DirectRunner"
+
+
+def test_progress_counts_stored_bytes_read():
+    """Files differ in size and a large one is read in spans: progress and its ETA go by the
+    bytes read."""
+    assert progress_line(0, 100_000_000, 1, 0, 0.0) == (
+        "progress: 0.0/100.0 MB of 1 file, 0 records read, 0 records/s, ETA unknown for reading")
+    assert progress_line(25_000_000, 100_000_000, 8, 500, 10.0) == (
+        "progress: 25.0/100.0 MB of 8 files, 500 records read, 50 records/s, ETA 0m30s for "
+        "reading")
+    assert progress_line(100_000_000, 100_000_000, 8, 2000, 40.0).endswith(
+        "all read: deduplicating and committing")
