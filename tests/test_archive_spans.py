@@ -182,3 +182,34 @@ def test_plain_warc_is_cut_by_its_record_lengths_up_to_a_wrong_one(tmp_path):
     spans, outcomes = _read_in_spans(path, 1)
     assert [s.start for s in spans] == [0, record, 2 * record]
     assert outcomes == list(iter_file_records(str(path)))
+
+
+def test_a_span_that_cannot_be_read_on_loses_only_its_own_rest(tmp_path):
+    """A read failing inside a span is a file-level loss of the rest of that span (the next
+    spans are read on their own), with a replay pointer to that rest."""
+    plain = io.BytesIO()
+    writer = WARCWriter(plain, gzip=False)
+    for i in range(6):  # records larger than warcio's 16 KB read-ahead
+        _response(writer, f"https://news.test/{i}", ARTICLE_HTML.encode() * 40)
+    record = len(plain.getvalue()) // 6
+    path = tmp_path / "plain.warc"
+    path.write_bytes(plain.getvalue())
+    first = file_spans(str(path), None, 2 * record - 10)[0]
+    assert (first.start, first.end) == (0, 2 * record)
+
+    class FailingInSecondRecord(io.FileIO):
+        def readinto(self, buffer):
+            if self.tell() >= record + record // 2:
+                raise OSError("the disk went away")
+            return super().readinto(memoryview(buffer)[:512])
+
+    def failing(name):
+        return io.BufferedReader(FailingInSecondRecord(name), buffer_size=512)
+
+    in_span = list(iter_file_records(str(path), opener=failing, span=first))
+    whole = list(iter_file_records(str(path), opener=failing))
+    assert [type(o).__name__ for o in in_span] == ["RawRecord", "DeadLetter"]
+    loss = in_span[-1]
+    assert loss.replay.offset == record and loss.replay.length == record
+    assert loss.unread_bytes == record and "where the next span starts" in loss.error
+    assert whole[-1].unread_bytes == 5 * record  # read whole, the loss is the file's rest

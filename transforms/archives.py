@@ -210,12 +210,15 @@ class _Position:
     """How far reading one file got: the last record boundary reached.
 
     ``offset`` counts bytes of the stored file, or of its decompressed stream when ``gunzip``
-    is set (then ``gunzip.stored_good`` says how much of the stored file was decoded).
+    is set (then ``gunzip.stored_good`` says how much of the stored file was decoded). ``end``
+    is where the reader's span of the file ends (None: at the file's end): a loss is of what
+    is left up to there, the next spans being read on their own.
     """
 
     path: str
     gunzip: GunzipStream | None = None
     offset: int = 0
+    end: int | None = None
 
     @property
     def stored(self) -> int:
@@ -278,13 +281,15 @@ def _file_loss(reason: str, error, position: _Position, opener: Opener) -> DeadL
     the decompressed stream from there on), ``raw`` holds what follows it as far as it could be
     read, and ``unread_bytes`` counts the stored bytes never read (never decoded, for gzip).
     """
-    size = _file_size(opener, position.path)
+    size = position.end if position.end is not None else _file_size(opener, position.path)
     unread = max(0, size - position.stored) if size is not None else 0
     gunzipped = position.gunzip is not None
     length = None if gunzipped or size is None else size - position.offset
     pointer = ReplayPointer(position.path, position.offset, length, gunzipped)
     raw, more = stored_bytes(opener, pointer)
     total = f"{size:,}" if size is not None else "?"
+    if position.end is not None:
+        total += " (where the next span starts)"
     if gunzipped:
         where = (f"reading stopped at decompressed byte {position.offset:,}; {unread:,} of "
                  f"{total} stored bytes never decoded")
@@ -477,7 +482,7 @@ def iter_archive_records(path: str, opener: Opener, source_format: str, is_gzip:
 
     span = span or ArchiveSpan(path)
     errors = (ArchiveLoadFailed, ValueError) + _STREAM_ERRORS
-    position = _Position(path, offset=span.start)
+    position = _Position(path, offset=span.start, end=span.end)
     emitted = 0
     try:
         with opener(path) as raw:
@@ -499,7 +504,7 @@ def iter_archive_records(path: str, opener: Opener, source_format: str, is_gzip:
     LOG.warning("%s: gzip members do not match records (%s); re-reading as one stream",
                 span.ref, type(mismatch).__name__)
     # the records before the span, and those it gave already, are counted but not given again
-    position, seen, done = _Position(path), 0, span.first_record + emitted
+    position, seen, done = _Position(path, end=span.end), 0, span.first_record + emitted
     last = None if span.records is None else span.first_record + span.records
     try:
         with opener(path) as raw, gunzip(raw) as whole:
