@@ -38,10 +38,10 @@ _CONTENT_LENGTH = re.compile(rb"\r\ncontent-length:[ \t]*(\d+)[ \t]*\r\n", re.IG
 
 
 class ArchiveSpan(NamedTuple):
-    """Whole records of one file: from ``start`` (the first byte of a record's gzip member) up
-    to ``end`` (the next span's start; None: the end of the file). ``first_record`` counts the
-    file's records before ``start``; ``records`` is how many the span holds (None: all to the
-    end of the file)."""
+    """Whole records of one file: from ``start`` (the first byte of a record, or of its gzip
+    member) up to ``end`` (the next span's start; None: the end of the file).
+    ``first_record`` counts the file's records before ``start``; ``records`` is how many the
+    span holds (None: all to the end of the file)."""
 
     path: str
     start: int = 0
@@ -56,8 +56,9 @@ class ArchiveSpan(NamedTuple):
 
 
 def _one_record_length(head: bytes) -> int | None:
-    """The decompressed length a member must have to hold exactly the one WARC record that
-    ``head`` (its first bytes) begins, or None when it does not begin one."""
+    """The length of the WARC record that ``head`` (its first bytes, decompressed) begins,
+    trailing blank lines included, or None when it does not begin one: a gzip member holds
+    exactly that record when it decompresses to that many bytes."""
     if not head.startswith(b"WARC/"):
         return None
     headers_end = head.find(_WARC_HEADERS_END)
