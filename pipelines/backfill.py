@@ -21,6 +21,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from apache_beam.portability import python_urns
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
+from newsflow.pipelines.beam_tuning import memoize_dofn_specs
 from newsflow.pipelines.console import (
     describe_dry_run,
     format_sample_rows,
@@ -206,7 +207,9 @@ class _WarmWorkersRunner(FnApiRunner):
 
 def new_pipeline(options: PipelineOptions, warm: WarmWorkers | None = None) -> beam.Pipeline:
     """The pipeline to build on: on the local runner with worker processes, started from
-    ``warm`` workers when the command started some."""
+    ``warm`` workers when the command started some. Beam's DoFn introspection is memoized
+    first (``beam_tuning``)."""
+    memoize_dofn_specs()
     if warm is not None and local_worker_processes(options) and \
             options.view_as(StandardOptions).runner in (None, "DirectRunner", "FnApiRunner"):
         return beam.Pipeline(runner=_WarmWorkersRunner(warm), options=options)
