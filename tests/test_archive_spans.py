@@ -213,3 +213,16 @@ def test_a_span_that_cannot_be_read_on_loses_only_its_own_rest(tmp_path):
     assert loss.replay.offset == record and loss.replay.length == record
     assert loss.unread_bytes == record and "where the next span starts" in loss.error
     assert whole[-1].unread_bytes == 5 * record  # read whole, the loss is the file's rest
+
+
+def test_a_span_of_a_file_gone_unreadable_is_a_loss_of_that_span(tmp_path):
+    path = tmp_path / "gone.warc.gz"
+    make_warc(path)
+
+    def unreadable(name):
+        raise OSError("the file went away")
+
+    span = ArchiveSpan(str(path), 100, 300, 2, 1)
+    [loss] = iter_file_records(str(path), opener=unreadable, span=span)
+    assert (loss.reason, loss.source_ref) == ("unreadable_file", f"{path}@100")
+    assert (loss.replay.offset, loss.replay.length, loss.unread_bytes) == (100, 200, 200)

@@ -706,7 +706,7 @@ def iter_file_records(path: str, fmt: str | None = None, opener: Opener | None =
     loss dead letter for its unread rest (``unread_bytes``, ``replay``).
     """
     opener = opener or open_raw
-    position = _Position(path)
+    position = _Position(path) if span is None else _Position(path, offset=span.start, end=span.end)
     try:
         with opener(path) as handle:
             head = handle.read(4096)
