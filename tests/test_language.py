@@ -109,3 +109,24 @@ def test_fast_detector_answers_exactly_as_langdetect(factory, shared_dir):
     assert [probabilities(fast(factory), text) for text in texts] == stock
     assert "No features in text." in stock  # the failure path is compared too
     assert len({answer[0][0] for answer in stock if isinstance(answer, list)}) >= 8
+
+
+def test_fast_detector_reads_langdetects_own_ngrams(factory, shared_dir):
+    """Word by word (each distinct word worked out once) gives langdetect's per-character
+    n-gram sequence exactly, in order: its random draws pick by position in it."""
+    from newsflow.transforms.language import SAMPLE_CHARS, fast_detector_class
+
+    references = sorted((shared_dir / "devset/newspaper4k/txt").glob("*.txt"))
+    texts = [path.read_text("utf-8")[:SAMPLE_CHARS] for path in references]
+    texts += [*TEXTS.values(), *ODD_TEXTS, "ends with a space ", "  leading  and  double  "]
+
+    def ngrams(detector, text):
+        detector.append(text)
+        detector.cleaning_text()
+        return detector._extract_ngrams()
+
+    fast, stock = fast_detector_class(), stock_factory()
+    for text in texts + texts:  # the second time from the word cache
+        expected = ngrams(stock.create(), text)
+        assert ngrams(fast(factory), text) == expected
+    assert sum(len(ngrams(fast(factory), text)) for text in texts) > 10_000

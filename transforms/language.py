@@ -7,9 +7,11 @@ per article flat. Texts with fewer than ``MIN_LETTERS`` letters are ``und``.
 
 langdetect spends most of its time in per-character Python loops (text preparation and n-gram
 extraction) and in per-language ones (probability updates). :func:`fast_detector_class`
-writes those loops with regular expressions, a cache of its character normalization and
-numpy arrays: the same n-grams and the same arithmetic in the same order, so the same answers
-and probabilities (tested against langdetect's own ``Detector``), in about half the time.
+writes those loops with regular expressions, ``str.translate`` for its character
+normalization, the n-grams of each distinct word worked out once, and numpy arrays: the same
+n-grams and the same arithmetic in the same order, so the same answers and probabilities
+(tested against langdetect's own ``Detector``), in about a quarter of the time once a worker
+has met the common words (0.67 against 2.7 ms per devset text).
 langdetect is pinned (1.0.9, its last release): the methods replaced are its internals.
 """
 
@@ -76,6 +78,48 @@ def build_detector_factory():
 
 
 _FAST_DETECTOR = None
+#: distinct words kept with their n-grams (a few hundred thousand in any one language)
+_MAX_CACHED_WORDS = 200_000
+
+
+class _NormalizedChars(dict):
+    """A ``str.translate`` table: code point -> langdetect's normalization of the character,
+    each worked out the first time it is met."""
+
+    def __init__(self, normalize):
+        super().__init__()
+        self._normalize = normalize
+
+    def __missing__(self, code: int) -> str:
+        value = self[code] = self._normalize(chr(code))
+        return value
+
+
+def _word_ngrams(word: str, known) -> tuple[str, ...]:
+    """The n-grams langdetect's ``NGram`` buffer yields over one normalized word (and its
+    following space), starting, as it does after a space, from an empty buffer: 1- to
+    3-grams of the profiles, none while inside a run of capitals."""
+    result, grams, capital = [], " ", False
+    for ch in word:
+        last = grams[-1]
+        if last == " ":
+            grams, capital = " ", False
+            if ch == " ":
+                continue
+        elif len(grams) >= 3:
+            grams = grams[1:]
+        grams += ch
+        capital = ch.isupper() and (capital or last.isupper())
+        if capital:
+            continue
+        if ch != " " and ch in known:
+            result.append(ch)
+        if len(grams) >= 2:
+            if grams[-2:] in known:
+                result.append(grams[-2:])
+            if len(grams) == 3 and grams in known:
+                result.append(grams)
+    return tuple(result)
 #: n-gram probability rows kept as arrays (a few thousand per language met; 55 floats each)
 _MAX_CACHED_ROWS = 50_000
 
@@ -97,13 +141,15 @@ def fast_detector_class():
     # langdetect also means to spare Latin Extended Additional here, but compares its block
     # number with a block name, so every character from U+0300 on counts as non-Latin
     non_latin = re.compile("[\u0300-\U0010ffff]")
-    normalized: dict[str, str] = {}  # character -> langdetect's normalization of it
+    normalized = _NormalizedChars(NGram.normalize)  # str.translate table
 
     class FastDetector(Detector):
         def __init__(self, factory):
             super().__init__(factory)
             # n-gram -> its per-language probabilities as an array, kept with the profiles
             self._rows = vars(factory).setdefault("newsflow_array_rows", {})
+            # a normalized word (with its following space, if any) -> its n-grams
+            self._words = vars(factory).setdefault("newsflow_word_ngrams", {})
 
         def append(self, text):
             text = self.URL_RE.sub(" ", text)
@@ -116,28 +162,20 @@ def fast_detector_class():
                 self.text = latin.sub("", self.text)
 
         def _extract_ngrams(self):
-            known, result = self.word_lang_prob_map, []
-            grams, capital = " ", False
-            for ch in self.text:
-                ch = normalized.get(ch) or normalized.setdefault(ch, NGram.normalize(ch))
-                last = grams[-1]
-                if last == " ":
-                    grams, capital = " ", False
-                    if ch == " ":
-                        continue
-                elif len(grams) >= 3:
-                    grams = grams[1:]
-                grams += ch
-                capital = ch.isupper() and (capital or last.isupper())
-                if capital:
-                    continue
-                if ch != " " and ch in known:
-                    result.append(ch)
-                if len(grams) >= 2:
-                    if grams[-2:] in known:
-                        result.append(grams[-2:])
-                    if len(grams) == 3 and grams in known:
-                        result.append(grams)
+            # the n-gram buffer starts afresh after every space, so a word's n-grams depend on
+            # the word alone (and on whether a space follows it): each distinct word is
+            # worked out once, by langdetect's per-character rules, and its n-grams reused
+            words = self.text.translate(normalized).split(" ")
+            last, result = len(words) - 1, []
+            for index, word in enumerate(words):
+                if word:
+                    key = word + " " if index < last else word
+                    grams = self._words.get(key)
+                    if grams is None:
+                        if len(self._words) >= _MAX_CACHED_WORDS:
+                            self._words.clear()
+                        grams = self._words[key] = _word_ngrams(key, self.word_lang_prob_map)
+                    result += grams
             return result
 
         def _detect_block(self):
@@ -183,7 +221,7 @@ def detect_language(text: str, factory) -> tuple[str, float | None]:
     from langdetect.lang_detect_exception import LangDetectException
 
     sample = text[:SAMPLE_CHARS]
-    if sum(ch.isalpha() for ch in sample) < MIN_LETTERS:
+    if sum(map(str.isalpha, sample)) < MIN_LETTERS:
         return UNDETERMINED, None
     detector = fast_detector_class()(factory)
     detector.append(sample)
