@@ -130,7 +130,7 @@ class Taxonomy:
     topics: tuple[str, ...]
     settings: RuleSettings
     rules: tuple[_Rule, ...]
-    aliases: tuple[tuple[str, tuple[str, ...]], ...]  # (folded alias, topics)
+    aliases: tuple[tuple[str, tuple[str, ...]], ...]  # (alias needle, topics): _words()
 
     @property
     def languages(self) -> frozenset[str]:
@@ -189,7 +189,8 @@ def parse_taxonomy(data: Mapping) -> Taxonomy:
                 aliases.setdefault(fold(normalized), set()).add(topic)
     return Taxonomy(version=version, topics=tuple(data["topics"]), settings=settings,
                     rules=tuple(rules),
-                    aliases=tuple((alias, tuple(sorted(t))) for alias, t in aliases.items()))
+                    aliases=tuple((_words(alias), tuple(sorted(t)))
+                                  for alias, t in aliases.items()))
 
 
 def shipped_taxonomy_text() -> str:
@@ -241,12 +242,17 @@ def score_text(taxonomy: Taxonomy, text: str, languages: frozenset[str] | None) 
 def category_topics(taxonomy: Taxonomy, tags: Iterable[str]) -> set[str]:
     """Topics whose ``category_aliases`` name a declared tag (whole words inside the tag)."""
     found: set[str] = set()
-    folded_tags = [" " + re.sub(r"[\W_]+", " ", fold(tag)).strip() + " " for tag in tags]
-    for alias, topics in taxonomy.aliases:
-        needle = " " + re.sub(r"[\W_]+", " ", alias).strip() + " "
-        if any(needle in tag for tag in folded_tags):
+    folded_tags = "\n".join(_words(fold(tag)) for tag in tags)  # no needle holds a newline
+    for needle, topics in taxonomy.aliases:
+        if needle in folded_tags:
             found.update(topics)
     return found
+
+
+def _words(text: str) -> str:
+    """``text``'s words between single spaces, one space before and after: ``" a b "`` is
+    found in ``" x a b "`` and not in ``" x ab "``."""
+    return " " + re.sub(r"[\W_]+", " ", text).strip() + " "
 
 
 def score_article(taxonomy: Taxonomy, title: str | None, text: str | None,
