@@ -142,10 +142,13 @@ def normalize_whitespace(line: str) -> str:
     return re.sub(r"[ \t\f\v]+", " ", line).strip()
 
 
+def _comparable(text: str) -> str:
+    """What two lines must share to say the same thing: words, case-folded."""
+    return re.sub(r"\W+", " ", text).strip().casefold()
+
+
 def _same_text(a: str, b: str) -> bool:
-    def fold(s: str) -> str:
-        return re.sub(r"\W+", " ", s).strip().casefold()
-    return bool(a) and fold(a) == fold(b)
+    return bool(a) and _comparable(a) == _comparable(b)
 
 
 def _ends_sentence(line: str) -> bool:
@@ -325,6 +328,7 @@ def clean_text(text: str, title: str | None = None,
     removed: list[str] = []
     lines, title = _strip_head(lines, title, removed)
     kept = []
+    title_words = _comparable(title) if title else None
     for line in lines:
         if len(line) <= _INLINE_RELATED_MAX_CHARS and _INLINE_RELATED.match(line):
             removed.append("related_link")
@@ -334,7 +338,7 @@ def clean_text(text: str, title: str | None = None,
             removed.append("end_marker")
         elif len(line) <= _JUNK_MAX_CHARS and _COPYRIGHT.match(line):
             removed.append("copyright")
-        elif title and kept and _same_text(line, title):
+        elif title and kept and _comparable(line) == title_words:
             removed.append("title")
         else:
             kept.append(line)
