@@ -112,19 +112,23 @@ def key_terms(text: str, title: str | None = None, dateline: str | None = None,
     if title:
         sentences = [title] + sentences
         lede = set(range(_LEDE_SENTENCES + 1))
-    tokenized = [_tokens(sentence) for sentence in sentences]
-    inner_caps = {word.casefold() for words in tokenized for word in words[1:]
+    phrased = [_phrases(sentence) for sentence in sentences]  # words never span a break
+    inner_caps = {word.casefold() for phrases in phrased
+                  for word in [word for words in phrases for word in words][1:]
                   if _is_capitalized(word)}
     salience: Counter = Counter()
     names: set[str] = set()
-    for index, sentence in enumerate(sentences):
+    for index, phrases in enumerate(phrased):
         boost = 2.0 if index in lede else 1.0
         position = 0
-        for words in _phrases(sentence):
+        for words in phrases:
             previous = None
             for word in words:
-                previous = _count(word, position == 0, previous, boost, inner_caps,
-                                  salience, names)
+                if word[0].isupper() or _DIGIT.search(word):
+                    previous = _count(word, position == 0, previous, boost, inner_caps,
+                                      salience, names)
+                else:  # most words: neither a name nor a number
+                    previous = None
                 position += 1
     if dateline:
         for word in _tokens(dateline):
