@@ -84,3 +84,41 @@ def test_unspaced_scripts_count_as_words_and_width():
     chinese = "市议会星期二在就学校道路和港口未来进行长时间辩论后批准了新预算。" * 6
     assert word_count(chinese) >= 40 and display_length("市议会") == 6
     assert non_article_reason(draft(chinese)) is None
+
+
+DECLARATIONS = ["og:article", "newsarticle", "og:video.other", "videoobject", "collectionpage",
+                "itemlist", "og:website"]
+URLS = ["https://news.test/", "https://news.test/en/", "https://news.test/index.html",
+        "https://news.test/2024/05/01/budget", "https://news.test/videos/budget",
+        "https://news.test/category/politics", None]
+TEXTS = [ARTICLE, PROSE, HEADLINES, PRICE_TABLE, "Short teaser only.",
+         "Watch: the council votes on the budget."]
+
+
+def test_what_declarations_settle_holds_for_any_text():
+    """Whenever ``declared_non_article`` names a reason (extraction is then spared), the rules
+    give that reason for every text the page could have held."""
+    from itertools import combinations
+
+    from newsflow.transforms.page_types import declared_non_article
+
+    settled = set()
+    for size in range(4):
+        for combo in combinations(DECLARATIONS, size):
+            for url in URLS:
+                reason = declared_non_article(set(combo), url)
+                if reason is None:
+                    continue
+                settled.add((reason, combo, url))
+                page_type = ",".join(combo) or None
+                for text in TEXTS:
+                    assert non_article_reason(draft(text, url, page_type)) == reason, \
+                        (combo, url, text[:30])
+    assert {reason for reason, _, _ in settled} == {"index_page", "video_page"}
+    assert len(settled) > 100
+    # what the text must still decide: an article's own declaration, an og:type=article off
+    # the front page, a listing under a video path
+    assert declared_non_article({"newsarticle", "collectionpage"}, URLS[0]) is None
+    assert declared_non_article({"og:article", "itemlist"}, URLS[5]) is None
+    assert declared_non_article({"collectionpage"}, URLS[4]) is None
+    assert declared_non_article({"og:article"}, URLS[0]) == "index_page"

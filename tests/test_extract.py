@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -230,3 +231,61 @@ def test_the_extractors_warm_up_sets_up_both_cascades():
         "print(len(external.JT_STOPLIST))")], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert int(done.stdout) > 10_000
+
+
+def test_pages_their_declarations_settle_are_skipped_unextracted(monkeypatch):
+    """A front page, or a declared video or listing, is classify's skip at once: trafilatura
+    never runs on it (front pages are a crawl's largest pages)."""
+    from newsflow.transforms import extractor
+
+    def no_extraction(*args, **kwargs):
+        raise AssertionError("extracted a page its declarations settle")
+
+    step = ExtractStep(ExtractSettings(timeout_s=0))
+    step.setup()
+    front = RawRecord(url="https://daily.test/", body=PAGE.replace(
+        'content="article"', 'content="website"'), body_kind="html", source_format="warc",
+        source_ref="r1")
+    assert isinstance(step.apply(front), Draft)  # the canonical link names an article's URL
+    front = replace(front, body=front.body.replace("/2023/09/15/kim-tours-plant/", "/"))
+    video = replace(front, url="https://daily.test/clip/1", body=PAGE.replace(
+        'content="article"', 'content="video.other"'))
+    monkeypatch.setattr(extractor, "extract_main_text", no_extraction)
+    assert step.apply(front) == Skip("classify", "index_page", "r1", "https://daily.test/")
+    assert step.apply(video) == Skip("classify", "video_page", "r1",
+                                     "https://daily.test/2023/09/15/kim-tours-plant/")
+    with pytest.raises(AssertionError, match="extracted"):
+        step.apply(replace(front, body=PAGE))
+
+
+def test_declarations_settle_real_front_pages_as_the_rules_do(shared_dir):
+    """On real pages (the devset's section fronts, the sample archives'), every page the shortcut
+    settles gets the same reason from the rules on its fully extracted, cleaned text."""
+    from newsflow.transforms.archives import iter_file_records
+    from newsflow.transforms.classify import non_article_reason
+    from newsflow.transforms.clean import clean_text
+    from newsflow.transforms.extractor import extract_main_text
+    from newsflow.transforms.metadata import read_page_metadata
+    from newsflow.transforms.page_types import declared_non_article
+
+    files = sorted([*(shared_dir / "devset/newspaper4k/html").glob("*.html"),
+                    *(shared_dir / "samples/warc").glob("*/*")])
+    settled = []
+    for path in files:
+        for record in iter_file_records(str(path)):
+            if not isinstance(record, RawRecord) or record.body_kind != "html":
+                continue
+            tree = parse_html(record.body)
+            if tree is None:  # nothing to read: extraction skips it too
+                continue
+            page = read_page_metadata(tree, record.url)
+            url = page["canonical_url"] or record.url
+            reason = declared_non_article(set(page["types"]), url)
+            if reason is None:
+                continue
+            text, _ = extract_main_text(tree, url, page["body_chars"])
+            draft = draft_from_extraction(record, {"text": clean_text(text).text, "page": page})
+            assert non_article_reason(draft) == reason, (path.name, record.url)
+            settled.append(path.name)
+    assert {"cnn_main_site.html", "wired_main_site.html", "yahoo_main_site.html"} <= set(settled)
+    assert len(settled) >= 10

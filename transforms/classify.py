@@ -20,20 +20,24 @@ The page's own declarations decide first, the shape of the extracted text next, 
 5. Too short: less than a real body, or for a page declaring an article (JSON-LD or
    ``og:type=article``), less than ``MIN_DECLARED_ARTICLE_CHARS``: a paywalled story's first
    paragraph is still that story.
+
+Where declarations and URL alone settle rules 3 and 4 (``page_types.declared_non_article``),
+extraction skips the page before extracting it, with the reason these rules would give.
 """
 
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 
 from newsflow.schemas import Draft, Skip
-from newsflow.transforms.metadata import (
-    ARTICLE_TYPES,
-    INDEX_TYPES,
-    LIST_TYPES,
-    OG_ARTICLE,
-    VIDEO_TYPES,
+from newsflow.transforms.metadata import OG_ARTICLE
+from newsflow.transforms.page_types import (
+    FRONT_PAGE,
+    VIDEO_PATH,
+    declares_article,
+    declares_index,
+    declares_video,
+    url_path,
 )
 from newsflow.transforms.stage import ApplyStep, Step
 
@@ -46,14 +50,12 @@ _CONSENT = re.compile(
     r"manage (?:your )?(?:consent|privacy)|before you continue|your privacy choices|"
     r"consent to (?:the use of|our use of)|privacy settings)\b", re.IGNORECASE)
 _CONSENT_MAX_CHARS = 2000
-_FRONT_PAGE = re.compile(r"^/(?:[a-z]{2}(?:-[a-z]{2})?/)?(?:index(?:\.\w+)?)?/?$", re.IGNORECASE)
 _INDEX_PATH = re.compile(
     r"/(?:category|categories|tag|tags|topic|topics|section|sections|"
     r"archive|archives|list|search|page/\d+|author)(?:/|$|[._-])", re.IGNORECASE)
 #: Han, kana and other scripts written without spaces: a character carries about as much as a
 #: short word, and a line of 30 of them is as long as a 60-character line of Latin text.
 _UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0e7f]")
-_VIDEO_PATH = re.compile(r"/(?:videos?|watch|tv|live-?stream)(?:/|$)", re.IGNORECASE)
 _VIDEO_MAX_CHARS = 800
 _SHORT_LINE_CHARS = 60
 #: A prose paragraph: this long (display length), and at least this many of them make a body
@@ -61,15 +63,6 @@ _SHORT_LINE_CHARS = 60
 _PROSE_LINE_CHARS = 150
 _PROSE_MIN_LINES = 3
 _PROSE_MIN_SHARE = 0.5
-
-
-def _path(url: str | None) -> str:
-    if not url:
-        return ""
-    try:
-        return urlsplit(url).path or "/"
-    except ValueError:
-        return ""
 
 
 def display_length(line: str) -> int:
@@ -84,21 +77,6 @@ def word_count(text: str) -> int:
 
 def declared_types(draft: Draft) -> set[str]:
     return set(draft.page.types) if draft.page is not None else set()
-
-
-def declares_article(types: set[str]) -> bool:
-    """A JSON-LD article type: the page's own, explicit statement."""
-    return bool(types & ARTICLE_TYPES)
-
-
-def declares_video(types: set[str]) -> bool:
-    return bool(types & VIDEO_TYPES) and not declares_article(types)
-
-
-def declares_index(types: set[str]) -> bool:
-    if declares_article(types):
-        return False
-    return bool(types & INDEX_TYPES) or (bool(types & LIST_TYPES) and OG_ARTICLE not in types)
 
 
 def has_body(text: str) -> bool:
@@ -127,7 +105,7 @@ def is_consent_wall(text: str, lines: list[str]) -> bool:
 def looks_like_index(path: str, types: set[str], lines: list[str]) -> bool:
     """Rule 4: the front page, a declared listing, short lines, or URL words without prose."""
     prose = is_prose(lines)
-    if _FRONT_PAGE.match(path) or declares_index(types) or (mostly_short(lines) and not prose):
+    if FRONT_PAGE.match(path) or declares_index(types) or (mostly_short(lines) and not prose):
         return True
     return bool(_INDEX_PATH.search(path)) and not prose and OG_ARTICLE not in types
 
@@ -137,16 +115,16 @@ def non_article_reason(draft: Draft) -> str | None:
     text = draft.text
     lines = [line for line in text.split("\n") if line.strip()]
     types = declared_types(draft)
-    path = _path(draft.canonical_url or draft.record.url)
+    path = url_path(draft.canonical_url or draft.record.url)
     if is_consent_wall(text, lines):
         return "consent_wall"
     body = has_body(text)
     some_text = display_length(text) >= MIN_DECLARED_ARTICLE_CHARS
     if declares_article(types) and (body or some_text):
         return None
-    if OG_ARTICLE in types and body and not _FRONT_PAGE.match(path):
+    if OG_ARTICLE in types and body and not FRONT_PAGE.match(path):
         return None
-    if declares_video(types) or (_VIDEO_PATH.search(path) and len(text) < _VIDEO_MAX_CHARS):
+    if declares_video(types) or (VIDEO_PATH.search(path) and len(text) < _VIDEO_MAX_CHARS):
         return "video_page"
     if draft.record.body_kind == "html" and looks_like_index(path, types, lines):
         return "index_page"

@@ -102,6 +102,10 @@ class ExtractStep(Step):
                                record.url, record.body)
         if extracted is None:
             return Skip("extract", "no_main_text", record.source_ref, record.url)
+        if extracted.get("not_article"):  # classify's verdict, from declarations and URL only
+            page = extracted["page"]
+            return Skip("classify", extracted["not_article"], record.source_ref,
+                        page["canonical_url"] or record.url)
         self.count(f"trafilatura_{extracted['mode']}")  # fast, or full_<why not fast>
         return draft_from_extraction(record, extracted)
 

@@ -193,15 +193,21 @@ def extract_html(html: str | bytes, url: str | None, want_date: bool = True) -> 
     declarations are read by ``newsflow.transforms.metadata`` with their provenance. htmldate
     runs only when the page declares no date (a date line under the headline at most);
     ``want_date`` False skips it too (the record carries its own date). ``mode`` says how the
-    text was extracted.
+    text was extracted. A page its declarations and URL settle as no article (a front page, a
+    declared video or listing: :func:`~newsflow.transforms.page_types.declared_non_article`)
+    is not extracted: its ``text`` is empty and ``not_article`` holds classify's reason.
     """
     from newsflow.transforms.metadata import read_page_metadata
+    from newsflow.transforms.page_types import declared_non_article
     from newsflow.transforms.timestamps import parse_date_value
 
     tree = parse_html(html)
     if tree is None:
         return None
     page = read_page_metadata(tree, url)
+    not_article = declared_non_article(set(page["types"]), page["canonical_url"] or url)
+    if not_article:
+        return {"text": "", "page": page, "mode": "not_extracted", "not_article": not_article}
     page["dates"] = tuple((source, value) for source, value in page["dates"]
                           if parse_date_value(value) is not None)
     text, mode = extract_main_text(tree, page["canonical_url"] or url, page["body_chars"])
