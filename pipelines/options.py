@@ -141,26 +141,31 @@ class ProcessingOptions(PipelineOptions):
 
 def deduplicate(articles, options: PipelineOptions, streaming: bool):
     """Near-duplicate labelling, then story assignment, as the options ask:
-    ``(articles, skipped or None)``."""
+    ``(articles, skipped or None)``. A batch run with both labels them in one join."""
     from newsflow.transforms.dedup import DedupConfig, DeduplicateArticles, DeduplicateStream
     from newsflow.transforms.dedup.config import LOCAL_BAND_SHARDS, LOCAL_CC_ROUNDS
+    from newsflow.transforms.labels import LabelDuplicatesAndStories
     from newsflow.transforms.stories import AssignStories, AssignStoriesStream, StoryConfig
 
     processing = options.view_as(ProcessingOptions)
+    drop = processing.drop_duplicates
+    if streaming:
+        config = DedupConfig(band_shards=LOCAL_BAND_SHARDS
+                             if is_one_process_stream_runner(options) else None)
+    elif is_local_runner(options):
+        config = DedupConfig(cc_rounds=LOCAL_CC_ROUNDS)
+    else:
+        config = DedupConfig()
+    if not streaming and not processing.no_dedup and not processing.no_stories:
+        result = articles | "DeduplicateAndAssignStories" >> LabelDuplicatesAndStories(
+            config, StoryConfig(), drop_duplicates=drop)
+        return (result.articles, result.skipped) if drop else (result, None)
     skipped = None
     if not processing.no_dedup:
-        if streaming:
-            config = DedupConfig(band_shards=LOCAL_BAND_SHARDS
-                                 if is_one_process_stream_runner(options) else None)
-        elif is_local_runner(options):
-            config = DedupConfig(cc_rounds=LOCAL_CC_ROUNDS)
-        else:
-            config = DedupConfig()
         transform = (DeduplicateStream if streaming else DeduplicateArticles)(
-            config, drop_duplicates=processing.drop_duplicates)
+            config, drop_duplicates=drop)
         result = articles | "Deduplicate" >> transform
-        articles, skipped = ((result.articles, result.skipped) if processing.drop_duplicates
-                             else (result, None))
+        articles, skipped = (result.articles, result.skipped) if drop else (result, None)
     if not processing.no_stories:
         articles = articles | "AssignStories" >> (
             AssignStoriesStream if streaming else AssignStories)(StoryConfig())

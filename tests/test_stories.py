@@ -267,3 +267,64 @@ def test_schema_has_nullable_story_columns_and_old_versions_stay_readable():
         assert name not in article_schema(SCHEMA_VERSION - 1).names
 
 
+
+
+def _labelled_twice(articles, drop_duplicates: bool):
+    """Rows of ``DeduplicateArticles | AssignStories`` and of ``LabelDuplicatesAndStories``,
+    side by side per (id, source): [(key, old rows, new rows)] (reprs, sorted) in a
+    PCollection, plus the skips of both when copies are dropped."""
+    from newsflow.transforms.dedup import DedupConfig, DeduplicateArticles
+    from newsflow.transforms.labels import LabelDuplicatesAndStories
+
+    def keyed(label, rows):  # rows and skips: by source, then id (or URL)
+        return rows | label >> beam.Map(lambda row: (
+            (row.source_ref, getattr(row, "article_id", row.url)), repr(row)))
+
+    config = DedupConfig(cc_rounds=0)
+    old = articles | "Old" >> DeduplicateArticles(config, drop_duplicates=drop_duplicates)
+    new = articles | "New" >> LabelDuplicatesAndStories(config, None, drop_duplicates)
+    old_rows, new_rows = (old.articles, new.articles) if drop_duplicates else (old, new)
+    old_rows = old_rows | "OldStories" >> AssignStories()
+    sides = {"old": keyed("KeyOld", old_rows), "new": keyed("KeyNew", new_rows)}
+    if drop_duplicates:
+        sides["old_skips"] = keyed("KeyOldSkips", old.skipped)
+        sides["new_skips"] = keyed("KeyNewSkips", new.skipped)
+    return (sides | beam.CoGroupByKey()
+            | beam.MapTuple(lambda key, joined: {side: sorted(rows)
+                                                 for side, rows in joined.items()}))
+
+
+@pytest.mark.parametrize("drop_duplicates", [False, True])
+def test_one_join_labels_as_dedup_then_stories(shared_dir, drop_duplicates):
+    """A backfill's one-join labelling gives every row (and skip) exactly what dedup followed
+    by story assignment gives: copies in their canonical's story, or dropped before it."""
+    seeds = _seed_articles(shared_dir)
+    articles = seeds + _case_articles()
+    for i, seed in enumerate(seeds[:3]):  # wire copies on other sites, a day later
+        articles.append(make_article(f"copy-{i}", "PARIS (AFP) - " + seed.text,
+                                     seed.published_at + timedelta(days=1),
+                                     domain=f"copies{i}.test").replace(language="en"))
+        articles.append(make_article(f"exact-{i}", seed.text, None,
+                                     domain=f"exact{i}.test").replace(language="en"))
+    # a copy without capitals names nobody: only its canonical's id puts it in the story
+    articles.append(make_article("lower", seeds[0].text.lower(),
+                                 seeds[0].published_at + timedelta(days=1),
+                                 domain="lower.test").replace(language="en"))
+    articles.append(articles[0].replace(source_ref="second-listing"))  # one id, two rows
+    random.Random(5).shuffle(articles)
+    with BeamTestPipeline(options=PipelineOptions(BEAM_TEST_ARGS)) as pipeline:
+        groups = _labelled_twice(pipeline | beam.Create(articles), drop_duplicates)
+        differing = groups | "Differing" >> beam.Filter(
+            lambda sides: sides["old"] != sides["new"]
+            or sides.get("old_skips") != sides.get("new_skips"))
+        assert_that(differing, equal_to([]), label="SameRows")
+        copies = groups | "Copies" >> beam.Map(
+            lambda sides: sum("is_duplicate=True" in row for row in sides["new"])
+            + len(sides.get("new_skips", ())))
+        in_stories = groups | "InStories" >> beam.Map(
+            lambda sides: sum("story_size=1," not in row for row in sides["new"]))
+        assert_that(copies | "SumCopies" >> beam.CombineGlobally(sum), equal_to([7]),
+                    label="SevenCopies")
+        # the seeds' story (and its second listing), the cases' own, and the copies in them
+        assert_that(in_stories | "SumInStories" >> beam.CombineGlobally(sum),
+                    equal_to([12 if drop_duplicates else 19]), label="InStories")

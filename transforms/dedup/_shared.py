@@ -100,7 +100,9 @@ def _record_cluster_sizes(duplicates):
             | "RecordClusterSize" >> beam.Map(update))
 
 
-def _outputs(labelled, drop_duplicates: bool):
+def emit_or_skip(labelled, drop_duplicates: bool):
+    """Labelled rows out: all of them, or with ``drop_duplicates`` a ``DoOutputsTuple`` of
+    canonicals (``articles``) and one counted skip per copy (``skipped``)."""
     split = labelled | "EmitOrSkip" >> beam.ParDo(_EmitOrSkipFn(drop_duplicates)).with_outputs(
         SKIPPED, main=ARTICLES)
     return split if drop_duplicates else split[ARTICLES]

@@ -6,7 +6,11 @@ from __future__ import annotations
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from newsflow.transforms.dedup._shared import _FingerprintFn, _outputs, _record_cluster_sizes
+from newsflow.transforms.dedup._shared import (
+    _FingerprintFn,
+    _record_cluster_sizes,
+    emit_or_skip,
+)
 from newsflow.transforms.dedup.clusters import (
     assign_canonicals,
     bucket_pairs,
@@ -201,10 +205,15 @@ def _resolve_exact_copies(element):
         yield copy_id, (cluster_id, similarity)
 
 
+def resolution_of(article_id: str, resolutions) -> tuple[str, float]:
+    """An article's ``(cluster id, similarity)`` from the resolutions joined to it (rows
+    sharing an id are one article: the smallest is taken); none: its own canonical."""
+    return min(resolutions) if resolutions else (article_id, 1.0)
+
+
 def _label_joined(element):
     article_id, joined = element
-    cluster_id, similarity = (min(joined["resolution"]) if joined["resolution"]
-                              else (article_id, 1.0))
+    cluster_id, similarity = resolution_of(article_id, joined["resolution"])
     for article in joined["article"]:
         yield label_article(article, cluster_id, similarity)
 
@@ -265,22 +274,17 @@ class _ChooseCanonicals(beam.PTransform):
                 | "Greedy" >> beam.ParDo(_ChooseCanonicalsFn()))
 
 
-class DeduplicateArticles(beam.PTransform):
-    """Batch (backfill) deduplication: every article gets its cluster, copies are labelled.
-
-    ``articles | "Deduplicate" >> DeduplicateArticles(config)`` returns the articles with
-    ``cluster_id``/``duplicate_of``/``is_duplicate``/``similarity`` set. The canonical of a
-    cluster is the earliest ``published_at`` (undated last, ties by ``article_id``), and every
-    member is verified against it. With ``drop_duplicates=True`` the result is a
-    ``DoOutputsTuple``: ``result.articles`` holds canonicals only, ``result.skipped`` one
-    ``Skip(stage="dedup", reason="duplicate")`` per copy. Same input, same clusters. Every
-    fan-out here feeds a GroupByKey, which also spreads the work.
+class FindDuplicates(beam.PTransform):
+    """Batch: articles -> ``(duplicate id, (canonical id, similarity))``, one per copy: the
+    labels :class:`DeduplicateArticles` joins to the rows (an article without one is its own
+    canonical). The canonical of a cluster is the earliest ``published_at`` (undated last,
+    ties by ``article_id``), and every member is verified against it. Every fan-out here
+    feeds a GroupByKey, which also spreads the work.
     """
 
-    def __init__(self, config: DedupConfig | None = None, drop_duplicates: bool = False):
+    def __init__(self, config: DedupConfig | None = None):
         super().__init__()
         self._config = config or DEFAULT_CONFIG
-        self._drop = drop_duplicates
 
     def expand(self, articles):
         config = self._config
@@ -302,9 +306,29 @@ class DeduplicateArticles(beam.PTransform):
                   | "ResolveExactCopies" >> beam.FlatMap(_resolve_exact_copies))
         resolutions = (duplicates, copies) | "AllDuplicates" >> beam.Flatten()
         _record_cluster_sizes(resolutions)
+        return resolutions
+
+
+class DeduplicateArticles(beam.PTransform):
+    """Batch (backfill) deduplication: every article gets its cluster, copies are labelled.
+
+    ``articles | "Deduplicate" >> DeduplicateArticles(config)`` returns the articles with
+    ``cluster_id``/``duplicate_of``/``is_duplicate``/``similarity`` set (the clusters of
+    :class:`FindDuplicates`). With ``drop_duplicates=True`` the result is a
+    ``DoOutputsTuple``: ``result.articles`` holds canonicals only, ``result.skipped`` one
+    ``Skip(stage="dedup", reason="duplicate")`` per copy. Same input, same clusters.
+    """
+
+    def __init__(self, config: DedupConfig | None = None, drop_duplicates: bool = False):
+        super().__init__()
+        self._config = config or DEFAULT_CONFIG
+        self._drop = drop_duplicates
+
+    def expand(self, articles):
+        resolutions = articles | "FindDuplicates" >> FindDuplicates(self._config)
         labelled = ({"article": articles | "KeyArticlesById" >> beam.Map(
                          lambda article: (article.article_id, article)),
                      "resolution": resolutions}
                     | "JoinResolutions" >> beam.CoGroupByKey()
                     | "LabelArticles" >> beam.FlatMap(_label_joined))
-        return _outputs(labelled, self._drop)
+        return emit_or_skip(labelled, self._drop)

@@ -27,7 +27,7 @@ from apache_beam.transforms.window import GlobalWindows, TimestampedValue
 from apache_beam.utils.timestamp import Timestamp
 
 from newsflow.schemas.records import Article
-from newsflow.transforms.dedup._shared import _FingerprinterDoFn, _outputs
+from newsflow.transforms.dedup._shared import _FingerprinterDoFn, emit_or_skip
 from newsflow.transforms.dedup.clusters import label_article
 from newsflow.transforms.dedup.config import DEFAULT_CONFIG, NAMESPACE, DedupConfig
 from newsflow.transforms.dedup.signatures import Evidence, stream_order_key, verify_copy
@@ -484,4 +484,4 @@ class DeduplicateStream(beam.PTransform):
                                           ).with_output_types(typing.Tuple[str, int])  # noqa: UP006
              | "CountClusterMembers" >> beam.ParDo(_ClusterSizeFn(config)))
         labelled = (decided, signed[_SHORT]) | "WithShortArticles" >> beam.Flatten()
-        return _outputs(labelled, self._drop)
+        return emit_or_skip(labelled, self._drop)

@@ -9,6 +9,7 @@ step's articles in event-time order and keeps the open stories as state (bounded
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import typing
 from datetime import UTC, datetime, timedelta
@@ -128,6 +129,50 @@ def _label_joined(element):
     label = joined["label"][0] if joined["label"] else None
     for article in joined["article"]:
         yield label_story(article, label) if label is not None else article
+
+
+class _StoryInputByIdFn(_StoryInputFnBase):
+    """Article (not yet deduplicated) -> (article_id, (language, its input as a canonical))."""
+
+    def process(self, article: Article):
+        yield article.article_id, (article.language,
+                                   self._story_input(article, to_micros(article.published_at)))
+
+
+def _mark_copies(element, drop_duplicates: bool):
+    """(id, {"input", "resolution"}) -> (language, input): a copy carries its canonical's id,
+    or with ``drop_duplicates`` takes no part (it leaves the run as a skip)."""
+    article_id, joined = element
+    cluster_id = min(joined["resolution"])[0] if joined["resolution"] else article_id
+    for language, item in joined["input"]:
+        if cluster_id == article_id:
+            yield language, item
+        elif not drop_duplicates:
+            yield language, dataclasses.replace(item, cluster_id=cluster_id)
+
+
+class StoryLabels(beam.PTransform):
+    """Batch, beside dedup: ``{"articles", "resolutions"}`` -> ``(article_id, StoryLabel)``.
+
+    ``resolutions`` are dedup's ``(duplicate id, (canonical id, similarity))``
+    (:class:`~newsflow.transforms.dedup.batch.FindDuplicates`): the labels
+    :class:`AssignStories` gives the deduplicated rows, found from the rows before their
+    dedup columns are set, so one join can set both (``transforms.labels``).
+    """
+
+    def __init__(self, config: StoryConfig | None = None, drop_duplicates: bool = False):
+        super().__init__()
+        self._config = config or DEFAULT_STORY_CONFIG
+        self._drop = drop_duplicates
+
+    def expand(self, inputs):
+        return ({"input": inputs["articles"]
+                 | "StoryTerms" >> beam.ParDo(_StoryInputByIdFn(self._config)),
+                 "resolution": inputs["resolutions"]}
+                | "JoinCopies" >> beam.CoGroupByKey()
+                | "MarkCopies" >> beam.FlatMap(_mark_copies, self._drop)
+                | "GroupByLanguage" >> beam.GroupByKey()
+                | "AssignInTimeOrder" >> beam.ParDo(_AssignBatchFn(self._config)))
 
 
 class AssignStories(beam.PTransform):
