@@ -16,7 +16,7 @@ from newsflow.transforms.dedup._shared import emit_or_skip
 from newsflow.transforms.dedup.batch import FindDuplicates, resolution_of
 from newsflow.transforms.dedup.clusters import label_article
 from newsflow.transforms.stories import StoryConfig
-from newsflow.transforms.stories.beam import StoryLabels, label_story
+from newsflow.transforms.stories.beam import FindStories, label_story
 
 
 def _label_both(element):
@@ -46,7 +46,7 @@ class LabelDuplicatesAndStories(beam.PTransform):
     def expand(self, articles):
         resolutions = articles | "FindDuplicates" >> FindDuplicates(self._dedup_config)
         stories = ({"articles": articles, "resolutions": resolutions}
-                   | "StoryLabels" >> StoryLabels(self._story_config, self._drop))
+                   | "FindStories" >> FindStories(self._story_config, self._drop))
         labelled = ({"article": articles | "KeyArticlesById" >> beam.Map(
                          lambda article: (article.article_id, article)),
                      "resolution": resolutions, "story": stories}

@@ -151,7 +151,7 @@ def _mark_copies(element, drop_duplicates: bool):
             yield language, dataclasses.replace(item, cluster_id=cluster_id)
 
 
-class StoryLabels(beam.PTransform):
+class FindStories(beam.PTransform):
     """Batch, beside dedup: ``{"articles", "resolutions"}`` -> ``(article_id, StoryLabel)``.
 
     ``resolutions`` are dedup's ``(duplicate id, (canonical id, similarity))``
