@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import apache_beam as beam
 
-from newsflow.transforms.dedup import DedupConfig
-from newsflow.transforms.dedup._shared import emit_or_skip
-from newsflow.transforms.dedup.batch import FindDuplicates, resolution_of
-from newsflow.transforms.dedup.clusters import label_article
-from newsflow.transforms.stories import StoryConfig
-from newsflow.transforms.stories.beam import FindStories, label_story
+from newsflow.transforms.dedup import (
+    DedupConfig,
+    FindDuplicates,
+    emit_or_skip,
+    label_article,
+    resolution_of,
+)
+from newsflow.transforms.stories import FindStories, StoryConfig, label_story
 
 
 def _label_both(element):

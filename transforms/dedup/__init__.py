@@ -20,11 +20,13 @@ without Beam):
 * :mod:`.text`: normalization for comparison;
 * :mod:`.signatures`: shingles, similarity, MinHash/LSH band keys, per-article fingerprints;
 * :mod:`.clusters`: candidate pairs, canonical choice, in-memory batch and streaming runs;
-* :mod:`.batch`: :class:`DeduplicateArticles`, the Beam graph for backfills;
+* :mod:`.batch`: :class:`DeduplicateArticles` (and :class:`FindDuplicates`, the clusters it
+  joins to the rows), the Beam graph for backfills;
 * :mod:`.stream`: :class:`DeduplicateStream`, the stateful Beam graph for live feeds.
 """
 
-from newsflow.transforms.dedup.batch import DeduplicateArticles
+from newsflow.transforms.dedup._shared import emit_or_skip
+from newsflow.transforms.dedup.batch import DeduplicateArticles, FindDuplicates, resolution_of
 from newsflow.transforms.dedup.clusters import (
     DedupInput,
     DedupStats,
@@ -59,6 +61,7 @@ from newsflow.transforms.dedup.text import normalize_for_dedup
 
 __all__ = [
     "ARTICLES", "DEFAULT_CONFIG", "DedupConfig", "DedupInput", "DedupStats", "DeduplicateArticles",
+    "FindDuplicates", "emit_or_skip", "resolution_of",
     "DeduplicateStream", "Evidence", "Fingerprint", "Fingerprinter", "SKIPPED",
     "assign_canonicals",
     "band_keys", "batch_order_key", "bucket_pairs", "connected_components", "containment",

@@ -8,10 +8,16 @@ Beam):
 * :mod:`.config`: :class:`StoryConfig`, the horizon, thresholds and bounds;
 * :mod:`.terms`: the key terms of an article (names, name pairs, numbers);
 * :mod:`.index`: :class:`StoryIndex`, the open stories and the rule an article joins one by;
-* :mod:`.beam`: :class:`AssignStories` (batch) and :class:`AssignStoriesStream` (stateful).
+* :mod:`.beam`: :class:`AssignStories` (batch; :class:`FindStories` beside dedup) and
+  :class:`AssignStoriesStream` (stateful).
 """
 
-from newsflow.transforms.stories.beam import AssignStories, AssignStoriesStream
+from newsflow.transforms.stories.beam import (
+    AssignStories,
+    AssignStoriesStream,
+    FindStories,
+    label_story,
+)
 from newsflow.transforms.stories.config import DEFAULT_STORY_CONFIG, StoryConfig
 from newsflow.transforms.stories.index import (
     StoryIndex,
@@ -23,6 +29,7 @@ from newsflow.transforms.stories.index import (
 from newsflow.transforms.stories.terms import StoryTerms, key_terms
 
 __all__ = [
-    "AssignStories", "AssignStoriesStream", "DEFAULT_STORY_CONFIG", "StoryConfig", "StoryIndex",
+    "AssignStories", "AssignStoriesStream", "DEFAULT_STORY_CONFIG", "FindStories", "StoryConfig",
+    "StoryIndex", "label_story",
     "StoryInput", "StoryLabel", "StoryStats", "StoryTerms", "assign_stories", "key_terms",
 ]
