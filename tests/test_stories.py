@@ -271,8 +271,8 @@ def test_schema_has_nullable_story_columns_and_old_versions_stay_readable():
 
 def _labelled_twice(articles, drop_duplicates: bool):
     """Rows of ``DeduplicateArticles | AssignStories`` and of ``LabelDuplicatesAndStories``,
-    side by side per (id, source): [(key, old rows, new rows)] (reprs, sorted) in a
-    PCollection, plus the skips of both when copies are dropped."""
+    side by side per (source, id): a PCollection of ``{"old": reprs, "new": reprs}`` (sorted),
+    with ``old_skips`` and ``new_skips`` too when copies are dropped."""
     from newsflow.transforms.dedup import DedupConfig, DeduplicateArticles
     from newsflow.transforms.labels import LabelDuplicatesAndStories
 

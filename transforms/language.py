@@ -78,6 +78,8 @@ def build_detector_factory():
 
 
 _FAST_DETECTOR = None
+#: n-gram probability rows kept as arrays (a few thousand per language met; 55 floats each)
+_MAX_CACHED_ROWS = 50_000
 #: distinct words kept with their n-grams (a few hundred thousand in any one language)
 _MAX_CACHED_WORDS = 200_000
 
@@ -120,8 +122,6 @@ def _word_ngrams(word: str, known) -> tuple[str, ...]:
             if len(grams) == 3 and grams in known:
                 result.append(grams)
     return tuple(result)
-#: n-gram probability rows kept as arrays (a few thousand per language met; 55 floats each)
-_MAX_CACHED_ROWS = 50_000
 
 
 def fast_detector_class():

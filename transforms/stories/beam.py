@@ -28,6 +28,7 @@ from apache_beam.transforms.window import GlobalWindows, TimestampedValue
 from apache_beam.utils.timestamp import Timestamp
 
 from newsflow.schemas.records import Article
+from newsflow.transforms.dedup import resolution_of
 from newsflow.transforms.stories.config import DEFAULT_STORY_CONFIG, NAMESPACE, StoryConfig
 from newsflow.transforms.stories.index import StoryIndex, StoryInput, StoryLabel, assign_stories
 from newsflow.transforms.stories.terms import StoryTerms, key_terms
@@ -143,7 +144,7 @@ def _mark_copies(element, drop_duplicates: bool):
     """(id, {"input", "resolution"}) -> (language, input): a copy carries its canonical's id,
     or with ``drop_duplicates`` takes no part (it leaves the run as a skip)."""
     article_id, joined = element
-    cluster_id = min(joined["resolution"])[0] if joined["resolution"] else article_id
+    cluster_id, _ = resolution_of(article_id, joined["resolution"])
     for language, item in joined["input"]:
         if cluster_id == article_id:
             yield language, item
